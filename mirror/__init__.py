@@ -1,0 +1,1 @@
+"""billig-harness: contract tests and schema-drift checks for the Billig database."""
