@@ -293,7 +293,7 @@ def local_bindir(user_name: str | None = None) -> Path:
 
 
 def embedded_bindir(user_name: str | None = None) -> Path:
-    """The pgserver wheel's binaries, copied to a world-readable cache when the user can't reach them."""
+    """pgserver's binaries; copied to a world-readable cache when the user cannot reach them."""
     try:
         import pgserver  # type: ignore[import-untyped]
     except ImportError as exc:
@@ -389,7 +389,7 @@ def docker_check(image: str) -> None:
 
 @contextlib.contextmanager
 def run_docker(image: str) -> Iterator[Server]:
-    # Ryuk's image usually cannot be pulled where there is no registry; we stop containers ourselves.
+    # Ryuk's image cannot be pulled without a registry; we stop our containers ourselves.
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
     docker_check(image)
     try:

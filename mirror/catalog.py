@@ -1,0 +1,288 @@
+"""The one data model: a frozen ``Catalog`` of relations keyed by ``(schema, name)``.
+
+Every description of a schema (live database, SQLAlchemy models, contract files) becomes a
+``Catalog``; comparing two of them is :func:`mirror.compare.compare_catalogs`. Types are kept in
+PostgreSQL's canonical spelling (what ``format_type`` prints) so equivalent spellings compare
+equal. View columns have unknown nullability (``None``), never "nullable".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
+
+
+class RelationKey(NamedTuple):
+    """A relation's identity: the (schema, name) pair, never a dotted string."""
+
+    schema: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
+
+
+class Kind(StrEnum):
+    TABLE = "table"
+    VIEW = "view"
+    MATERIALIZED_VIEW = "materialized_view"
+    PARTITIONED_TABLE = "partitioned_table"
+    FOREIGN_TABLE = "foreign_table"
+
+
+# Kinds whose columns carry real NOT NULL information in the catalog.
+KINDS_WITH_NULLABILITY = frozenset({Kind.TABLE, Kind.PARTITIONED_TABLE, Kind.FOREIGN_TABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str  # canonical, see normalize_type
+    nullable: bool | None  # None: unknown (view columns)
+    default: str | None = None
+    # SELECT privilege of the inspecting login; None where not checked (models, contracts).
+    selectable: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    target: RelationKey
+    target_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    key: RelationKey
+    kind: Kind
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        # Constraint order carries no meaning; sort so equal relations compare equal.
+        object.__setattr__(
+            self, "foreign_keys", tuple(sorted(set(self.foreign_keys), key=_fk_sort_key))
+        )
+        object.__setattr__(self, "unique", tuple(sorted(set(self.unique))))
+
+    def column(self, name: str) -> Column | None:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        return None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def _fk_sort_key(fk: ForeignKey) -> tuple[object, ...]:
+    return (fk.columns, tuple(fk.target), fk.target_columns)
+
+
+class ColumnRef(NamedTuple):
+    schema: str
+    relation: str
+    column: str
+
+    def __str__(self) -> str:
+        return f"{RelationKey(self.schema, self.relation)}.{quote_ident(self.column)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Who in our code reads a column (lineage): the basis of "does this break us"."""
+
+    models: tuple[str, ...] = ()  # e.g. "BilligEvent.name"
+    fields: tuple[str, ...] = ()  # serializer fields, e.g. "BilligEvent.ticket_groups[].name"
+    endpoints: tuple[str, ...] = ()  # e.g. "GET /billig/events"
+    requires_not_null: bool = False  # some reader declares the value non-null
+
+    @property
+    def read(self) -> bool:
+        return bool(self.models or self.fields or self.endpoints)
+
+    @property
+    def readers(self) -> tuple[str, ...]:
+        return self.models + self.fields + self.endpoints
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Relations keyed by (schema, name), the schemas that exist, and optional lineage.
+
+    ``schemas`` lists the schemas known to exist (for "schema missing" findings).
+    ``lineage`` is None for a catalog without lineage (a live database, or a contract pinned with
+    ``billig contracts snapshot``): then every column counts as read.
+    """
+
+    relations: Mapping[RelationKey, Relation] = field(default_factory=dict)
+    schemas: frozenset[str] = frozenset()
+    lineage: Mapping[ColumnRef, Usage] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        rels = dict(sorted(self.relations.items()))
+        object.__setattr__(self, "relations", MappingProxyType(rels))
+        object.__setattr__(
+            self, "schemas", frozenset(self.schemas) | {k.schema for k in rels}
+        )
+        if self.lineage is not None:
+            object.__setattr__(self, "lineage", MappingProxyType(dict(self.lineage)))
+
+    @classmethod
+    def of(
+        cls,
+        relations: Iterable[Relation],
+        schemas: Iterable[str] = (),
+        lineage: Mapping[ColumnRef, Usage] | None = None,
+    ) -> Catalog:
+        rels: dict[RelationKey, Relation] = {}
+        for rel in relations:
+            if rel.key in rels:
+                raise ValueError(f"relation {rel.key} appears twice")
+            rels[rel.key] = rel
+        return cls(rels, frozenset(schemas), lineage)
+
+    def __iter__(self) -> Iterator[Relation]:
+        return iter(self.relations.values())
+
+    def __len__(self) -> int:
+        return len(self.relations)
+
+    def get(self, key: RelationKey | tuple[str, str]) -> Relation | None:
+        return self.relations.get(RelationKey(*key))
+
+    def usage(self, ref: ColumnRef) -> Usage | None:
+        """Lineage of one column; None when this catalog carries no lineage at all."""
+        if self.lineage is None:
+            return None
+        return self.lineage.get(ref, Usage())
+
+    def restrict(self, keys: Iterable[RelationKey]) -> Catalog:
+        wanted = set(keys)
+        return Catalog(
+            {k: r for k, r in self.relations.items() if k in wanted}, self.schemas, self.lineage
+        )
+
+
+# --------------------------------------------------------------------------- identifiers
+
+_PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+
+
+def quote_ident(name: str) -> str:
+    """PostgreSQL identifier quoting: bare when it round-trips unquoted, else double-quoted."""
+    if _PLAIN_IDENT.match(name) and name.upper() not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+# Reserved words that must be quoted as identifiers (PostgreSQL's reserved key words).
+_RESERVED = frozenset(
+    """ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN
+    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME CURRENT_TIMESTAMP
+    CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE FETCH FOR FOREIGN FROM
+    GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING LIMIT LOCALTIME LOCALTIMESTAMP
+    NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY REFERENCES RETURNING SELECT SESSION_USER
+    SOME SYMMETRIC SYSTEM_USER TABLE THEN TO TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN
+    WHERE WINDOW WITH""".split()
+)
+
+
+# --------------------------------------------------------------------------- types
+
+_TYPE_ALIASES = {
+    "int": "integer",
+    "int4": "integer",
+    "integer": "integer",
+    "serial": "integer",
+    "serial4": "integer",
+    "int8": "bigint",
+    "bigint": "bigint",
+    "bigserial": "bigint",
+    "serial8": "bigint",
+    "int2": "smallint",
+    "smallint": "smallint",
+    "smallserial": "smallint",
+    "serial2": "smallint",
+    "bool": "boolean",
+    "boolean": "boolean",
+    "varchar": "character varying",
+    "character varying": "character varying",
+    "char": "character",
+    "character": "character",
+    "bpchar": "character",
+    "nchar": "character",
+    "text": "text",
+    "float8": "double precision",
+    "double precision": "double precision",
+    "double": "double precision",
+    "float": "double precision",
+    "float4": "real",
+    "real": "real",
+    "decimal": "numeric",
+    "numeric": "numeric",
+    "timestamp": "timestamp without time zone",
+    "timestamp without time zone": "timestamp without time zone",
+    "timestamptz": "timestamp with time zone",
+    "timestamp with time zone": "timestamp with time zone",
+    "time": "time without time zone",
+    "time without time zone": "time without time zone",
+    "timetz": "time with time zone",
+    "time with time zone": "time with time zone",
+    "date": "date",
+    "json": "json",
+    "jsonb": "jsonb",
+    "uuid": "uuid",
+    "bytea": "bytea",
+    "interval": "interval",
+    "inet": "inet",
+    "cidr": "cidr",
+    "money": "money",
+    "oid": "oid",
+    "xml": "xml",
+}
+
+_TYPE_RE = re.compile(
+    r"^(?P<base>[a-z_][a-z0-9_ ]*?)\s*(?:\(\s*(?P<args>[0-9 ,]*)\s*\))?"
+    r"(?P<suffix>\s+with(?:out)?\s+time\s+zone)?(?P<array>(?:\s*\[\s*\d*\s*\])*)$"
+)
+
+
+def normalize_type(spelling: str) -> str:
+    """Canonical PostgreSQL spelling of a type: ``varchar(140)`` → ``character varying(140)``.
+
+    Unknown types (domains, enums, extension types) are kept, lower-cased and with single
+    spaces, so that they still compare by name.
+    """
+    text = " ".join(spelling.strip().lower().split())
+    if text.startswith('"') or "." in text.split("(")[0]:
+        return spelling.strip()  # quoted or schema-qualified user type: keep as written
+    match = _TYPE_RE.match(text)
+    if not match:
+        return text
+    base = match["base"].strip()
+    args = (match["args"] or "").replace(" ", "")
+    suffix = " ".join((match["suffix"] or "").split())
+    dims = match["array"].count("[")
+    if base in ("timestamp", "time") and suffix:
+        base = f"{base} {suffix}"
+        suffix = ""
+    canon = _TYPE_ALIASES.get(base, base)
+    if suffix:  # "timestamp(3) with time zone"
+        canon = f"{canon} {suffix}"
+    if args:
+        if canon.startswith(("timestamp", "time")) and " " in canon:
+            head, _, tail = canon.partition(" ")
+            canon = f"{head}({args}) {tail}"
+        else:
+            canon = f"{canon}({args})"
+    elif canon == "character" and base in ("char", "character", "nchar"):
+        canon = "character(1)"  # char without length means char(1) in PostgreSQL
+    return canon + "[]" * dims
