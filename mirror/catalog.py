@@ -129,9 +129,7 @@ class Catalog:
     def __post_init__(self) -> None:
         rels = dict(sorted(self.relations.items()))
         object.__setattr__(self, "relations", MappingProxyType(rels))
-        object.__setattr__(
-            self, "schemas", frozenset(self.schemas) | {k.schema for k in rels}
-        )
+        object.__setattr__(self, "schemas", frozenset(self.schemas) | {k.schema for k in rels})
         if self.lineage is not None:
             object.__setattr__(self, "lineage", MappingProxyType(dict(self.lineage)))
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg2
@@ -113,7 +114,7 @@ class ProviderOptions:
 # --------------------------------------------------------------------------- clusters
 
 
-def _run_as(user: pwd.struct_passwd | None) -> dict[str, object]:
+def _run_as(user: pwd.struct_passwd | None) -> dict[str, Any]:
     if user is None:
         return {}
     return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
@@ -295,7 +296,7 @@ def local_bindir(user_name: str | None = None) -> Path:
 def embedded_bindir(user_name: str | None = None) -> Path:
     """pgserver's binaries; copied to a world-readable cache when the user cannot reach them."""
     try:
-        import pgserver  # type: ignore[import-untyped]
+        import pgserver
     except ImportError as exc:
         raise ProviderError(f"the pgserver package is not installed ({exc})") from exc
     install = Path(pgserver.__file__).parent / "pginstall"
@@ -501,6 +502,7 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
         else ""
     ) for a in attempts]  # fmt: skip
     raise ProviderError(
-        "no PostgreSQL provider worked; tried:\n" + "\n".join(lines)
+        "no PostgreSQL provider worked; tried:\n"
+        + "\n".join(lines)
         + "\nor name an existing server with --provider dsn --dsn URL"
     )
