@@ -78,9 +78,9 @@ class Server:
                 )
 
 
-def connect_url(url: URL, **kwargs: object) -> psycopg2.extensions.connection:
+def connect_url(url: URL, **kwargs: Any) -> psycopg2.extensions.connection:
     """psycopg2 connection for a SQLAlchemy URL (host may be a socket directory)."""
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "host": url.host or url.query.get("host"),
         "port": url.port,
         "user": url.username,
@@ -124,10 +124,10 @@ def unprivileged_user(preferred: str | None = None) -> pwd.struct_passwd | None:
     """The user initdb/postgres run as: None when not root, else an existing unprivileged user."""
     if os.geteuid() != 0:
         return None
-    names = (preferred,) if preferred else UNPRIVILEGED_USERS
+    names: tuple[str, ...] = (preferred,) if preferred else UNPRIVILEGED_USERS
     for name in names:
         try:
-            entry = pwd.getpwnam(name)  # type: ignore[arg-type]
+            entry = pwd.getpwnam(name)
         except KeyError:
             continue
         if entry.pw_uid != 0:
