@@ -1,0 +1,93 @@
+"""pytest plugin (entry point ``pytest11``): a session-scoped seeded mirror and per-test isolation.
+
+Fixtures:
+- ``billig_server`` – the throwaway PostgreSQL server (session; provider from
+  ``--billig-provider`` / ``BILLIG_MIRROR_PROVIDER``, default ``auto``).
+- ``billig_mirror`` – the seeded mirror (:class:`mirror.database.Mirror`, session).
+- ``billig_engine`` – SQLAlchemy engine on the mirror database (session).
+- ``billig_session`` – a Session inside a transaction rolled back after the test (default
+  isolation, sub-millisecond); commits inside the test become savepoint releases.
+- ``billig_database`` – URL of a fresh clone of the seeded template, for tests that commit or
+  run DDL; dropped afterwards.
+- ``fresh_database`` – URL of an empty database on the server, dropped afterwards.
+
+Under pytest-xdist each worker gets its own server, so every worker has its own databases.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.orm import Session
+
+from mirror.database import DEFAULT_EVENTS, DEFAULT_SEED, Mirror, start_mirror
+from mirror.provision import Server
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("billig", "billig-harness mirror")
+    group.addoption(
+        "--billig-provider",
+        default=os.environ.get("BILLIG_MIRROR_PROVIDER", "auto"),
+        help="provider of the throwaway PostgreSQL: auto, docker, local, embedded, dsn",
+    )
+    group.addoption("--billig-events", type=int, default=DEFAULT_EVENTS, help="seeded events")
+    group.addoption("--billig-seed", type=int, default=DEFAULT_SEED, help="seed of the data")
+
+
+@pytest.fixture(scope="session")
+def billig_mirror(pytestconfig: pytest.Config) -> Iterator[Mirror]:
+    with start_mirror(
+        pytestconfig.getoption("billig_provider"),
+        events=pytestconfig.getoption("billig_events"),
+        seed=pytestconfig.getoption("billig_seed"),
+    ) as mirror:
+        yield mirror
+
+
+@pytest.fixture(scope="session")
+def billig_server(billig_mirror: Mirror) -> Server:
+    return billig_mirror.server
+
+
+@pytest.fixture(scope="session")
+def billig_engine(billig_mirror: Mirror) -> Iterator[Engine]:
+    engine = create_engine(billig_mirror.url, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def billig_session(billig_engine: Engine) -> Iterator[Session]:
+    with billig_engine.connect() as conn:
+        outer = conn.begin()
+        session = Session(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def billig_database(billig_mirror: Mirror) -> Iterator[URL]:
+    url = billig_mirror.clone()
+    try:
+        yield url
+    finally:
+        billig_mirror.drop(url)
+
+
+@pytest.fixture
+def fresh_database(billig_server: Server) -> Iterator[URL]:
+    name = f"fresh_{secrets.token_hex(6)}"
+    url = billig_server.create_database(name)
+    try:
+        yield url
+    finally:
+        billig_server.drop_database(name)
