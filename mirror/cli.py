@@ -1,0 +1,274 @@
+"""The ``billig`` command line: a thin layer of click commands over the library.
+
+Every :class:`~mirror.errors.HarnessError` becomes its documented exit code and a one-line
+message on stderr; a traceback only with ``--debug``. Messages and URLs shown are redacted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import click
+
+from mirror.database import DEFAULT_EVENTS, DEFAULT_SEED, start_mirror
+from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
+from mirror.provision import PROVIDERS, ProviderOptions
+from mirror.secrets import scrub
+
+PROVIDER_CHOICES = ("auto", *PROVIDERS)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """billig-harness: contract tests and schema-drift checks for the Billig database."""
+    ctx.obj = {"debug": debug}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the CLI and map errors to exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        code = cli.main(args=argv, prog_name="billig", standalone_mode=False)
+    except HarnessError as exc:
+        if debug:
+            raise
+        click.echo(f"billig: error: {one_line(scrub(str(exc)))}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("billig: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if exc.exit_code in (1, 2) else exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("billig: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: still no secrets and no traceback without --debug
+        if debug:
+            raise
+        click.echo(
+            f"billig: internal error: {type(exc).__name__}: {one_line(scrub(str(exc)))} "
+            "(run with --debug for a traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_UNREACHABLE if "connection" in str(exc).lower() else 70)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def one_line(message: str) -> str:
+    """Error messages are one line; the auto provider's list of attempts keeps its lines."""
+    if message.startswith("no PostgreSQL provider worked"):
+        return message
+    return " ".join(message.split())
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def provider_options(func: Any) -> Any:
+    """--provider/--dsn/--image options shared by the commands that start a mirror."""
+    func = click.option(
+        "--image", default=None, help="Docker image for the docker provider (default postgres:15)."
+    )(func)
+    func = click.option(
+        "--dsn",
+        default=None,
+        help="Existing server for the dsn provider (default $BILLIG_MIRROR_DSN).",
+    )(func)
+    func = click.option(
+        "--provider",
+        type=click.Choice(PROVIDER_CHOICES),
+        default=lambda: os.environ.get("BILLIG_MIRROR_PROVIDER", "auto"),
+        show_default="auto, or $BILLIG_MIRROR_PROVIDER",
+        help="Where the throwaway PostgreSQL comes from.",
+    )(func)
+    return func
+
+
+def seed_options(func: Any) -> Any:
+    func = click.option(
+        "--now",
+        type=click.DateTime(),
+        default=None,
+        help="Reference time of the seed (naive local time; default today's midnight).",
+    )(func)
+    func = click.option(
+        "--seed", "seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed."
+    )(func)
+    func = click.option(
+        "--events",
+        type=click.IntRange(min=0, max=1_000_000),
+        default=DEFAULT_EVENTS,
+        show_default=True,
+        help="Number of Billig events to seed.",
+    )(func)
+    return func
+
+
+def make_options(provider: str, dsn: str | None, image: str | None) -> ProviderOptions:
+    options = ProviderOptions()
+    if dsn:
+        options.dsn = dsn
+    if image:
+        options.image = image
+    if provider == "dsn" and not options.dsn:
+        raise UsageError("--provider dsn needs --dsn URL or BILLIG_MIRROR_DSN")
+    return options
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C so that `kill` also tears the mirror down."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --------------------------------------------------------------------------- billig mirror
+
+
+@cli.group()
+def mirror() -> None:
+    """Throwaway, seeded PostgreSQL mirrors of Billig."""
+
+
+@mirror.command("up")
+@provider_options
+@seed_options
+@click.option("--show-password", is_flag=True, help="Print the URL with its password.")
+def mirror_up(
+    provider: str,
+    dsn: str | None,
+    image: str | None,
+    events: int,
+    seed: int,
+    now: datetime | None,
+    show_password: bool,
+) -> None:
+    """Start a seeded mirror in the foreground; Ctrl-C stops it and removes everything."""
+    started = time.monotonic()
+    with (
+        _sigterm_as_interrupt(),
+        start_mirror(
+            provider, events=events, seed=seed, now=now, options=make_options(provider, dsn, image)
+        ) as m,
+    ):
+        url = m.full_url if show_password else m.masked_url.replace("+psycopg2", "")
+        click.echo(
+            f"mirror ready in {time.monotonic() - started:.2f}s "
+            f"(provider {m.provider}, {events} events, seed {seed})"
+        )
+        click.echo(url)
+        click.echo("press Ctrl-C to stop and remove it", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopping mirror", err=True)
+
+
+@mirror.command("run", context_settings={"ignore_unknown_options": True})
+@provider_options
+@seed_options
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def mirror_run(
+    ctx: click.Context,
+    provider: str,
+    dsn: str | None,
+    image: str | None,
+    events: int,
+    seed: int,
+    now: datetime | None,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND with BILLIG_MIRROR_URL set to a fresh seeded mirror; always tear it down.
+
+    Exits with COMMAND's exit code. Example:
+    billig mirror run -- psql "$BILLIG_MIRROR_URL" -c 'select 1'
+    (quote the variable so the shell does not expand it early: use sh -c '…').
+    """
+    with (
+        _sigterm_as_interrupt(),
+        start_mirror(
+            provider, events=events, seed=seed, now=now, options=make_options(provider, dsn, image)
+        ) as m,
+    ):
+        url = m.url
+        # libpq variables too, so `psql "$BILLIG_MIRROR_URL"` works even when the calling shell
+        # expanded the (then unset) variable to an empty connection string.
+        env = dict(
+            os.environ,
+            BILLIG_MIRROR_URL=m.full_url,
+            BILLIG_MIRROR_PROVIDER_USED=m.provider,
+            PGHOST=str(url.host),
+            PGPORT=str(url.port),
+            PGUSER=str(url.username),
+            PGPASSWORD=str(url.password),
+            PGDATABASE=str(url.database),
+        )
+        # Substitute a literal $BILLIG_MIRROR_URL argument (the shell expanded nothing yet).
+        args = [a.replace("$BILLIG_MIRROR_URL", m.full_url) for a in command]
+        try:
+            proc = subprocess.run(args, env=env)
+        except FileNotFoundError:
+            raise UsageError(f"command not found: {command[0]}") from None
+        except KeyboardInterrupt:
+            ctx.exit(130)
+    ctx.exit(proc.returncode)
+
+
+@mirror.command("seed")
+@click.option("--dsn", required=True, help="Database you own; schema/billig.sql is loaded first.")
+@seed_options
+def mirror_seed(dsn: str, events: int, seed: int, now: datetime | None) -> None:
+    """Load schema/billig.sql (if the billig schema is absent) and seed a database you own."""
+    import psycopg2
+
+    from mirror.errors import DatabaseUnreachable
+    from mirror.provision import connect_url
+    from mirror.schema import load_schema
+    from mirror.secrets import password_of, redact
+    from mirror.seed import seed_billig
+
+    try:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(dsn)
+    except Exception:
+        raise UsageError(f"not a database URL: {redact(dsn)}") from None
+    try:
+        conn = connect_url(url)
+    except psycopg2.Error as exc:
+        raise DatabaseUnreachable(
+            f"cannot connect to {redact(url)}: {scrub(str(exc).strip(), password_of(url))}"
+        ) from None
+    with contextlib.closing(conn):
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'billig'")
+            has_schema = cur.fetchone() is not None
+        conn.rollback()
+        if not has_schema:
+            load_schema(conn)
+        counts = seed_billig(conn, events=events, seed=seed, now=now)
+    click.echo(f"seeded {redact(url)}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
