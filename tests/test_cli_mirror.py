@@ -1,0 +1,108 @@
+"""`billig mirror …` from the outside: URLs masked, exit codes passed through, nothing left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+BILLIG = [sys.executable, "-m", "mirror.cli"]
+PROVIDER = os.environ.get("BILLIG_MIRROR_PROVIDER", "auto")
+
+
+def _postgres_children_of(pid: int) -> list[int]:
+    """PIDs of postgres processes whose parent chain includes ``pid`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/comm") as fh:
+                comm = fh.read().strip()
+        except OSError:
+            continue
+        if comm == "postgres" and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def test_run_passes_the_url_and_returns_the_command_exit_code():
+    code = (
+        "import os, sys, psycopg2; c = psycopg2.connect(os.environ['BILLIG_MIRROR_URL']);"
+        "cur = c.cursor(); cur.execute('select count(*) from billig.event_lim_web');"
+        "print('events', cur.fetchone()[0]); sys.exit(7)"
+    )
+    proc = subprocess.run(
+        [*BILLIG, "mirror", "run", "--provider", PROVIDER, "--events", "12", "--",
+         sys.executable, "-c", code],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 7, proc.stderr
+    assert "events 12" in proc.stdout
+
+
+def test_run_with_unknown_command_is_a_usage_error():
+    proc = subprocess.run(
+        [*BILLIG, "mirror", "run", "--provider", PROVIDER, "--", "no-such-command-xyz"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "command not found: no-such-command-xyz" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_up_prints_a_masked_url_and_ctrl_c_removes_everything():
+    proc = subprocess.Popen(
+        [*BILLIG, "mirror", "up", "--provider", PROVIDER, "--events", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()
+        url = proc.stdout.readline().strip()
+        assert ready.startswith("mirror ready"), ready
+        assert ":***@" in url
+        postmaster = _postgres_children_of(proc.pid)
+        assert postmaster, "the mirror runs a postmaster under the CLI process"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{pid}") for pid in postmaster) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in postmaster)
+
+
+def test_negative_event_count_is_rejected_with_exit_2():
+    proc = subprocess.run(
+        [*BILLIG, "mirror", "run", "--events", "-3", "--", "true"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["--help"],
+        ["mirror", "--help"],
+        ["mirror", "up", "--help"],
+        ["mirror", "run", "--help"],
+        ["mirror", "seed", "--help"],
+    ],
+)
+def test_every_command_has_help(command):
+    proc = subprocess.run([*BILLIG, *command], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "Usage:" in proc.stdout
