@@ -121,22 +121,36 @@ def _run_as(user: pwd.struct_passwd | None) -> dict[str, Any]:
 
 
 def unprivileged_user(preferred: str | None = None) -> pwd.struct_passwd | None:
-    """The user initdb/postgres run as: None when not root, else an existing unprivileged user."""
+    """The user initdb/postgres run as: None when not root, else an existing unprivileged user.
+
+    Users are looked up, never created: a harness that silently adds system users to a
+    developer's machine is worse than one that asks for ``BILLIG_MIRROR_USER``.
+    """
     if os.geteuid() != 0:
         return None
-    names: tuple[str, ...] = (preferred,) if preferred else UNPRIVILEGED_USERS
-    for name in names:
+    if preferred:
         try:
-            entry = pwd.getpwnam(name)
+            entry = pwd.getpwnam(preferred)
         except KeyError:
-            continue
-        if entry.pw_uid != 0:
-            return entry
+            raise ProviderError(
+                f"BILLIG_MIRROR_USER={preferred} does not exist; as root, PostgreSQL must run as "
+                "an existing unprivileged user (this harness never creates users)"
+            ) from None
+        if entry.pw_uid == 0:
+            raise ProviderError(
+                f"BILLIG_MIRROR_USER={preferred} has uid 0; initdb and postgres refuse to run "
+                "as root, name an unprivileged user"
+            )
+        return entry
+    for name in UNPRIVILEGED_USERS:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            if entry.pw_uid != 0:
+                return entry
     raise ProviderError(
-        "running as root, and none of the users "
-        + ", ".join(n for n in names if n)
-        + " exists to run PostgreSQL as (initdb refuses root); set BILLIG_MIRROR_USER "
-        "to an existing unprivileged user"
+        "running as root, and none of the users " + ", ".join(UNPRIVILEGED_USERS) + " exists to "
+        "run PostgreSQL as (initdb refuses root); set BILLIG_MIRROR_USER to an existing "
+        "unprivileged user"
     )
 
 
@@ -159,22 +173,61 @@ def _can_execute(binary: Path, user: pwd.struct_passwd | None) -> str | None:
     return None
 
 
+# How often a cluster start is retried when the free port we picked was taken meanwhile.
+_PORT_ATTEMPTS = 3
+
+
 @contextlib.contextmanager
 def run_cluster(bindir: Path, provider: str, user_name: str | None = None) -> Iterator[Server]:
-    """Private cluster from server binaries: temp data dir, private socket and port, fsync off."""
+    """Private cluster from server binaries: temp data dir, private socket and port, fsync off.
+
+    The postmaster runs in its own session (so a terminal's Ctrl-C reaches only us, and we stop
+    it in order); the temporary directory and every process of that session are gone when the
+    context exits, whether it exits normally, by an exception or by KeyboardInterrupt.
+    """
     user = unprivileged_user(user_name)
     password = secrets.token_urlsafe(18)
     root = Path(tempfile.mkdtemp(prefix=f"billig-mirror-{provider}-"))
     proc: subprocess.Popen[bytes] | None = None
     try:
-        data, sock = root / "data", root / "sock"
-        sock.mkdir()
-        pwfile = root / "pwfile"
-        pwfile.write_text(password + "\n")
-        if user is not None:
-            for path in (root, sock, pwfile):
-                os.chown(path, user.pw_uid, user.pw_gid)
-        os.chmod(root, 0o700)
+        data = root / "data"
+        try:
+            _init_cluster(bindir, root, data, password, user)
+            for attempt in range(1, _PORT_ATTEMPTS + 1):
+                port = _free_port()
+                proc = _start_postmaster(bindir, root, data, port, user)
+                url = URL.create(
+                    "postgresql+psycopg2", username="postgres", password=password,
+                    host="127.0.0.1", port=port, database="postgres",
+                )  # fmt: skip
+                try:
+                    _wait_ready(url, _exited(proc), root / "postgres.log")
+                    break
+                except ProviderError:
+                    if attempt == _PORT_ATTEMPTS or not _lost_port_race(root / "postgres.log"):
+                        raise
+                    _stop_process(proc)
+                    proc = None
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ProviderError(f"cannot start a {provider} cluster from {bindir}: {exc}") from None
+        yield Server(provider=provider, admin_url=url, detail=str(bindir))
+    finally:
+        if proc is not None:
+            _stop_process(proc)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _init_cluster(
+    bindir: Path, root: Path, data: Path, password: str, user: pwd.struct_passwd | None
+) -> None:
+    (root / "sock").mkdir()
+    pwfile = root / "pwfile"
+    pwfile.write_text(password + "\n")
+    if user is not None:
+        for path in (root, root / "sock", pwfile):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    os.chmod(root, 0o700)
+    try:
         init = subprocess.run(
             [
                 str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
@@ -183,42 +236,44 @@ def run_cluster(bindir: Path, provider: str, user_name: str | None = None) -> It
             ],
             capture_output=True, text=True, timeout=120, cwd=root, **_run_as(user),
         )  # fmt: skip
-        pwfile.unlink()
-        if init.returncode != 0:
-            raise ProviderError(f"initdb failed: {init.stderr.strip().splitlines()[-1:]}")
-        port = _free_port()
-        log = open(root / "postgres.log", "wb")  # noqa: SIM115 - closed in finally
-        try:
-            proc = subprocess.Popen(
-                [
-                    str(bindir / "postgres"), "-D", str(data), "-k", str(sock), "-p", str(port),
-                    "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                    "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                    "-c", "max_locks_per_transaction=1024", "-c", "max_connections=200",
-                ],
-                stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
-                **_run_as(user),
-            )  # fmt: skip
-        finally:
-            log.close()
-        url = URL.create(
-            "postgresql+psycopg2", username="postgres", password=password,
-            host="127.0.0.1", port=port, database="postgres",
-        )  # fmt: skip
-        _wait_ready(url, lambda: proc.poll() is not None if proc else True, root / "postgres.log")
-        yield Server(provider=provider, admin_url=url, detail=str(bindir))
     finally:
-        if proc is not None:
-            _stop_process(proc)
-        shutil.rmtree(root, ignore_errors=True)
+        pwfile.unlink()
+    if init.returncode != 0:
+        last = (init.stderr or init.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise ProviderError(f"initdb failed: {last[0]}")
 
 
-def _wait_ready(url: URL, died: Callable[[], bool], log: Path) -> None:
+def _start_postmaster(
+    bindir: Path, root: Path, data: Path, port: int, user: pwd.struct_passwd | None
+) -> subprocess.Popen[bytes]:
+    with open(root / "postgres.log", "wb") as log:
+        return subprocess.Popen(
+            [
+                str(bindir / "postgres"), "-D", str(data), "-k", str(root / "sock"),
+                "-p", str(port), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", "max_locks_per_transaction=1024", "-c", "max_connections=200",
+            ],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root,
+            start_new_session=True, **_run_as(user),
+        )  # fmt: skip
+
+
+def _lost_port_race(log: Path) -> bool:
+    """True when postgres failed because another process took the port we had picked."""
+    with contextlib.suppress(OSError):
+        return "Address already in use" in log.read_text(errors="replace")
+    return False
+
+
+def _wait_ready(url: URL, died: Callable[[], object], log: Path | None) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     last = ""
     while time.monotonic() < deadline:
         if died():
-            tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+            tail = []
+            if log is not None and log.exists():
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
             raise ProviderError("postgres exited during start-up: " + " | ".join(tail))
         try:
             connect_url(url, connect_timeout=2).close()
@@ -229,20 +284,28 @@ def _wait_ready(url: URL, died: Callable[[], bool], log: Path) -> None:
     raise ProviderError(f"postgres did not accept connections within {READY_TIMEOUT:.0f}s: {last}")
 
 
+def _exited(proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
+    return lambda: proc.poll() is not None
+
+
 def _stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Fast shutdown (SIGINT), then SIGKILL of the whole process group after a grace period."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+    """Fast shutdown (SIGINT), then SIGKILL of the whole process group after a grace period.
+
+    The SIGKILL of the group also runs when the wait is interrupted (a second Ctrl-C), so no
+    backend outlives the postmaster whatever happens during shutdown.
+    """
+    try:
+        if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=15)
+    finally:
+        # Backends are children of the postmaster, in its process group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
-    # Backends are children of the postmaster; make sure none outlives it.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------- local
@@ -306,37 +369,62 @@ def embedded_bindir(user_name: str | None = None) -> Path:
     if _can_execute(install / "bin" / "postgres", user) is None:
         return install / "bin"
     # The wheel lives where the unprivileged user cannot read it (e.g. a venv under /root).
-    version = subprocess.run(
-        [str(install / "bin" / "postgres"), "--version"], capture_output=True, text=True
-    ).stdout.split()[-1]
+    try:
+        version = subprocess.run(
+            [str(install / "bin" / "postgres"), "--version"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.split()[-1]  # fmt: skip
+    except (OSError, subprocess.SubprocessError, IndexError) as exc:
+        raise ProviderError(f"pgserver's postgres does not run: {exc}") from None
     cache = Path(tempfile.gettempdir()) / f"billig-harness-pgserver-{version}"
     if not (cache / "bin" / "postgres").exists():
-        staging = Path(tempfile.mkdtemp(prefix="billig-harness-pgserver-", dir=cache.parent))
-        try:
-            for part in ("bin", "lib", "share"):
-                shutil.copytree(install / part, staging / part, symlinks=True)
-            os.chmod(staging, 0o755)
-            try:
-                os.rename(staging, cache)  # atomic: a concurrent copier wins or we do
-            except OSError:
-                shutil.rmtree(staging, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        _copy_install(install, cache)
+    _check_owned(cache)
     why = _can_execute(cache / "bin" / "postgres", user)
     if why is not None:
         raise ProviderError(why)
     return cache / "bin"
 
 
+def _copy_install(install: Path, cache: Path) -> None:
+    staging = Path(tempfile.mkdtemp(prefix="billig-harness-pgserver-", dir=cache.parent))
+    try:
+        for part in ("bin", "lib", "share"):
+            shutil.copytree(install / part, staging / part, symlinks=True)
+        os.chmod(staging, 0o755)
+        try:
+            os.rename(staging, cache)  # atomic: a concurrent copier wins or we do
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _check_owned(cache: Path) -> None:
+    """Refuse a cache in a shared temp dir that someone else could have planted or can modify."""
+    info = cache.stat()
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise ProviderError(
+            f"{cache} is not owned by this user or is writable by others; remove it and retry"
+        )
+
+
 # --------------------------------------------------------------------------- docker
 
 
+# A probe must be cheap: auto runs it first on every machine, most of which have no engine.
+PING_TIMEOUT = 1.0
+PULL_TIMEOUT = 600.0
+
+
+def _docker_host() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
 def _docker_socket() -> str | None:
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if host.startswith("unix://"):
-        return host[len("unix://") :]
-    return None
+    host = _docker_host()
+    return host[len("unix://") :] if host.startswith("unix://") else None
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -350,75 +438,218 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self._path)
 
 
-def _docker_api(method: str, path: str, timeout: float = 1.0) -> tuple[int, bytes]:
-    sock = _docker_socket()
-    if sock is None:
-        raise ProviderError("DOCKER_HOST is not a unix socket; only local engines are probed")
+def _docker_api(
+    sock: str, method: str, path: str, timeout: float = PING_TIMEOUT
+) -> tuple[int, bytes]:
     conn = _UnixHTTPConnection(sock, timeout)
     try:
         conn.request(method, path)
         resp = conn.getresponse()
         return resp.status, resp.read()
+    except TimeoutError:
+        raise ProviderError(
+            f"the Docker engine at {sock} did not answer {method} {path.split('?')[0]} "
+            f"within {timeout:.0f}s"
+        ) from None
     except OSError as exc:
-        raise ProviderError(f"no Docker engine answers at {sock} ({exc})") from exc
+        raise ProviderError(f"no Docker engine answers at {sock} ({exc})") from None
     finally:
         conn.close()
 
 
+def split_image(image: str) -> tuple[str, str | None]:
+    """``repo[:tag]`` or ``repo@digest`` → (repository, tag); a registry port is not a tag."""
+    if "@" in image:
+        return image, None
+    slash, colon = image.rfind("/"), image.rfind(":")
+    if colon > slash:
+        return image[:colon], image[colon + 1 :]
+    return image, "latest"
+
+
+def _api_message(body: bytes) -> str:
+    """The error text of a Docker API answer (a JSON object, or the last line of a stream)."""
+    lines = body.decode(errors="replace").strip().splitlines()
+    if not lines:
+        return ""
+    try:
+        doc = json.loads(lines[-1])
+    except ValueError:
+        return lines[-1][:200]
+    if not isinstance(doc, dict):
+        return ""
+    return str(doc.get("error") or doc.get("message") or "")
+
+
 def docker_check(image: str) -> None:
-    """Raise ProviderError unless an engine answers a ping and the image is present or pullable."""
-    status, _ = _docker_api("GET", "/_ping")
+    """Raise ProviderError unless an engine answers a ping and the image is present or pullable.
+
+    A local Unix socket (the default) is probed with raw HTTP: under a millisecond when nothing
+    listens, where importing the Docker SDK alone costs ~80 ms. Other ``DOCKER_HOST`` forms
+    (tcp, ssh, TLS settings) go through the Docker SDK.
+    """
+    sock = _docker_socket()
+    if sock is None:
+        _docker_check_sdk(image)
+        return
+    status, body = _docker_api(sock, "GET", "/_ping")
     if status != 200:
-        raise ProviderError(f"Docker engine ping answered HTTP {status}")
-    name, _, tag = image.partition(":")
-    status, _ = _docker_api("GET", f"/images/{quote(image, safe='')}/json")
+        raise ProviderError(f"the Docker engine at {sock} answered ping with HTTP {status}")
+    status, _ = _docker_api(sock, "GET", f"/images/{quote(image, safe='/:@')}/json")
     if status == 200:
         return
-    status, body = _docker_api(
-        "POST", f"/images/create?fromImage={quote(name)}&tag={quote(tag or 'latest')}", timeout=60
-    )
-    last = body.decode(errors="replace").strip().splitlines()[-1:] if body else []
-    failed = status != 200 or any('"error"' in line for line in last)
-    if failed:
-        detail = ""
-        with contextlib.suppress(ValueError, IndexError):
-            detail = json.loads(last[0]).get("message") or json.loads(last[0]).get("error", "")
+    repo, tag = split_image(image)
+    query = f"fromImage={quote(repo, safe='')}" + (f"&tag={quote(tag, safe='')}" if tag else "")
+    status, body = _docker_api(sock, "POST", f"/images/create?{query}", timeout=PULL_TIMEOUT)
+    message = _api_message(body)
+    # A pull streams JSON lines with HTTP 200; a failure shows as an "error" in the last one.
+    if status != 200 or '"error"' in body.decode(errors="replace").strip()[-2000:]:
         raise ProviderError(
-            f"image {image} is not present and cannot be pulled ({detail or f'HTTP {status}'})"
+            f"image {image} is not present and cannot be pulled ({message or f'HTTP {status}'})"
         )
+
+
+def _docker_check_sdk(image: str) -> None:
+    host = scrub(_docker_host())
+    try:
+        import docker
+        from docker.errors import DockerException, ImageNotFound
+    except ImportError as exc:
+        raise ProviderError(f"the docker package is not installed ({exc})") from None
+    try:
+        client = docker.from_env(timeout=int(PING_TIMEOUT) or 1)
+    except DockerException as exc:
+        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+    try:
+        client.ping()
+        try:
+            client.images.get(image)
+            return
+        except ImageNotFound:
+            pass
+        client.api.timeout = PULL_TIMEOUT
+        repo, tag = split_image(image)
+        try:
+            client.images.pull(repo, tag=tag)
+        except DockerException as exc:
+            raise ProviderError(
+                f"image {image} is not present and cannot be pulled ({exc})"
+            ) from None
+    except DockerException as exc:
+        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+    except OSError as exc:  # requests' timeouts and connection errors
+        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+    finally:
+        client.close()
+
+
+def _postgres_container_class() -> type[Any]:
+    """Testcontainers' PostgresContainer with a readiness wait that notices a dead container.
+
+    Upstream waits up to its full timeout for ``psql`` to succeed even when the container has
+    already exited (a broken image, a bad setting); we fail at once and show the container's log.
+    """
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:
+        try:
+            from testcontainers.postgres import PostgresContainer
+        except ImportError as exc:
+            raise ProviderError(f"testcontainers is not installed ({exc})") from None
+
+    class _Container(PostgresContainer):
+        def _connect(self) -> None:
+            from docker.errors import APIError
+
+            wrapped = self.get_wrapped_container()
+            # The same check upstream runs: psql inside the container over TCP.
+            probe = [
+                "psql", "--username", self.username, "--dbname", self.dbname,
+                "--host", "127.0.0.1", "-c", "select version();",
+            ]  # fmt: skip
+            deadline = time.monotonic() + READY_TIMEOUT
+            last = ""
+            while time.monotonic() < deadline:
+                wrapped.reload()
+                if wrapped.status in ("exited", "dead"):
+                    code = wrapped.attrs.get("State", {}).get("ExitCode")
+                    tail = wrapped.logs(tail=5).decode(errors="replace").strip().splitlines()
+                    raise ProviderError(
+                        f"container from {self.image} exited during start-up (code {code}): "
+                        + scrub(" | ".join(tail), self.password)
+                    )
+                try:
+                    result = wrapped.exec_run(probe, environment={"PGPASSWORD": self.password})
+                except APIError as exc:  # e.g. 409 when it stopped between reload and exec
+                    last = str(exc)
+                else:
+                    if result.exit_code == 0:
+                        return
+                    last = result.output.decode(errors="replace").strip()
+                time.sleep(0.1)
+            raise ProviderError(
+                f"container from {self.image} not ready within {READY_TIMEOUT:.0f}s: "
+                + scrub(last, self.password)[:200]
+            )
+
+    return _Container
+
+
+def _ryuk_off_unless_asked() -> None:
+    # Ryuk's image cannot be pulled without a registry, and we remove our containers ourselves.
+    if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
+        from testcontainers.core.config import testcontainers_config
+
+        testcontainers_config.ryuk_disabled = True
 
 
 @contextlib.contextmanager
 def run_docker(image: str) -> Iterator[Server]:
-    # Ryuk's image cannot be pulled without a registry; we stop our containers ourselves.
-    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    """A PostgreSQL container through Testcontainers; removed on exit (also on failure/Ctrl-C)."""
     docker_check(image)
-    try:
-        from testcontainers.postgres import PostgresContainer
-    except ImportError as exc:
-        raise ProviderError(f"testcontainers is not installed ({exc})") from exc
+    container_class = _postgres_container_class()
+    _ryuk_off_unless_asked()
     password = secrets.token_urlsafe(18)
-    container = PostgresContainer(
+    # A unique name lets us find and remove the container even when we are interrupted
+    # between the engine creating it and testcontainers handing it to us.
+    name = f"billig-mirror-{secrets.token_hex(6)}"
+    container = container_class(
         image, username="postgres", password=password, dbname="postgres", driver="psycopg2"
     )
+    container.with_name(name)
     container.with_command("postgres -c fsync=off -c max_locks_per_transaction=1024")
     try:
         try:
             container.start()
+            wrapped = container.get_wrapped_container()
+            url = URL.create(
+                "postgresql+psycopg2", username="postgres", password=password,
+                host=container.get_container_host_ip(),
+                port=int(container.get_exposed_port(5432)), database="postgres",
+            )  # fmt: skip
+        except ProviderError:
+            raise
         except Exception as exc:  # docker.errors.*, timeouts: all mean "not this provider"
             raise ProviderError(
                 f"container from {image} did not start: {scrub(str(exc), password)[:300]}"
             ) from None
-        url = URL.create(
-            "postgresql+psycopg2", username="postgres", password=password,
-            host=container.get_container_host_ip(),
-            port=int(container.get_exposed_port(5432)), database="postgres",
-        )  # fmt: skip
-        _wait_ready(url, lambda: False, Path("/nonexistent"))
-        yield Server(provider="docker", admin_url=url, detail=image)
+
+        def died() -> bool:
+            wrapped.reload()
+            return wrapped.status in ("exited", "dead")
+
+        _wait_ready(url, died, None)
+        yield Server(provider="docker", admin_url=url, detail=f"{image} ({name})")
     finally:
-        with contextlib.suppress(Exception):
-            container.stop()
+        _remove_container(container, name)
+
+
+def _remove_container(container: Any, name: str) -> None:
+    with contextlib.suppress(Exception):
+        container.stop()
+    with contextlib.suppress(Exception):
+        # Created but never handed to testcontainers (interrupted mid-start): remove by name.
+        container.get_docker_client().client.containers.get(name).remove(force=True, v=True)
 
 
 # --------------------------------------------------------------------------- dsn
@@ -435,12 +666,22 @@ def run_dsn(dsn: str) -> Iterator[Server]:
         raise UsageError(f"the dsn provider needs a PostgreSQL URL, got {redact(url)}")
     url = url.set(drivername="postgresql+psycopg2")
     try:
-        connect_url(url).close()
+        with contextlib.closing(connect_url(url)) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT rolsuper OR rolcreatedb FROM pg_catalog.pg_roles"
+                " WHERE rolname = current_user"
+            )
+            row = cur.fetchone()
     except psycopg2.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ProviderError(
-            f"cannot connect to {redact(url)}: "
-            + scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "", password_of(url))
+            f"cannot connect to {redact(url)}: {scrub(first, password_of(url))}"
         ) from None
+    if not row or not row[0]:
+        raise ProviderError(
+            f"the login of {redact(url)} may not create databases (needs CREATEDB); the dsn "
+            "provider creates a database of its own there and drops it afterwards"
+        )
     yield Server(provider="dsn", admin_url=url, detail=redact(url))
 
 
@@ -476,8 +717,23 @@ _HINTS = {
 
 @contextlib.contextmanager
 def provision(provider: str = "auto", options: ProviderOptions | None = None) -> Iterator[Server]:
-    """Start a throwaway server with ``provider`` (or the first that works, for ``auto``)."""
+    """Start a throwaway server with ``provider`` (or the first that works, for ``auto``).
+
+    ``auto`` tries :data:`AUTO_ORDER`, skipping providers named in ``options.disabled``; a
+    provider that fails to start (``ProviderError``) is recorded and the next one tried. When
+    none works, one ``ProviderError`` lists every attempt, why it failed and how to fix it.
+    """
     options = options or ProviderOptions()
+    if provider != "auto" and provider not in PROVIDERS:
+        raise UsageError(
+            f"unknown provider {provider!r}; choose one of auto, {', '.join(PROVIDERS)}"
+        )
+    unknown = sorted(options.disabled - set(AUTO_ORDER))
+    if unknown:
+        raise UsageError(
+            f"BILLIG_MIRROR_DISABLE names unknown provider(s) {', '.join(unknown)}; "
+            f"auto uses {', '.join(AUTO_ORDER)}"
+        )
     if provider != "auto":
         with _start(provider, options) as server:
             yield server
@@ -497,12 +753,16 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
         with stack:
             yield server
         return
-    lines = [f"  - {a.provider}: {a.reason}" + (
-        f" (fix: {_HINTS[a.provider]})" if a.provider in _HINTS and "disabled" not in a.reason
-        else ""
-    ) for a in attempts]  # fmt: skip
-    raise ProviderError(
-        "no PostgreSQL provider worked; tried:\n"
-        + "\n".join(lines)
-        + "\nor name an existing server with --provider dsn --dsn URL"
-    )
+    raise ProviderError(no_provider_message(attempts))
+
+
+def no_provider_message(attempts: list[Attempt]) -> str:
+    """The combined error of ``auto``: one line per attempt with its reason and a fix."""
+    lines = ["no PostgreSQL provider worked; tried:"]
+    for attempt in attempts:
+        line = f"  - {attempt.provider}: {attempt.reason}"
+        if attempt.provider in _HINTS and not attempt.reason.startswith("disabled"):
+            line += f" (fix: {_HINTS[attempt.provider]})"
+        lines.append(line)
+    lines.append("or name an existing server with --provider dsn --dsn URL")
+    return "\n".join(lines)
