@@ -100,6 +100,11 @@ def read_json(path: Path, *, what: str = "contract") -> JsonDocument:
         ) from None
     except OSError as exc:
         raise ContractError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
+    return parse_json(path, raw, what=what)
+
+
+def parse_json(path: Path, raw: bytes, *, what: str = "contract") -> JsonDocument:
+    """Parse the bytes of file ``path`` (already read); errors as in :func:`read_json`."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -23,18 +23,11 @@ from deepdiff import DeepDiff
 from pydantic import BaseModel
 
 from mirror.contracts import FORMAT_VERSION, JsonDocument, dump_json, read_json
+from mirror.serializers import FORBIDDEN_FIELDS
 
 # Keys never allowed in public output (SPEC §3): ticket counts, owner data and card numbers.
-FORBIDDEN_KEYS: tuple[str, ...] = (
-    "card",
-    "card_number",
-    "cardno",
-    "num",
-    "num_sold",
-    "owner_cardno",
-    "owner_email",
-    "owner_member_id",
-)
+# The integration layer owns the list; every snapshot pins it.
+FORBIDDEN_KEYS: tuple[str, ...] = tuple(sorted(FORBIDDEN_FIELDS))
 
 SHAPES_DIR = "shapes"
 
