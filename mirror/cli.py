@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -268,6 +269,156 @@ def mirror_seed(dsn: str, events: int, seed: int, now: datetime | None) -> None:
             load_schema(conn)
         counts = seed_billig(conn, events=events, seed=seed, now=now)
     click.echo(f"seeded {redact(url)}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
+
+
+# --------------------------------------------------------------------------- billig contracts
+
+
+def contracts_options(func: Any) -> Any:
+    """--contracts/--kind options of the commands that check or update contract files."""
+    func = click.option(
+        "--kind",
+        "kinds",
+        multiple=True,
+        help="Only this snapshot kind (columns, shapes, …); repeatable. Default: all.",
+    )(func)
+    func = click.option(
+        "--contracts",
+        "contracts_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder of the contract files (default: ./contracts of the project).",
+    )(func)
+    return func
+
+
+@contextlib.contextmanager
+def _contract_context(
+    provider: str, dsn: str | None, image: str | None, contracts_path: Path | None
+) -> Iterator[Any]:
+    """A seeded mirror (from schema/billig.sql) and the contract folder, torn down afterwards."""
+    from mirror.contract_check import ContractContext, contracts_dir
+
+    folder = contracts_path or contracts_dir()
+    with (
+        _sigterm_as_interrupt(),
+        start_mirror(provider, options=make_options(provider, dsn, image)) as m,
+    ):
+        yield ContractContext(folder, m.url), m
+
+
+@cli.group()
+def contracts() -> None:
+    """Pinned contract files: Billig columns, serializer shapes (and more kinds)."""
+
+
+@contracts.command("check")
+@provider_options
+@contracts_options
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Markdown file.")
+@click.pass_context
+def contracts_check(
+    ctx: click.Context,
+    provider: str,
+    dsn: str | None,
+    image: str | None,
+    contracts_path: Path | None,
+    kinds: tuple[str, ...],
+    report: Path | None,
+) -> None:
+    """Verify the contract files against a fresh mirror; writes nothing. Exit 1 on mismatch."""
+    ctx.exit(_run_checks(provider, dsn, image, contracts_path, kinds, report))
+
+
+@contracts.command("update")
+@provider_options
+@contracts_options
+def contracts_update(
+    provider: str,
+    dsn: str | None,
+    image: str | None,
+    contracts_path: Path | None,
+    kinds: tuple[str, ...],
+) -> None:
+    """Rewrite the contract files from schema.sql, models and serializers; print what changed."""
+    from mirror.contract_check import render_changes, update_contracts
+
+    with _contract_context(provider, dsn, image, contracts_path) as (context, _):
+        changes = update_contracts(context, list(kinds) or None)
+    click.echo(render_changes(changes, context.contracts_dir.parent), nl=False)
+
+
+@contracts.command("snapshot")
+@click.option("--dsn", required=True, help="Database to pin (read-only access is enough).")
+@click.option(
+    "--schema", "schemas", multiple=True, required=True, help="Schema to pin; repeatable."
+)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Contract file to write (atomically).",
+)
+def contracts_snapshot(dsn: str, schemas: tuple[str, ...], output: Path) -> None:
+    """Pin every relation of the given schemas of any database as a columns contract.
+
+    The contract has no lineage: every pinned column counts as read by `billig drift`.
+    """
+    from mirror.contract_check import snapshot_database
+    from mirror.secrets import redact
+
+    catalog = snapshot_database(dsn, schemas, output)
+    columns = sum(len(r.columns) for r in catalog)
+    click.echo(
+        f"pinned {len(catalog)} relations ({columns} columns) of schema(s) "
+        f"{', '.join(schemas)} from {redact(dsn)} to {output}"
+    )
+
+
+@cli.command("check")
+@provider_options
+@contracts_options
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a Markdown report.",
+)
+@click.pass_context
+def check(
+    ctx: click.Context,
+    provider: str,
+    dsn: str | None,
+    image: str | None,
+    contracts_path: Path | None,
+    kinds: tuple[str, ...],
+    report: Path | None,
+) -> None:
+    """The main job: mirror up, every contract check, one summary. Exit 0 clean, 1 mismatch."""
+    ctx.exit(_run_checks(provider, dsn, image, contracts_path, kinds, report))
+
+
+def _run_checks(
+    provider: str,
+    dsn: str | None,
+    image: str | None,
+    contracts_path: Path | None,
+    kinds: tuple[str, ...],
+    report: Path | None,
+) -> int:
+    from mirror.contract_check import check_contracts, render_results, render_results_markdown
+
+    started = time.monotonic()
+    with _contract_context(provider, dsn, image, contracts_path) as (context, m):
+        ready = time.monotonic() - started
+        results = check_contracts(context, list(kinds) or None)
+    took = time.monotonic() - started
+    click.echo(render_results(results), nl=False)
+    click.echo(f"mirror: provider {m.provider}, ready in {ready:.2f}s; total {took:.2f}s")
+    if report is not None:
+        from mirror.contracts import write_atomic
+
+        write_atomic(report, render_results_markdown(results))
+    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":  # pragma: no cover
