@@ -13,6 +13,7 @@ called missing, so they never show up as an unexplained drop plus add.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -61,11 +62,22 @@ def compare_catalogs(
     findings += confused.findings
     missing = [k for k in missing if k not in confused.explained]
     unexplained = [k for k in unexplained if k not in confused.used]
-    renames = _relation_renames(ctx, missing, unexplained)
+    # A relation moved to a schema the contract does not cover keeps its name there.
+    missing_names = {k.name for k in missing}
+    moved = [
+        k
+        for k in actual.relations
+        if k.name in missing_names
+        and k.schema not in expected.schemas
+        and k not in expected.relations
+        and k not in confused.used
+    ]
+    renames = _relation_renames(ctx, missing, unexplained + moved)
     findings += renames.findings
     for key in missing:
         if key not in renames.explained:
             findings.append(_relation_missing(ctx, expected.relations[key]))
+    ctx.renamed = renames.pairs
     for key, rel in expected.relations.items():
         if key in actual.relations:
             findings += _compare_relation(ctx, rel, actual.relations[key])
@@ -114,13 +126,18 @@ class _Context:
         self.expected = expected
         self.actual = actual
         self.report_added = report_added
+        # Probable renames, expected key → actual key: foreign keys that follow a renamed
+        # relation are not changed.
+        self.renamed: dict[RelationKey, RelationKey] = {}
 
     def column(self, key: RelationKey, column: str) -> _Reading:
         usage = self.expected.usage(ColumnRef(key.schema, key.name, column))
         if usage is None:  # no lineage: the contract promised every pinned column
             return _Reading(True, True, ())
         return _Reading(
-            usage.read or usage.requires_not_null, usage.requires_not_null, usage.readers
+            usage.read or usage.requires_not_null,
+            usage.requires_not_null,
+            tuple(dict.fromkeys(usage.readers)),
         )
 
     def relation(self, rel: Relation) -> _Reading:
@@ -173,8 +190,15 @@ def _compare_schemas(ctx: _Context) -> Iterator[Finding]:
 @dataclass(frozen=True, slots=True)
 class _Explained:
     findings: list[Finding]
-    explained: set[RelationKey]  # expected keys the findings account for
-    used: set[RelationKey]  # actual keys the findings account for
+    pairs: dict[RelationKey, RelationKey]  # expected key → the actual key that explains it
+
+    @property
+    def explained(self) -> set[RelationKey]:
+        return set(self.pairs)
+
+    @property
+    def used(self) -> set[RelationKey]:
+        return set(self.pairs.values())
 
 
 def _quoting_confusions(ctx: _Context, missing: list[RelationKey]) -> _Explained:
@@ -183,8 +207,7 @@ def _quoting_confusions(ctx: _Context, missing: list[RelationKey]) -> _Explained
         if "." in key.name and key not in ctx.expected.relations:
             by_name.setdefault(key.name, []).append(key)
     findings: list[Finding] = []
-    explained: set[RelationKey] = set()
-    used: set[RelationKey] = set()
+    pairs: dict[RelationKey, RelationKey] = {}
     for key in missing:
         # Expected schema-qualified, found as one dotted identifier (in any schema) ...
         candidates = list(by_name.get(f"{key.schema}.{key.name}", []))
@@ -217,9 +240,8 @@ def _quoting_confusions(ctx: _Context, missing: list[RelationKey]) -> _Explained
                 f"relation {quote_ident(found.name)})",
             )
         )
-        explained.add(key)
-        used.add(found)
-    return _Explained(findings, explained, used)
+        pairs[key] = found
+    return _Explained(findings, pairs)
 
 
 def _describe(key: RelationKey) -> str:
@@ -238,45 +260,58 @@ class _Match:
         return (self.score, self.precision, self.same_schema)
 
 
-def _relation_match(exp: Relation, cand: Relation) -> _Match | None:
-    if not exp.columns or not cand.columns:
-        return None
-    wanted = {(c.name, c.type) for c in exp.columns}
-    have = {(c.name, c.type) for c in cand.columns}
-    matched = len(wanted & have)
-    score = matched / len(wanted)
-    if score < RENAME_THRESHOLD:
-        return None
-    return _Match(score, matched / len(have), exp.key.schema == cand.key.schema, matched)
+def _signature(rel: Relation) -> frozenset[tuple[str, str]]:
+    return frozenset((c.name, c.type) for c in rel.columns)
 
 
 def _relation_renames(
-    ctx: _Context, missing: list[RelationKey], unexplained: list[RelationKey]
+    ctx: _Context, missing: list[RelationKey], candidates: list[RelationKey]
 ) -> _Explained:
+    """Probable renames (or moves): each missing relation paired with at most one candidate.
+
+    Candidates are unexplained relations of the covered schemas, plus same-named relations in
+    other schemas. The best candidate must be strictly better than the next one, and a candidate
+    claimed by two missing relations goes to the strictly better one (or to neither).
+    """
+    # Inverted index (name, type) → candidates, so a whole-database ``actual`` costs only the
+    # candidates that share a column with the missing relation.
+    signatures = {c: _signature(ctx.actual.relations[c]) for c in candidates}
+    index: dict[tuple[str, str], list[RelationKey]] = {}
+    for cand, sig in signatures.items():
+        for pair in sig:
+            index.setdefault(pair, []).append(cand)
     best: dict[RelationKey, tuple[RelationKey, _Match]] = {}
     for key in missing:
-        exp = ctx.expected.relations[key]
+        wanted = _signature(ctx.expected.relations[key])
+        if not wanted:
+            continue
+        shared = Counter(c for pair in wanted for c in index.get(pair, ()))
         ranked = sorted(
             (
-                (m.rank, cand)
-                for cand in unexplained
-                if (m := _relation_match(exp, ctx.actual.relations[cand])) is not None
+                (match.rank, cand, match)
+                for cand, matched in shared.items()
+                if matched / len(wanted) >= RENAME_THRESHOLD
+                and (cand.schema in ctx.expected.schemas or cand.name == key.name)
+                for match in [
+                    _Match(
+                        matched / len(wanted),
+                        matched / len(signatures[cand]),
+                        cand.schema == key.schema,
+                        matched,
+                    )
+                ]
             ),
             key=lambda t: t[0],
             reverse=True,
         )
         # Two equally good candidates: not probable enough to name either.
         if ranked and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
-            cand = ranked[0][1]
-            match = _relation_match(exp, ctx.actual.relations[cand])
-            assert match is not None
-            best[key] = (cand, match)
+            best[key] = (ranked[0][1], ranked[0][2])
     claims: dict[RelationKey, list[RelationKey]] = {}
     for key, (cand, _) in best.items():
         claims.setdefault(cand, []).append(key)
     findings: list[Finding] = []
-    explained: set[RelationKey] = set()
-    used: set[RelationKey] = set()
+    pairs: dict[RelationKey, RelationKey] = {}
     for cand, keys in claims.items():
         ranks = sorted((best[k][1].rank, k) for k in keys)
         if len(ranks) > 1 and ranks[-1][0] == ranks[-2][0]:
@@ -287,9 +322,8 @@ def _relation_renames(
                 ctx, ctx.expected.relations[key], ctx.actual.relations[cand], best[key][1]
             )
         )
-        explained.add(key)
-        used.add(cand)
-    return _Explained(findings, explained, used)
+        pairs[key] = cand
+    return _Explained(findings, pairs)
 
 
 def _relation_renamed(ctx: _Context, exp: Relation, act: Relation, match: _Match) -> Finding:
@@ -301,6 +335,7 @@ def _relation_renamed(ctx: _Context, exp: Relation, act: Relation, match: _Match
         evidence += f" (not matching: {', '.join(quote_ident(n) for n in lost)})"
     if act.kind != exp.kind:
         evidence += f"; now a {_kind(act.kind)}, was a {_kind(exp.kind)}"
+    verb = "moved to" if act.key.name == exp.key.name else "renamed to"
     return Finding(
         FindingKind.RELATION_RENAMED,
         _judge(Severity.BREAKING, reading),
@@ -309,7 +344,7 @@ def _relation_renamed(ctx: _Context, exp: Relation, act: Relation, match: _Match
         None,
         str(exp.key),
         str(act.key),
-        f"{_kind(exp.kind)} {exp.key} is missing; probably renamed to {act.key}",
+        f"{_kind(exp.kind)} {exp.key} is missing; probably {verb} {act.key}",
         reading.readers,
         evidence=evidence,
     )
@@ -428,10 +463,14 @@ def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterat
             out.setdefault(fk.columns, []).append(fk)
         return {cols: tuple(fks) for cols, fks in out.items()}
 
+    def follow(fk: ForeignKey) -> ForeignKey:
+        target = ctx.renamed.get(fk.target, fk.target)
+        return ForeignKey(fk.columns, target, fk.target_columns)
+
     old, new = by_columns(exp), by_columns(act)
     for cols in sorted(old.keys() | new.keys()):
         before, after = old.get(cols, ()), new.get(cols, ())
-        if set(before) == set(after):
+        if {follow(fk) for fk in before} == set(after):
             continue
         reading = ctx.columns(exp.key, cols)
         if not before:
