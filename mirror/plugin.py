@@ -11,6 +11,9 @@ Fixtures:
   run DDL; dropped afterwards.
 - ``fresh_database`` – URL of an empty database on the server, dropped afterwards.
 
+The flag ``--update-contracts`` makes the contract tests rewrite ``contracts/`` (like
+``billig contracts update``) instead of checking it.
+
 Under pytest-xdist each worker gets its own server, so every worker has its own databases.
 """
 
@@ -38,6 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--billig-events", type=int, default=DEFAULT_EVENTS, help="seeded events")
     group.addoption("--billig-seed", type=int, default=DEFAULT_SEED, help="seed of the data")
+    group.addoption(
+        "--update-contracts",
+        action="store_true",
+        default=False,
+        help="rewrite the contract snapshots (contracts/) instead of checking them",
+    )
 
 
 @pytest.fixture(scope="session")
