@@ -21,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +93,7 @@ def connect_url(url: URL, **kwargs: Any) -> psycopg2.extensions.connection:
     return psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Attempt:
     provider: str
     reason: str
@@ -359,7 +360,10 @@ def local_bindir(user_name: str | None = None) -> Path:
 def embedded_bindir(user_name: str | None = None) -> Path:
     """pgserver's binaries; copied to a world-readable cache when the user cannot reach them."""
     try:
-        import pgserver
+        # pgserver imports platformdirs, which warns about an unset XDG_RUNTIME_DIR on servers.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
     except ImportError as exc:
         raise ProviderError(f"the pgserver package is not installed ({exc})") from exc
     install = Path(pgserver.__file__).parent / "pginstall"
@@ -543,7 +547,7 @@ def _docker_check_sdk(image: str) -> None:
         client.close()
 
 
-def _postgres_container_class() -> type[Any]:
+def postgres_container_class() -> type[Any]:
     """Testcontainers' PostgresContainer with a readiness wait that notices a dead container.
 
     Upstream waits up to its full timeout for ``psql`` to succeed even when the container has
@@ -607,7 +611,7 @@ def _ryuk_off_unless_asked() -> None:
 def run_docker(image: str) -> Iterator[Server]:
     """A PostgreSQL container through Testcontainers; removed on exit (also on failure/Ctrl-C)."""
     docker_check(image)
-    container_class = _postgres_container_class()
+    container_class = postgres_container_class()
     _ryuk_off_unless_asked()
     password = secrets.token_urlsafe(18)
     # A unique name lets us find and remove the container even when we are interrupted
