@@ -157,17 +157,25 @@ _JsonPath = tuple[str | int, ...]
 
 
 class _Validator:
-    def __init__(self, text: str, source: str, positions: dict[_JsonPath, int]) -> None:
+    def __init__(
+        self,
+        text: str,
+        source: str,
+        positions: tuple[dict[_JsonPath, int], dict[_JsonPath, int]],
+    ) -> None:
         self.text = text
         self.source = source
-        self._positions = positions
+        self._positions, self._key_positions = positions
 
-    def fail(self, path: _JsonPath, message: str) -> PolicyError:
+    def fail(self, path: _JsonPath, message: str, *, at_key: bool = False) -> PolicyError:
         # The nearest located ancestor when the path itself has no position (missing keys).
         probe = path
         while probe not in self._positions and probe:
             probe = probe[:-1]
-        line, col = _line_col(self.text, self._positions.get(probe, 0))
+        offset = self._positions.get(probe, 0)
+        if at_key and probe == path:
+            offset = self._key_positions.get(path, offset)
+        line, col = _line_col(self.text, offset)
         where = _json_path(path)
         return PolicyError(f"{self.source}:{line}:{col}: {where}: {message}")
 
@@ -175,7 +183,9 @@ class _Validator:
         if not isinstance(data, dict):
             raise self.fail((), f"expected an object, got {_type_name(data)}")
         for key in sorted(data.keys() - _TOP_KEYS):
-            raise self.fail((key,), f"unknown key {key!r} (allowed: format_version, tolerate)")
+            raise self.fail(
+                (key,), f"unknown key {key!r} (allowed: format_version, tolerate)", at_key=True
+            )
         for key in sorted(_TOP_KEYS - data.keys()):
             raise self.fail((), f"missing key {key!r}")
         version = data["format_version"]
@@ -324,13 +334,14 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
 _WS = re.compile(r"[ \t\n\r]*")
 
 
-def _json_positions(text: str) -> dict[_JsonPath, int]:
-    """Offset of every value in (already validated) JSON text, keyed by its path.
+def _json_positions(text: str) -> tuple[dict[_JsonPath, int], dict[_JsonPath, int]]:
+    """Offsets of every value, and of every object key, in (valid) JSON text, by path.
 
     Raises _DuplicateKey(path, offset) for a key given twice in one object.
     """
     decoder = json.JSONDecoder()
     positions: dict[_JsonPath, int] = {}
+    key_positions: dict[_JsonPath, int] = {}
 
     def skip(i: int) -> int:
         match = _WS.match(text, i)
@@ -350,6 +361,7 @@ def _json_positions(text: str) -> dict[_JsonPath, int]:
                 if key in seen:
                     raise _DuplicateKey((*path, key), start)
                 seen.add(key)
+                key_positions[(*path, key)] = start
                 i = skip(i) + 1  # the ':'
                 i = skip(value(i, (*path, key)))
                 if text[i] == "}":
@@ -370,7 +382,7 @@ def _json_positions(text: str) -> dict[_JsonPath, int]:
         return end
 
     value(0, ())
-    return positions
+    return positions, key_positions
 
 
 # --------------------------------------------------------------------------- writing
