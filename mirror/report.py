@@ -272,7 +272,8 @@ def render_junit(report: Report) -> str:
     suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("failures", str(failures))
     suite.set("errors", "0")
-    suite.set("time", f"{sum(report.timings.values()):.6f}")
+    total = report.timings.get("total", sum(report.timings.values()))
+    suite.set("time", f"{total:.6f}")
     root = ET.Element("testsuites", name=report.title)
     root.append(suite)
     for attr in ("tests", "failures", "errors", "time"):
@@ -327,7 +328,9 @@ def render_markdown(report: Report) -> str:
         lines += ["", "### Drift policy", ""]
         for t in outcome.tolerated:
             lines.append(
-                f"- tolerated: {_cell(_finding_line(t.finding))}; {_cell(_entry_text(t.entry))}"
+                f"- tolerated: [{t.finding.severity}] {_code(t.finding.object)} "
+                f"{_cell(t.finding.message)}; reason: {_cell(t.entry.reason)} "
+                f"(owner {_cell(t.entry.owner)}, expires {t.entry.expires})"
             )
         for e in outcome.expired:
             lines.append(f"- **expired**: {_cell(_entry_text(e))} ({_code(e.source)})")
