@@ -468,7 +468,7 @@ class _ContractReader:
             if any(c.name == column.name for c in columns):
                 raise self.fail((*col_where, "name"), f"column {column.name!r} appears twice")
             columns.append(column)
-            if usage is not None:
+            if usage is not None and usage != Usage():
                 lineage[ColumnRef(key.schema, key.name, column.name)] = usage
         names = [c.name for c in columns]
         primary_key = self.names(rel["primary_key"], (*where, "primary_key"), names)
@@ -493,10 +493,9 @@ class _ContractReader:
     def column(
         self, value: Any, where: JsonPath, kind: Kind, has_lineage: bool
     ) -> tuple[Column, Usage | None]:
-        optional = {"lineage"} if has_lineage else set()
-        col = self.obj(value, where, _COLUMN_KEYS, optional)
-        if not has_lineage and "lineage" in col:
+        if not has_lineage and isinstance(value, dict) and "lineage" in value:
             raise self.fail((*where, "lineage"), "lineage given but the contract has lineage false")
+        col = self.obj(value, where, _COLUMN_KEYS, {"lineage"} if has_lineage else set())
         name = self.string(col["name"], (*where, "name"))
         type_ = normalize_type(self.string(col["type"], (*where, "type")))
         nullable_raw = col["nullable"]

@@ -1,0 +1,26 @@
+"""Fixtures of the contract tests: a writable copy of ``contracts/`` and contexts over it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mirror.contract_check import ContractContext
+from mirror.database import Mirror
+
+
+@pytest.fixture
+def contracts_copy(project_root: Path, tmp_path: Path) -> Path:
+    """A scratch copy of the project's contract files, free to break."""
+    target = tmp_path / "contracts"
+    shutil.copytree(project_root / "contracts", target)
+    return target
+
+
+@pytest.fixture
+def contract_ctx(contracts_copy: Path, billig_mirror: Mirror) -> Iterator[ContractContext]:
+    """Checks over the copy, against the session's seeded mirror (loaded from schema.sql)."""
+    yield ContractContext(contracts_copy, billig_mirror.url)
