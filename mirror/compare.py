@@ -72,7 +72,11 @@ def compare_catalogs(
         and k not in expected.relations
         and k not in confused.used
     ]
-    renames = _relation_renames(ctx, missing, unexplained + moved)
+    renames = (
+        _relation_renames(ctx, missing, unexplained + moved)
+        if missing and (unexplained or moved)
+        else _Explained([], {})
+    )
     findings += renames.findings
     for key in missing:
         if key not in renames.explained:
@@ -394,7 +398,7 @@ def _compare_relation(ctx: _Context, exp: Relation, act: Relation) -> list[Findi
 
 
 def _kind_changed(ctx: _Context, exp: Relation, act: Relation) -> Finding:
-    kept = all(act.column(c.name) is not None for c in exp.columns)
+    kept = set(exp.column_names) <= set(act.column_names)
     reading = ctx.relation(exp)
     severity = Severity.WARNING if kept else _judge(Severity.BREAKING, reading)
     tail = "columns kept" if kept else "some columns lost"
@@ -503,12 +507,18 @@ def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterat
 def _compare_columns(ctx: _Context, exp: Relation, act: Relation) -> list[Finding]:
     key = exp.key
     findings: list[Finding] = []
-    renames = _column_renames(exp, act)
+    actual = {c.name: c for c in act.columns}
+    expected_names = {c.name for c in exp.columns}
+    has_missing = len(expected_names & actual.keys()) < len(expected_names)
+    has_new = len(actual) > len(expected_names & actual.keys())
+    renames = _column_renames(exp, act) if has_missing and has_new else {}
     renamed_to = set(renames.values())
     for col in exp.columns:
-        new = act.column(col.name)
+        new = actual.get(col.name)
         if new is not None:
-            findings += _compare_column(ctx, key, col, new)
+            # The common case, cheaply: nothing but the (separately checked) privilege differs.
+            if (col.type, col.nullable, col.default) != (new.type, new.nullable, new.default):
+                findings += _compare_column(ctx, key, col, new)
         elif col.name in renames:
             findings.append(_column_renamed(ctx, key, col, renames[col.name]))
         else:
@@ -525,8 +535,7 @@ def _compare_columns(ctx: _Context, exp: Relation, act: Relation) -> list[Findin
                     reading,
                 )
             )
-    if ctx.report_added:
-        expected_names = set(exp.column_names)
+    if ctx.report_added and has_new:
         for col in act.columns:
             if col.name not in expected_names and col.name not in renamed_to:
                 findings.append(
@@ -541,7 +550,7 @@ def _compare_columns(ctx: _Context, exp: Relation, act: Relation) -> list[Findin
                         _Reading(False, False, ()),
                     )
                 )
-    findings += _privileges(ctx, exp, act)
+    findings += _privileges(ctx, exp, actual)
     return findings
 
 
@@ -693,8 +702,8 @@ def _compare_column(ctx: _Context, key: RelationKey, old: Column, new: Column) -
         )
 
 
-def _privileges(ctx: _Context, exp: Relation, act: Relation) -> list[Finding]:
-    present = [(c, n) for c in exp.columns if (n := act.column(c.name)) is not None]
+def _privileges(ctx: _Context, exp: Relation, actual: dict[str, Column]) -> list[Finding]:
+    present = [(c, n) for c in exp.columns if (n := actual.get(c.name)) is not None]
     # selectable None: not checked (not a live catalog); only an explicit False is a loss.
     lost = [c for c, n in present if n.selectable is False]
     if not lost:

@@ -59,9 +59,10 @@ class Report:
         **fields: Any,
     ) -> Report:
         """A report of raw comparator findings, with ``policy`` applied as of ``today``."""
+        found = tuple(findings)
         if policy is None:
-            return cls(tuple(findings), policy=PolicyOutcome(tuple(findings)), **fields)
-        outcome = policy.apply(findings, today)
+            return cls(found, policy=PolicyOutcome(found), **fields)
+        outcome = policy.apply(found, today)
         fields.setdefault("policy_file", policy.source or None)
         return cls(outcome.findings, policy=outcome, **fields)
 

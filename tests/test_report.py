@@ -399,3 +399,10 @@ def test_a_dsn_passed_unredacted_by_mistake_is_scrubbed(fmt: str) -> None:
 def test_unknown_format_is_rejected(report: Report) -> None:
     with pytest.raises(ValueError, match="unknown report format 'yaml'"):
         render(report, "yaml")
+
+
+def test_build_accepts_a_generator_of_findings() -> None:
+    findings = compare_catalogs(_contract(), _production())
+    report = Report.build(f for f in findings)
+    assert report.findings == tuple(findings)
+    assert report.policy.findings == tuple(findings)
