@@ -47,9 +47,12 @@ def compare_catalogs(
 ) -> list[Finding]:
     """Findings that turn ``expected`` (the contract) into ``actual``, sorted.
 
-    Relations of ``actual`` outside the schemas ``expected`` covers are ignored, so ``actual``
-    may be a whole database. With ``report_added=False`` nothing that only ``actual`` has
-    (relations, columns, keys, defaults) is reported: "is every expected thing in actual?".
+    Relations of ``actual`` outside the schemas ``expected`` covers are ignored (except as
+    explanations: a dotted single identifier for a quoting confusion, a same-named relation for a
+    move), so ``actual`` may be a whole database. With ``report_added=False`` nothing that only
+    ``actual`` has (relations, columns, keys, defaults) is reported: "is every expected thing in
+    actual?". A missing schema is reported once, and each of its relations as well (so each
+    carries its own impact).
     """
     ctx = _Context(expected, actual, report_added)
     findings: list[Finding] = []
