@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -243,21 +244,30 @@ _TYPE_ALIASES = {
     "inet": "inet",
     "cidr": "cidr",
     "money": "money",
+    "bit": "bit",
+    "varbit": "bit varying",
+    "bit varying": "bit varying",
     "oid": "oid",
     "xml": "xml",
 }
 
 _TYPE_RE = re.compile(
     r"^(?P<base>[a-z_][a-z0-9_ ]*?)\s*(?:\(\s*(?P<args>[0-9 ,]*)\s*\))?"
-    r"(?P<suffix>\s+with(?:out)?\s+time\s+zone)?(?P<array>(?:\s*\[\s*\d*\s*\])*)$"
+    r"(?P<suffix>\s+with(?:out)?\s+time\s+zone)?"
+    r"(?P<array>(?:\s*\[\s*\d*\s*\])*|\s+array(?:\s*\[\s*\d*\s*\])?)$"
 )
 
 
+# Cached: a catalog of 30,000 columns has a few dozen distinct spellings.
+@lru_cache(maxsize=4096)
 def normalize_type(spelling: str) -> str:
     """Canonical PostgreSQL spelling of a type: ``varchar(140)`` → ``character varying(140)``.
 
-    Unknown types (domains, enums, extension types) are kept, lower-cased and with single
-    spaces, so that they still compare by name.
+    The canonical spelling is what ``format_type`` prints for a column, so a live catalog
+    normalizes to itself. Array dimensions and sizes carry no meaning in PostgreSQL
+    (``int[][]``, ``int[3]``, ``int ARRAY`` and ``_int4`` are all ``integer[]``). Unknown types
+    (domains, enums, extension types) are kept, lower-cased and with single spaces, so that
+    they still compare by name; quoted or schema-qualified names are kept as written.
     """
     text = " ".join(spelling.strip().lower().split())
     if text.startswith('"') or "." in text.split("(")[0]:
@@ -268,19 +278,28 @@ def normalize_type(spelling: str) -> str:
     base = match["base"].strip()
     args = (match["args"] or "").replace(" ", "")
     suffix = " ".join((match["suffix"] or "").split())
-    dims = match["array"].count("[")
+    array = "[]" if match["array"] else ""
+    if not array and base.startswith("_") and base[1:] in _TYPE_ALIASES and not suffix:
+        base, array = base[1:], "[]"  # internal array type name, e.g. _int4
     if base in ("timestamp", "time") and suffix:
         base = f"{base} {suffix}"
         suffix = ""
+    if base == "float" and args.isdigit():
+        # float(p) is real up to 24 binary digits of precision, double precision above.
+        return ("real" if int(args) <= 24 else "double precision") + array
+    if base == "bpchar" and not args:
+        return "bpchar" + array  # char without a length limit (not char(1))
     canon = _TYPE_ALIASES.get(base, base)
     if suffix:  # "timestamp(3) with time zone"
         canon = f"{canon} {suffix}"
+    if canon == "numeric" and args.isdigit():
+        args += ",0"  # numeric(p) is numeric(p,0)
     if args:
         if canon.startswith(("timestamp", "time")) and " " in canon:
             head, _, tail = canon.partition(" ")
             canon = f"{head}({args}) {tail}"
         else:
             canon = f"{canon}({args})"
-    elif canon == "character" and base in ("char", "character", "nchar"):
-        canon = "character(1)"  # char without length means char(1) in PostgreSQL
-    return canon + "[]" * dims
+    elif canon in ("character", "bit"):
+        canon += "(1)"  # char and bit without a length mean length 1 in PostgreSQL
+    return canon + array

@@ -1,0 +1,45 @@
+-- The scope of an introspection, as one row of arrays: the asked schemas that exist, and the
+-- relations in scope (oid, schema, name, kind, whether the login may use the schema).
+-- The scope is the asked (schema, name) pairs, every relation of the asked schemas, or every
+-- non-system schema. With namesakes on, each asked pair also brings relations of the same name
+-- in other schemas and relations whose single identifier is "schema.name": both are index
+-- look-ups by name, and they let a comparison tell "moved" and "quoted as one identifier"
+-- apart from "missing".
+WITH asked (schema_name, rel_name) AS (
+    SELECT * FROM unnest(%(rel_schemas)s::text[], %(rel_names)s::text[])
+), scope AS (
+    SELECT c.oid
+      FROM asked AS w
+      JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.schema_name
+      JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = w.rel_name
+    UNION
+    SELECT c.oid
+      FROM asked AS w
+      JOIN pg_catalog.pg_class AS c
+        ON c.relname IN (w.rel_name, w.schema_name || '.' || w.rel_name)
+      JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+     WHERE %(namesakes)s AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+    UNION
+    SELECT c.oid
+      FROM pg_catalog.pg_class AS c
+      JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+     WHERE n.nspname = ANY (%(whole_schemas)s::text[])
+        OR (%(everything)s AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema')
+), relations AS (
+    SELECT c.oid, n.nspname, c.relname, c.relkind, n.oid AS nspoid
+      FROM scope AS s
+      JOIN pg_catalog.pg_class AS c ON c.oid = s.oid
+      JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
+)
+SELECT ARRAY(SELECT n.nspname::text
+               FROM pg_catalog.pg_namespace AS n
+              WHERE n.nspname = ANY (%(schemas)s::text[])
+                 OR (%(everything)s AND n.nspname !~ '^pg_'
+                     AND n.nspname <> 'information_schema')),
+       ARRAY(SELECT r.oid::bigint FROM relations AS r ORDER BY r.oid),
+       ARRAY(SELECT r.nspname::text FROM relations AS r ORDER BY r.oid),
+       ARRAY(SELECT r.relname::text FROM relations AS r ORDER BY r.oid),
+       ARRAY(SELECT r.relkind::text FROM relations AS r ORDER BY r.oid),
+       ARRAY(SELECT pg_catalog.has_schema_privilege(r.nspoid, 'USAGE')
+               FROM relations AS r ORDER BY r.oid)
