@@ -1,0 +1,134 @@
+"""``python -m benchmarks [--smoke] [--json FILE]``: run the §8 benchmarks, print, write JSON.
+
+Exit codes: 0 when every benchmark ran (targets missed are reported, not failed, unless
+``--check-targets``), 1 with ``--check-targets`` when a measured target is missed, 2 for a usage
+error, 3 when no PostgreSQL could be started. A smoke run never fails on timings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from benchmarks import drift, isolation, prefetch, startup
+from benchmarks.results import Result, document, write_json
+from benchmarks.settings import Settings
+from benchmarks.table import markdown, print_tables
+from benchmarks.targets import judge
+from mirror.errors import HarnessError
+from mirror.provision import PROVIDERS, Server, provision
+
+BENCHMARKS = ("startup", "isolation", "drift", "prefetch")
+DEFAULT_JSON = Path("benchmarks/results.json")
+
+
+def _server_version(server: Server) -> str:
+    with contextlib.closing(server.connect()) as conn, conn.cursor() as cur:
+        cur.execute("SHOW server_version")
+        row = cur.fetchone()
+    return str(row[0]).split()[0] if row else "?"
+
+
+def _run(
+    settings: Settings, only: Sequence[str], console: Console
+) -> tuple[list[Result], dict[str, str]]:
+    results: list[Result] = []
+    servers: dict[str, str] = {}
+    if "startup" in only:
+        console.print("[bold]startup[/]: starting mirrors per provider …")
+        found, skipped = startup.run(settings)
+        results += found
+        for provider, reason in skipped.items():
+            servers[f"startup: {provider} skipped"] = reason
+    shared = [b for b in only if b != "startup"]
+    if not shared:
+        return results, servers
+    with provision(settings.provider) as server:
+        servers["benchmark server"] = f"{server.provider}, PostgreSQL {_server_version(server)}"
+        modules = {"isolation": isolation, "drift": drift, "prefetch": prefetch}
+        for name in shared:
+            console.print(f"[bold]{name}[/] on the {server.provider} server …")
+            results += modules[name].run(server, settings)
+    return results, servers
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--smoke", is_flag=True, help="Smallest sizes and fewest repeats only (CI).")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Write results here (a full run defaults to {DEFAULT_JSON}; a smoke run writes none).",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the tables as Markdown (for the README).",
+)
+@click.option(
+    "--only",
+    default=",".join(BENCHMARKS),
+    show_default=True,
+    help="Comma-separated benchmarks to run.",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(("auto", *PROVIDERS)),
+    default="auto",
+    show_default=True,
+    help="Server for the drift, prefetch and isolation benchmarks.",
+)
+@click.option("--repeats", type=click.IntRange(min=3), help="Samples per measurement (max).")
+@click.option("--check-targets", is_flag=True, help="Exit 1 when a measured §8 target is missed.")
+def main(
+    smoke: bool,
+    json_path: Path | None,
+    markdown_path: Path | None,
+    only: str,
+    provider: str,
+    repeats: int | None,
+    check_targets: bool,
+) -> None:
+    """Benchmarks of SPEC §8 with ratios against the alternatives measured in the same run."""
+    chosen = [b.strip() for b in only.split(",") if b.strip()]
+    unknown = sorted(set(chosen) - set(BENCHMARKS))
+    if unknown or not chosen:
+        raise click.UsageError(f"--only takes {', '.join(BENCHMARKS)}; got {only!r}")
+    chosen = [b for b in BENCHMARKS if b in chosen]
+    settings = Settings.of(smoke=smoke, provider=provider, repeats=repeats)
+    # Wide enough for the tables when the output is a file or a CI log.
+    console = Console(width=None if sys.stdout.isatty() else 130)
+    try:
+        results, servers = _run(settings, chosen, console)
+    except HarnessError as exc:
+        console.print(f"benchmarks: error: {exc}", style="red", markup=False)
+        sys.exit(exc.exit_code)
+    verdicts = judge(results) if not smoke else []
+    print_tables(console, results, verdicts)
+    command = "python -m benchmarks " + shlex.join(sys.argv[1:])
+    path = json_path or (None if smoke else DEFAULT_JSON)
+    if path is not None:
+        doc = document(
+            results,
+            [v.as_json() for v in verdicts],
+            command=command.strip(),
+            smoke=smoke,
+            servers=servers,
+        )
+        write_json(path, doc)
+        console.print(f"results written to {path}")
+    if markdown_path is not None:
+        markdown_path.write_text(markdown(results, verdicts), encoding="utf-8")
+    if check_targets and not smoke and any(v.met is False for v in verdicts):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main(prog_name="python -m benchmarks")

@@ -1,0 +1,158 @@
+"""Prefetch + serialize N site events with their Billig data, against a per-event loading loop.
+
+The Billig database is seeded once with the largest N of events (so only N varies between
+sizes, not the table sizes); the site database is a SQLite file with N site events, each sold
+through a different Billig event. Both approaches run in a fresh routed session, read the site
+events, build the API's JSON and dump it to plain data: ours with
+:func:`mirror.serializers.serialize_events` (which prefetches one query per level), the naive
+loop with :func:`mirror.serializers.serialize_event` per event, which loads the Billig event,
+its ticket groups and each group's price groups lazily, as ORM code does by default. Statements
+are counted on both databases: psycopg2 cursors for Billig, engine events for SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, insert, select
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from benchmarks.measurement import StatementCounter, Timing, measure
+from benchmarks.results import Result
+from benchmarks.settings import Settings
+from mirror.database import build_template
+from mirror.provision import Server
+from mirror.routing import session_factory
+from mirror.seed import EVENT_ID_BASE, reference_now
+from mirror.serializers import serialize_event, serialize_events, to_json
+from mirror.site import TICKET_TYPE_BILLIG, Event, create_site_schema
+
+SIZES = (100, 1_000, 10_000)
+CASE = "site events with Billig data"
+OURS = "ours: serialize_events (prefetch)"
+NAIVE = "naive per-event lazy loading"
+SEED = 1
+DATABASE = "bench_prefetch"
+# A fixed reference day: the seed and in_sale_period then give the same JSON every run.
+NOW = reference_now(datetime(2025, 1, 15))
+
+
+def run(server: Server, settings: Settings) -> list[Result]:
+    sizes = settings.sizes(SIZES)
+    server.drop_database(DATABASE)
+    url = build_template(server, events=max(sizes), seed=SEED, now=NOW, name=DATABASE)
+    results: list[Result] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-prefetch-") as tmp:
+            for size in sizes:
+                results += _measure_size(url, Path(tmp) / f"site-{size}.sqlite3", size, settings)
+    finally:
+        server.drop_database(DATABASE)
+    return results
+
+
+class _SiteCounter:
+    """Statements the SQLite site engine sends (its cursors are not psycopg2's)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._sent)
+
+    def _sent(self, *_: Any) -> None:
+        self.count += 1
+
+
+def _site_database(path: Path, size: int) -> Engine:
+    engine = create_engine(f"sqlite:///{path}")
+    create_site_schema(engine)
+    rows = [
+        {
+            "id": i + 1,
+            "title": f"Arrangement {i + 1}",
+            "start_dt": NOW + timedelta(days=i % 90, hours=19),
+            "ticket_type": TICKET_TYPE_BILLIG,
+            "billig_id": EVENT_ID_BASE + i,
+        }
+        for i in range(size)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Event), rows)
+    return engine
+
+
+@contextlib.contextmanager
+def _engines(billig_url: URL, site_path: Path, size: int) -> Iterator[tuple[Engine, Engine, Any]]:
+    counter = StatementCounter()
+    billig = create_engine(billig_url, connect_args=counter.connect_args())
+    site = _site_database(site_path, size)
+    try:
+        yield billig, site, counter
+    finally:
+        billig.dispose()
+        site.dispose()
+
+
+def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Settings) -> list[Result]:
+    results: list[Result] = []
+    with _engines(billig_url, site_path, size) as (billig, site, counter):
+        sessions = session_factory(billig, site, production=True)
+        site_counter = _SiteCounter(site)
+        expected = _ours(sessions)
+        if len(expected) != size or sum(1 for e in expected if e["billig"]) != size:
+            raise RuntimeError(f"prefetch returned {len(expected)} events, expected {size}")
+        if _naive(sessions) != expected:
+            raise RuntimeError("the naive loop and prefetch produced different JSON")
+
+        def reset() -> None:
+            counter.reset()
+            site_counter.count = 0
+
+        for approach, call in ((OURS, _ours), (NAIVE, _naive)):
+            timing: Timing = measure(
+                partial(call, sessions),
+                settings.repeats,
+                budget_s=settings.budget_s,
+                # The naive loop at 10,000 events takes seconds: no warm-up for it.
+                warmup=approach == OURS or size < max(SIZES),
+                setup=reset,
+            )
+            results.append(
+                Result(
+                    benchmark="prefetch",
+                    case=CASE,
+                    size=size,
+                    approach=approach,
+                    timing=timing,
+                    statements=counter.count + site_counter.count,
+                    baseline=approach == OURS,
+                    extra={
+                        "billig_statements": counter.count,
+                        "site_statements": site_counter.count,
+                        "json_events": len(expected),
+                    },
+                )
+            )
+    return results
+
+
+def _ours(sessions: sessionmaker[Any]) -> list[Any]:
+    with sessions() as session:
+        events = _site_events(session)
+        return to_json(serialize_events(session, events, NOW))
+
+
+def _naive(sessions: sessionmaker[Any]) -> list[Any]:
+    with sessions() as session:
+        events = _site_events(session)
+        return to_json([serialize_event(e, NOW) for e in events])
+
+
+def _site_events(session: Session) -> list[Event]:
+    return list(session.scalars(select(Event).order_by(Event.id)).all())

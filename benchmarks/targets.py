@@ -1,0 +1,141 @@
+"""The performance targets of SPEC §8, judged against the results of one run.
+
+Each :class:`Verdict` says what the target is, what this run measured and whether it is met;
+``met`` is None when the run did not measure it (a smoke run measures only the smallest sizes,
+and the test-suite duration is measured by CI, not here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from benchmarks import drift, isolation, prefetch, startup
+from benchmarks.results import Result, growth, ratio
+
+DRIFT_SIZE = 2_000
+PREFETCH_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    what: str
+    target: str
+    measured: str
+    met: bool | None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _find(
+    results: Sequence[Result], benchmark: str, case: str, size: int | None, approach: str
+) -> Result | None:
+    for r in results:
+        if (r.benchmark, r.case, r.size, r.approach) == (benchmark, case, size, approach):
+            return r
+    return None
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def judge(results: Sequence[Result]) -> list[Verdict]:
+    return [
+        _drift_small_contract(results),
+        _drift_big_contract(results),
+        _prefetch(results),
+        *_startup(results),
+        *_isolation(results),
+        Verdict(
+            "full test suite on a 2-core machine",
+            "≤ 5 min",
+            "measured by CI (.ci/run prints each step's duration), not by the benchmark",
+            None,
+        ),
+    ]
+
+
+def _drift_small_contract(results: Sequence[Result]) -> Verdict:
+    what = "drift check: contract of 9 relations in a database of 2,000 relations"
+    target = "≤ 4 catalog statements at every database size, ≤ 0.3 s end to end"
+    ours = [r for r in results if r.benchmark == "drift" and r.case == drift.CASE_BILLIG]
+    ours = [r for r in ours if r.baseline]
+    big = _find(results, "drift", drift.CASE_BILLIG, DRIFT_SIZE, drift.OURS)
+    counts = sorted({r.statements for r in ours if r.statements is not None})
+    if big is None:
+        sizes = ", ".join(str(r.size) for r in ours)
+        return Verdict(what, target, f"not at this size (measured: {sizes}); {counts=}", None)
+    met = len(counts) == 1 and counts[0] <= 4 and big.timing.median <= 0.3
+    sizes = ", ".join(f"{r.size:,}" for r in ours)
+    measured = f"{counts} statements at sizes {sizes}; {_ms(big.timing.median)} median"
+    return Verdict(what, target, measured, met)
+
+
+def _drift_big_contract(results: Sequence[Result]) -> Verdict:
+    what = "drift check: contract of 2,000 relations / 30,000 columns"
+    target = "≤ 0.5 s; ≥ 3× SQLAlchemy bulk, ≥ 5× schemainspect, ≥ 30× per-table Inspector"
+    ours = _find(results, "drift", drift.CASE_ALL, DRIFT_SIZE, drift.OURS)
+    if ours is None:
+        return Verdict(what, target, "not at this size", None)
+    wanted = {drift.SA_BULK: 3.0, drift.SCHEMAINSPECT: 5.0, drift.SA_PER_TABLE: 30.0}
+    parts = [_ms(ours.timing.median)]
+    met = ours.timing.median <= 0.5
+    for approach, minimum in wanted.items():
+        other = _find(results, "drift", drift.CASE_ALL, DRIFT_SIZE, approach)
+        r = ratio(other, results) if other else None
+        if r is None:
+            met = False
+            parts.append(f"{approach}: not measured")
+            continue
+        met = met and r >= minimum
+        parts.append(f"{r:.1f}× faster than {approach}")
+    return Verdict(what, target, "; ".join(parts), met)
+
+
+def _prefetch(results: Sequence[Result]) -> Verdict:
+    what = "prefetch + serialize 10,000 site events"
+    target = "one query per level (≤ 4 in all), ≤ 1 s, 10× events → ≤ 12× time"
+    ours = _find(results, "prefetch", prefetch.CASE, PREFETCH_SIZE, prefetch.OURS)
+    if ours is None:
+        return Verdict(what, target, "not at this size", None)
+    g = growth(ours, results)
+    met = (
+        ours.statements is not None
+        and ours.statements <= 4
+        and ours.timing.median <= 1.0
+        and g is not None
+        and g <= 12
+    )
+    growth_text = f"{g:.1f}× per 10× events" if g is not None else "growth not measured"
+    measured = f"{ours.statements} statements, {_ms(ours.timing.median)}, {growth_text}"
+    return Verdict(what, target, measured, met)
+
+
+def _startup(results: Sequence[Result]) -> list[Verdict]:
+    out = []
+    for provider in ("local", "embedded"):
+        what = f"mirror up ({provider} provider)"
+        found = _find(results, "startup", startup.CASE, None, provider)
+        if found is None:
+            out.append(Verdict(what, "≤ 3 s", "provider not available or not run", None))
+            continue
+        median = found.timing.median
+        out.append(Verdict(what, "≤ 3 s", _ms(median), median <= 3.0))
+    return out
+
+
+def _isolation(results: Sequence[Result]) -> list[Verdict]:
+    out = []
+    for approach, limit in ((isolation.SAVEPOINT, 0.005), (isolation.CLONE, 0.100)):
+        what = f"per-test isolation: {approach}"
+        found = _find(results, "isolation", isolation.CASE, None, approach)
+        target = f"≤ {limit * 1000:.0f} ms median"
+        if found is None:
+            out.append(Verdict(what, target, "not run", None))
+            continue
+        median = found.timing.median
+        out.append(Verdict(what, target, _ms(median), median <= limit))
+    return out
