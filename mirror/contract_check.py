@@ -38,7 +38,7 @@ from mirror.contracts import (
     with_lineage,
     write_files_atomic,
 )
-from mirror.errors import ContractError
+from mirror.errors import ContractError, UsageError
 from mirror.findings import Finding, FindingKind
 from mirror.shapes import (
     SHAPES_DIR,
@@ -155,15 +155,23 @@ def register_snapshot_kind(kind: SnapshotKind) -> None:
     _KINDS[kind.name] = kind
 
 
-def snapshot_kinds(names: Sequence[str] | None = None) -> list[SnapshotKind]:
-    if names is None:
+KindSelection = Sequence["str | SnapshotKind"] | None
+
+
+def snapshot_kinds(selection: KindSelection = None) -> list[SnapshotKind]:
+    """Registered kinds by name (default: all); kind objects pass through unregistered."""
+    if selection is None:
         return list(_KINDS.values())
-    unknown = [n for n in names if n not in _KINDS]
-    if unknown:
-        raise ContractError(
-            f"unknown snapshot kind {unknown[0]!r} (known: {', '.join(sorted(_KINDS))})"
-        )
-    return [_KINDS[n] for n in names]
+    out: list[SnapshotKind] = []
+    for item in selection:
+        if not isinstance(item, str):
+            out.append(item)
+        elif item in _KINDS:
+            out.append(_KINDS[item])
+        else:
+            known = ", ".join(sorted(_KINDS))
+            raise UsageError(f"unknown snapshot kind {item!r} (known: {known})")
+    return out
 
 
 # --------------------------------------------------------------------------- workflow
@@ -177,7 +185,7 @@ def check_contracts(ctx: ContractContext, kinds: Sequence[str] | None = None) ->
     return results
 
 
-def update_contracts(ctx: ContractContext, kinds: Sequence[str] | None = None) -> list[FileChange]:
+def update_contracts(ctx: ContractContext, kinds: KindSelection = None) -> list[FileChange]:
     """Regenerate the contract files atomically; returns one change per file, sorted by path.
 
     Everything is generated before anything is written: a failure (a forbidden field in a
@@ -614,3 +622,25 @@ def render_changes(changes: Sequence[FileChange], root: Path | None = None) -> s
         f"contracts: {touched} file(s) updated" if touched else "contracts: already up to date"
     )
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- other databases
+
+
+def snapshot_database(dsn: str, schemas: Sequence[str], output: Path) -> Catalog:
+    """Pin every relation of ``schemas`` of any database into ``output`` (no lineage).
+
+    Reading is read-only and bounded like drift introspection. A schema that does not exist is
+    a usage error, so a typo never pins an empty contract.
+    """
+    from mirror.contracts import write_contract
+    from mirror.introspect import introspect_catalog
+    from mirror.secrets import redact
+
+    catalog = introspect_catalog(dsn, schemas=list(schemas), namesakes=False)
+    missing = sorted(set(schemas) - catalog.schemas)
+    if missing:
+        raise UsageError(f"schema {missing[0]!r} does not exist in {redact(dsn)}")
+    pinned = Catalog(catalog.relations, frozenset(schemas), None)
+    write_contract(output, pinned)
+    return pinned

@@ -278,8 +278,8 @@ def observed_problems(snapshot: ShapeSnapshot, output: Any, *, label: str = "") 
     for index, item in enumerate(items):
         where = f"[{index}]" if isinstance(output, list) else ""
         problems = [leaf for e in validator.iter_errors(item) for leaf in _leaf_errors(e)]
-        for path, message in sorted(problems):
-            key = f"{_generic(path)}: {message}"
+        for path, defect, message in sorted(problems):
+            key = f"{_generic(path)}: {defect}"
             if key in seen:  # the same defect in every item is reported once
                 continue
             seen.add(key)
@@ -299,11 +299,14 @@ def _join(label: str, where: str, path: str) -> str:
     return text or "(root)"
 
 
-def _leaf_errors(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
-    """(data path, message) of the real defects; under an ``anyOf``, those of the branch the
-    value was meant for (the object branch of ``object | null`` for an object)."""
+def _leaf_errors(error: jsonschema.ValidationError) -> list[tuple[str, str, str]]:
+    """(data path, defect, message) of the real defects.
+
+    Under an ``anyOf``, the defects of the branch the value was meant for (the object branch of
+    ``object | null`` for an object), not "matches none of the branches".
+    """
     if error.validator not in ("anyOf", "oneOf") or not error.context:
-        return [(_data_path(error.absolute_path), error.message)]
+        return [(_data_path(error.absolute_path), _defect(error), error.message)]
     branches: dict[Any, list[jsonschema.ValidationError]] = {}
     for sub in error.context:
         branches.setdefault(sub.schema_path[0], []).append(sub)
@@ -316,7 +319,15 @@ def _leaf_errors(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         if sub.validator == "type" and not sub.relative_path
     )
     value = _short(json.dumps(error.instance, default=str))
-    return [(_data_path(error.absolute_path), f"{value} is not of type {' or '.join(types)}")]
+    message = f"{value} is not of type {' or '.join(types)}"
+    return [(_data_path(error.absolute_path), "type", message)]
+
+
+def _defect(error: jsonschema.ValidationError) -> str:
+    """What is wrong, without the offending value: equal defects in many items are one."""
+    if error.validator in ("additionalProperties", "required"):
+        return error.message  # names the key, not a value
+    return f"{error.validator}: {error.validator_value}"
 
 
 def _data_path(parts: Iterable[Any]) -> str:
