@@ -207,22 +207,20 @@ def serialize_billig_events(
     return [serialize_billig_event(e, now) for e in events]
 
 
-def serialize_event(
-    event: site_models.Event,
-    now: datetime | None = None,
-    *,
-    _cache: dict[int, BilligEvent] | None = None,
-) -> Event:
+def serialize_event(event: site_models.Event, now: datetime | None = None) -> Event:
     """One site event with its Billig event (loaded lazily for this one event)."""
+    return _serialize_event(event, now, {})
+
+
+def _serialize_event(
+    event: site_models.Event, now: datetime | None, cache: dict[int, BilligEvent]
+) -> Event:
     billig = event.billig
     nested: BilligEvent | None = None
     if billig is not None:
-        if _cache is not None and billig.id in _cache:
-            nested = _cache[billig.id]
-        else:
-            nested = serialize_billig_event(billig, now)
-            if _cache is not None:
-                _cache[billig.id] = nested
+        nested = cache.get(billig.id)
+        if nested is None:
+            nested = cache[billig.id] = serialize_billig_event(billig, now)
     return Event(
         id=event.id,
         title=event.title,
@@ -241,7 +239,7 @@ def serialize_events(
     now = rules.billig_now() if now is None else rules.billig_time(now)
     # Many site events may share one Billig event; its (immutable) JSON is built once.
     cache: dict[int, BilligEvent] = {}
-    return [serialize_event(e, now, _cache=cache) for e in events]
+    return [_serialize_event(e, now, cache) for e in events]
 
 
 def to_json(value: BaseModel | Iterable[BaseModel]) -> Any:

@@ -1,0 +1,107 @@
+"""No forbidden field, and no owner data or card number, ever appears in any output."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from mirror import billig_models as orm
+from mirror.payment import Selection, payment_form, validate_selection
+from mirror.payment_errors import lookup_payment_error
+from mirror.prefetch import relevant_billig_events
+from mirror.routing import RoutedSession
+from mirror.serializers import (
+    FORBIDDEN_FIELDS,
+    PublicModel,
+    declared_forbidden,
+    find_forbidden,
+    output_schemas,
+    serialize_billig_events,
+    serialize_events,
+    to_json,
+)
+from mirror.site import Event as SiteEvent
+from mirror.tickets import purchase_tickets
+
+
+def test_forbidden_set_pins_spec_section_3():
+    assert {"num", "num_sold", "owner_email", "owner_member_id", "owner_cardno"} <= FORBIDDEN_FIELDS
+    assert "card" in FORBIDDEN_FIELDS
+
+
+def test_no_declared_schema_has_a_forbidden_field():
+    for name, schema in output_schemas().items():
+        assert declared_forbidden(schema) == [], name
+
+
+def test_a_schema_with_a_forbidden_field_cannot_be_declared():
+    with pytest.raises(TypeError, match="never public"):
+
+        class Leaky(PublicModel):
+            num_sold: int
+
+    with pytest.raises(TypeError, match="never public"):
+        from pydantic import Field
+
+        class Aliased(PublicModel):
+            email_of_owner: str = Field(serialization_alias="owner_email")
+
+
+def test_find_forbidden_reports_paths_at_any_depth():
+    data = {"a": [{"b": {"num": 1}}], "owner_email": "x"}
+    assert find_forbidden(data) == ["$.a[0].b.num", "$.owner_email"]
+    assert find_forbidden({"price_groups": [{"price": 1}]}) == []
+
+
+def all_outputs(session: RoutedSession, now: datetime) -> list[Any]:
+    outputs: list[Any] = []
+    site_events = list(session.scalars(select(SiteEvent)))
+    outputs.append(to_json(serialize_events(session, site_events, now)))
+    billig_events = list(session.scalars(select(orm.BilligEvent)))
+    outputs.append(to_json(serialize_billig_events(session, billig_events, now)))
+    for event in relevant_billig_events(session, now):
+        outputs.append(to_json(payment_form(event, now)))
+        web = [pg for g in event.ticket_groups for pg in g.price_groups if pg.netsale]
+        # The buyer's own contact is echoed into the /pay fields; it is not in the seed.
+        for ticket_type, contact in (("card", {"membercard": "5550001"}),
+                                     ("paper", {"email": "me@example.org"})):  # fmt: skip
+            selection = Selection(
+                counts={pg.id: 1 for pg in web[:2]}, ticket_type=ticket_type, **contact
+            )
+            outputs.append(to_json(validate_selection(event, selection, now)))
+    for key in session.scalars(select(orm.BilligPaymentError.error)):
+        outputs.append(to_json(lookup_payment_error(session, key)))
+    ticket_ids = list(session.scalars(select(orm.BilligTicket.id).order_by(orm.BilligTicket.id)))
+    for start in range(0, len(ticket_ids), 50):
+        refs = [f"{t}12345" for t in ticket_ids[start : start + 50]]
+        outputs.append(to_json(purchase_tickets(session, refs)))
+    return outputs
+
+
+def test_no_output_contains_forbidden_fields_or_private_values(
+    reader: RoutedSession, seed_now: datetime
+):
+    outputs = all_outputs(reader, seed_now)
+    assert len(outputs) > 50
+    assert find_forbidden(outputs) == []
+    dumped = json.dumps(outputs)
+    conn = reader.connection(bind_arguments={"mapper": orm.BilligEvent.__mapper__})
+    private = set(
+        conn.scalars(
+            text(
+                "SELECT owner_email FROM billig.purchase WHERE owner_email IS NOT NULL "
+                "UNION SELECT owner_email FROM billig.payment_error "
+                "WHERE owner_email IS NOT NULL "
+                "UNION SELECT owner_cardno FROM billig.payment_error "
+                "WHERE owner_cardno IS NOT NULL "
+                "UNION SELECT card::text FROM billig.ticket_card"
+            )
+        )
+    )
+    assert private
+    leaked = [value for value in private if value in dumped]
+    assert leaked == []

@@ -1,0 +1,130 @@
+"""Ticket references, the PDF link, and ticket descriptions without owner data."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from mirror import billig_models as orm
+from mirror.errors import UsageError
+from mirror.routing import RoutedSession
+from mirror.serializers import to_json
+from mirror.tickets import (
+    DEFAULT_TICKET_URL,
+    TICKET_URL_ENV,
+    TicketRef,
+    TicketReferenceError,
+    TicketsNotFound,
+    describe_tickets,
+    parse_ticket_refs,
+    pdf_url,
+    purchase_tickets,
+)
+
+
+@pytest.mark.parametrize(
+    ("references", "ticket_ids"),
+    [
+        (["10000112345"], [100001]),
+        (["112345", "212345"], [1, 2]),
+        ([" 4200000 "], [42]),  # surrounding blanks are ignored
+        (["214748364712345"], [2_147_483_647]),  # the largest integer ticket id
+    ],
+)
+def test_parse_takes_the_id_before_the_five_digit_code(references, ticket_ids):
+    assert [r.ticket_id for r in parse_ticket_refs(references)] == ticket_ids
+
+
+@pytest.mark.parametrize(
+    ("references", "reasons"),
+    [
+        ([], {"tickets": "no ticket references"}),
+        (["12a45678"], {"ticket0": "must be digits only"}),
+        (["-12345678"], {"ticket0": "must be digits only"}),
+        (["١٢٣٤٥٦٧"], {"ticket0": "must be digits only"}),  # non-ASCII digits
+        ([""], {"ticket0": "must be digits only"}),
+        (["12345"], {"ticket0": "too short: a ticket id followed by a 5-digit code"}),
+        (["012345"], {"ticket0": "ticket id is zero"}),
+        (["0000012345"], {"ticket0": "ticket id is zero"}),
+        (["214748364812345"], {"ticket0": "not a ticket id"}),
+        (["9" * 5000], {"ticket0": "not a ticket id"}),
+        (["112345", "199999"], {"ticket1": "duplicate of ticket0"}),
+        (
+            ["112345", "x", "112345"],
+            {"ticket1": "must be digits only", "ticket2": "duplicate of ticket0"},
+        ),
+        ([f"{i}12345" for i in range(1, 102)], {"tickets": "at most 100 tickets at once"}),
+    ],
+)
+def test_parse_rejects_bad_references_with_a_reason_each(references, reasons):
+    with pytest.raises(TicketReferenceError) as caught:
+        parse_ticket_refs(references)
+    assert caught.value.reasons == reasons
+    assert isinstance(caught.value, UsageError)
+
+
+def test_errors_never_echo_the_references():
+    secret = "98765432154321"
+    with pytest.raises(TicketReferenceError) as caught:
+        parse_ticket_refs([secret, secret])
+    assert secret not in str(caught.value)
+
+
+def test_pdf_url_numbers_the_references(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(TICKET_URL_ENV, raising=False)
+    refs = parse_ticket_refs(["10000112345", "10000254321"])
+    assert pdf_url(refs) == f"{DEFAULT_TICKET_URL}ticket0=10000112345&ticket1=10000254321"
+    monkeypatch.setenv(TICKET_URL_ENV, "https://billig.test/pdf?")
+    assert pdf_url(refs) == "https://billig.test/pdf?ticket0=10000112345&ticket1=10000254321"
+    assert pdf_url(refs[:1], "https://x/t?") == "https://x/t?ticket0=10000112345"
+
+
+def test_describe_shows_price_group_event_and_card_only(reader: RoutedSession):
+    tickets = reader.scalars(select(orm.BilligTicket).order_by(orm.BilligTicket.id).limit(6)).all()
+    assert {t.on_card for t in tickets} == {True, False}
+    refs = [TicketRef(f"{t.id}00042", t.id) for t in tickets]
+    described = describe_tickets(reader, refs)
+    for ticket, item in zip(tickets, described, strict=True):
+        pg = ticket.price_group
+        billig_event = reader.get(orm.BilligEvent, pg.ticket_group.event_id)
+        assert billig_event is not None
+        assert (item.reference, item.ticket_id) == (f"{ticket.id}00042", ticket.id)
+        assert (item.price_group, item.price) == (pg.name, pg.price)
+        assert (item.event_id, item.event_name) == (billig_event.id, billig_event.name)
+        assert item.event_time is not None and billig_event.time is not None
+        assert item.event_time.replace(tzinfo=None) == billig_event.time
+        assert item.on_card is ticket.on_card
+        assert set(to_json(item)) == {
+            "reference", "ticket_id", "price_group", "price", "event_id", "event_name",
+            "event_time", "on_card",
+        }  # fmt: skip
+        if ticket.purchase.owner_email:
+            assert ticket.purchase.owner_email not in str(to_json(item))
+
+
+def test_describe_reads_no_purchase(reader: RoutedSession, billig_statements):
+    ticket_id = reader.scalars(select(orm.BilligTicket.id).limit(1)).one()
+    billig_statements.clear()
+    describe_tickets(reader, [TicketRef(f"{ticket_id}12345", ticket_id)])
+    assert billig_statements.count == 1
+    assert "purchase" not in billig_statements.statements[0].split("FROM", 1)[1]
+
+
+def test_unknown_tickets_are_named_by_position(reader: RoutedSession):
+    ticket_id = reader.scalars(select(orm.BilligTicket.id).limit(1)).one()
+    refs = parse_ticket_refs([f"{ticket_id}12345", "99999912345"])
+    with pytest.raises(TicketsNotFound) as caught:
+        describe_tickets(reader, refs)
+    assert caught.value.reasons == {"ticket1": "no such ticket"}
+
+
+def test_purchase_tickets_combines_parse_describe_and_link(reader: RoutedSession):
+    ids = reader.scalars(select(orm.BilligTicket.id).order_by(orm.BilligTicket.id).limit(3)).all()
+    refs = [f"{i}11111" for i in ids]
+    result = purchase_tickets(reader, refs, base="https://billig.test/pdf?")
+    assert [t.ticket_id for t in result.tickets] == list(ids)
+    assert result.pdf_url == "https://billig.test/pdf?" + "&".join(
+        f"ticket{n}={ref}" for n, ref in enumerate(refs)
+    )
+    with pytest.raises(TicketReferenceError):
+        purchase_tickets(reader, ["nope"])
