@@ -1,0 +1,189 @@
+"""`billig contracts …` and `billig check`: exit codes, summaries, snapshots of any database."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from mirror.cli import main
+from mirror.contracts import load_contract
+from mirror.provision import Server, connect_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+@pytest.fixture
+def dsn_mirror(billig_server: Server) -> list[str]:
+    """Provider options that build the mirror inside the test server (cheapest provider)."""
+    return [
+        "--provider", "dsn", "--dsn", billig_server.admin_url.render_as_string(hide_password=False)
+    ]  # fmt: skip
+
+
+def _full(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def test_check_passes_on_the_project_contracts_and_writes_a_report(
+    capsys: pytest.CaptureFixture[str], dsn_mirror: list[str], contracts_copy: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "reports" / "contracts.md"
+    code, out, err = run(
+        capsys, "check", *dsn_mirror, "--contracts", str(contracts_copy), "--report", str(report)
+    )
+    assert code == 0, err
+    assert "contracts: 5 checks, all contracts hold" in out
+    assert "mirror: provider dsn" in out
+    assert report.read_text().startswith("## Contracts\n\n5 checks, all contracts hold.")
+
+
+def test_check_fails_with_exit_1_and_the_diff(
+    capsys: pytest.CaptureFixture[str], dsn_mirror: list[str], contracts_copy: Path
+) -> None:
+    path = contracts_copy / "columns.json"
+    path.write_text(path.read_text().replace('"type": "character varying(254)"', '"type": "text"'))
+    code, out, _ = run(
+        capsys, "contracts", "check", *dsn_mirror, "--contracts", str(contracts_copy)
+    )
+    assert code == 1
+    assert "FAIL  columns  schema.sql in the mirror satisfies columns.json exactly" in out
+    assert (
+        "        [breaking] column billig.purchase.owner_email type narrowed: "
+        "text → character varying(254)" in out
+    )
+    # The models read owner_email as varchar(254), which a text column no longer guarantees.
+    assert "FAIL  columns  every model column is in columns.json" in out
+    assert "contracts: 5 checks, 2 of 5 failed" in out
+
+
+def test_malformed_contract_exits_2_with_its_location(
+    capsys: pytest.CaptureFixture[str], dsn_mirror: list[str], contracts_copy: Path
+) -> None:
+    path = contracts_copy / "columns.json"
+    path.write_text(path.read_text()[:700])
+    code, _, err = run(capsys, "check", *dsn_mirror, "--contracts", str(contracts_copy))
+    assert code == 2
+    assert err.startswith(f"billig: error: {path}:")
+    assert ": invalid JSON: " in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_unknown_snapshot_kind_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], dsn_mirror: list[str], contracts_copy: Path
+) -> None:
+    code, _, err = run(
+        capsys, "contracts", "check", *dsn_mirror, "--contracts", str(contracts_copy),
+        "--kind", "nope",
+    )  # fmt: skip
+    assert code == 2
+    assert "unknown snapshot kind 'nope' (known: columns, shapes" in err
+
+
+def test_update_creates_the_files_then_check_is_clean(
+    capsys: pytest.CaptureFixture[str], dsn_mirror: list[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "contracts"
+    code, out, err = run(capsys, "contracts", "update", *dsn_mirror, "--contracts", str(folder))
+    assert code == 0, err
+    assert out.splitlines()[0] == "added     contracts/columns.json"
+    assert out.endswith("contracts: 5 file(s) updated\n")
+    code, out, _ = run(capsys, "contracts", "update", *dsn_mirror, "--contracts", str(folder))
+    assert code == 0 and out.endswith("contracts: already up to date\n")
+    code, out, _ = run(capsys, "contracts", "check", *dsn_mirror, "--contracts", str(folder))
+    assert code == 0, out
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+def test_snapshot_pins_every_relation_of_the_schema_without_lineage(
+    capsys: pytest.CaptureFixture[str], billig_database: URL, tmp_path: Path, project_root: Path
+) -> None:
+    output = tmp_path / "pinned.json"
+    code, out, err = run(
+        capsys, "contracts", "snapshot", "--dsn", _full(billig_database), "--schema", "billig",
+        "--output", str(output),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("pinned 9 relations (66 columns) of schema(s) billig from ")
+    assert str(billig_database.password) not in out
+    pinned = load_contract(output)
+    assert pinned.lineage is None
+    data = json.loads(output.read_text())
+    assert data["lineage"] is False
+    assert all("lineage" not in c for r in data["relations"] for c in r["columns"])
+    # The same relations, columns and keys as the project's contract, minus its lineage.
+    project = load_contract(project_root / "contracts" / "columns.json")
+    assert pinned == project
+
+
+def test_snapshot_of_several_schemas_with_awkward_names(
+    capsys: pytest.CaptureFixture[str], fresh_database: URL, tmp_path: Path
+) -> None:
+    with contextlib.closing(connect_url(fresh_database)) as conn, conn.cursor() as cur:
+        cur.execute(
+            '''
+            CREATE SCHEMA "Other Schema";
+            CREATE TABLE "Other Schema"."we.ird ""T""" ("Ä col" integer PRIMARY KEY, b text);
+            CREATE SCHEMA s2;
+            CREATE TABLE s2.parent (id bigint PRIMARY KEY);
+            CREATE TABLE s2.child (id int, parent bigint REFERENCES s2.parent);
+            CREATE VIEW s2.v AS SELECT id FROM s2.child;
+            CREATE TABLE public.not_pinned (id int);
+            '''
+        )
+        conn.commit()
+    output = tmp_path / "pinned.json"
+    code, _, err = run(
+        capsys, "contracts", "snapshot", "--dsn", _full(fresh_database),
+        "--schema", "Other Schema", "--schema", "s2", "--output", str(output),
+    )  # fmt: skip
+    assert code == 0, err
+    pinned = load_contract(output)
+    assert [tuple(k) for k in pinned.relations] == [
+        ("Other Schema", 'we.ird "T"'), ("s2", "child"), ("s2", "parent"), ("s2", "v")
+    ]  # fmt: skip
+    assert pinned.schemas == frozenset({"Other Schema", "s2"})
+    odd = pinned.get(("Other Schema", 'we.ird "T"'))
+    assert odd is not None and odd.primary_key == ("Ä col",)
+    view = pinned.get(("s2", "v"))
+    assert view is not None and view.columns[0].nullable is None
+    child = pinned.get(("s2", "child"))
+    assert child is not None and child.foreign_keys[0].target == ("s2", "parent")
+
+
+def test_snapshot_of_a_missing_schema_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], fresh_database: URL, tmp_path: Path
+) -> None:
+    output = tmp_path / "pinned.json"
+    code, _, err = run(
+        capsys, "contracts", "snapshot", "--dsn", _full(fresh_database), "--schema", "billig",
+        "--output", str(output),
+    )  # fmt: skip
+    assert code == 2
+    assert "schema 'billig' does not exist in " in err
+    assert str(fresh_database.password) not in err
+    assert not output.exists()
+
+
+def test_snapshot_of_an_unreachable_database_exits_3_without_the_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    output = tmp_path / "pinned.json"
+    code, out, err = run(
+        capsys, "contracts", "snapshot", "--dsn",
+        "postgresql://billig:s3cret-pw@127.0.0.1:1/billig", "--schema", "billig",
+        "--output", str(output),
+    )  # fmt: skip
+    assert code == 3
+    assert "s3cret-pw" not in out + err
+    assert not output.exists()
