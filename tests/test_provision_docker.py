@@ -108,6 +108,7 @@ def test_image_entrypoint_honours_the_official_postgres_variables(
         image, username="alice", password=password, dbname="shop db", driver="psycopg2"
     )
     container.with_command(["postgres", "-c", "work_mem=7MB"])
+    container.with_env("POSTGRES_INITDB_ARGS", "--no-sync --data-checksums")
     with container:
         url = URL.create(
             "postgresql+psycopg2",
@@ -122,6 +123,8 @@ def test_image_entrypoint_honours_the_official_postgres_variables(
             assert cur.fetchone() == ("alice", "shop db", "7MB")
             cur.execute("SELECT usesuper FROM pg_user WHERE usename = 'alice'")
             assert cur.fetchone() == (True,)
+            cur.execute("SHOW data_checksums")
+            assert cur.fetchone() == ("on",)
 
 
 def test_container_that_exits_during_startup_fails_fast_and_is_removed(
@@ -143,3 +146,19 @@ def test_container_that_exits_during_startup_fails_fast_and_is_removed(
         assert container_ids(docker_client) == before
     finally:
         docker_client.images.remove(broken, force=True)
+
+
+def test_image_entrypoint_runs_other_commands_as_given(image: str, docker_client: Any) -> None:
+    output = docker_client.containers.run(image, ["psql", "--version"], remove=True)
+    assert output.decode().startswith("psql (PostgreSQL) ")
+
+
+def test_image_entrypoint_refuses_to_start_without_a_password(
+    image: str, docker_client: Any
+) -> None:
+    import docker.errors
+
+    with pytest.raises(docker.errors.ContainerError) as caught:
+        docker_client.containers.run(image, remove=True, stderr=True)
+    assert caught.value.exit_status == 1
+    assert b"POSTGRES_PASSWORD is not set" in caught.value.stderr
