@@ -101,6 +101,13 @@ class Attempt:
 
 @dataclass
 class ProviderOptions:
+    """How providers start; defaults come from the ``BILLIG_MIRROR_*`` environment variables.
+
+    ``image``: the docker provider's image; ``dsn``: the dsn provider's server; ``disabled``:
+    providers ``auto`` skips (comma-separated in ``BILLIG_MIRROR_DISABLE``); ``user``: the
+    existing unprivileged user a root process runs ``initdb``/``postgres`` as.
+    """
+
     image: str = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_IMAGE", DEFAULT_IMAGE))
     dsn: str | None = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_DSN"))
     # Providers auto must skip, e.g. "local" to prove the embedded path on a machine with binaries.
