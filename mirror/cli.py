@@ -405,8 +405,15 @@ def _run_checks(
     kinds: tuple[str, ...],
     report: Path | None,
 ) -> int:
-    from mirror.contract_check import check_contracts, render_results, render_results_markdown
+    from mirror.contract_check import (
+        check_contracts,
+        contracts_dir,
+        render_results,
+        render_results_markdown,
+        validate_contracts,
+    )
 
+    validate_contracts(contracts_path or contracts_dir(), list(kinds) or None)
     started = time.monotonic()
     with _contract_context(provider, dsn, image, contracts_path) as (context, m):
         ready = time.monotonic() - started

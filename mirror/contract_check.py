@@ -142,6 +142,10 @@ class SnapshotKind(Protocol):
 
     def check(self, ctx: ContractContext) -> list[CheckResult]: ...
 
+    def validate(self, folder: Path) -> None:
+        """Read every file of this kind in ``folder``; raise a located ContractError if broken."""
+        ...
+
     def describe(self, path: Path, old: str | None, new: str | None) -> list[str]:
         """Lines saying how file ``path`` changes from ``old`` to ``new`` text."""
         ...
@@ -183,6 +187,12 @@ def check_contracts(ctx: ContractContext, kinds: Sequence[str] | None = None) ->
     for kind in snapshot_kinds(kinds):
         results += kind.check(ctx)
     return results
+
+
+def validate_contracts(folder: Path, kinds: KindSelection = None) -> None:
+    """Fail fast, before any database work, on a malformed or missing contract file."""
+    for kind in snapshot_kinds(kinds):
+        kind.validate(folder)
 
 
 def update_contracts(ctx: ContractContext, kinds: KindSelection = None) -> list[FileChange]:
@@ -337,6 +347,9 @@ class ColumnsSnapshot:
 
     def owned(self, ctx: ContractContext) -> list[Path]:
         return [Path(COLUMNS_FILE)] if (ctx.contracts_dir / COLUMNS_FILE).exists() else []
+
+    def validate(self, folder: Path) -> None:
+        load_contract(folder / COLUMNS_FILE)
 
     def check(self, ctx: ContractContext) -> list[CheckResult]:
         path = ctx.contracts_dir / COLUMNS_FILE
@@ -496,6 +509,10 @@ class ShapesSnapshot:
         if not folder.is_dir():
             return []
         return sorted(Path(SHAPES_DIR) / p.name for p in folder.glob("*.json"))
+
+    def validate(self, folder: Path) -> None:
+        for path in sorted((folder / SHAPES_DIR).glob("*.json")):
+            load_shape(path)
 
     def stored(self, ctx: ContractContext, name: str) -> ShapeSnapshot | None:
         path = shape_file(ctx.contracts_dir, name)

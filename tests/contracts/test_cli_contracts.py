@@ -70,11 +70,27 @@ def test_malformed_contract_exits_2_with_its_location(
 ) -> None:
     path = contracts_copy / "columns.json"
     path.write_text(path.read_text()[:700])
-    code, _, err = run(capsys, "check", *dsn_mirror, "--contracts", str(contracts_copy))
+    code, out, err = run(capsys, "check", *dsn_mirror, "--contracts", str(contracts_copy))
     assert code == 2
     assert err.startswith(f"billig: error: {path}:")
     assert ": invalid JSON: " in err and "Traceback" not in err
     assert err.count("\n") == 1
+    assert out == ""  # rejected before any mirror was started
+
+
+def test_malformed_shape_snapshot_exits_2_with_its_location(
+    capsys: pytest.CaptureFixture[str], dsn_mirror: list[str], contracts_copy: Path
+) -> None:
+    path = contracts_copy / "shapes" / "PriceGroup.json"
+    path.write_text(path.read_text().replace('"format_version": 1', '"format_version": 7'))
+    code, out, err = run(
+        capsys, "contracts", "check", *dsn_mirror, "--contracts", str(contracts_copy)
+    )
+    assert code == 2 and out == ""
+    assert err == (
+        f"billig: error: {path}:12:3: $.format_version: unsupported format_version 7 "
+        "(this harness reads 1)\n"
+    )
 
 
 def test_unknown_snapshot_kind_is_a_usage_error(
