@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import inspect as sa_inspect
@@ -30,7 +31,12 @@ from mirror import billig_models as orm
 from mirror import rules
 from mirror import site as site_models
 from mirror.catalog import ColumnRef, Usage
-from mirror.prefetch import attach_price_groups, attach_ticket_groups, prefetch_billig
+from mirror.prefetch import (
+    attach_price_groups,
+    attach_ticket_groups,
+    paused_gc,
+    prefetch_billig,
+)
 
 # Never public (SPEC §3): ticket counts, owner data, card numbers. Pinned by the shape snapshots.
 FORBIDDEN_FIELDS: frozenset[str] = frozenset(
@@ -178,17 +184,34 @@ def serialize_ticket_group(group: orm.BilligTicketGroup) -> TicketGroup:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    """ "Now" in Billig time and the site zone, fixed once per serialization."""
+
+    now: datetime
+    zone: ZoneInfo
+
+    @classmethod
+    def at(cls, now: datetime | None) -> _Clock:
+        zone = rules.billig_zone()
+        return cls(rules.billig_now(zone) if now is None else rules.billig_time(now, zone), zone)
+
+
 def serialize_billig_event(event: orm.BilligEvent, now: datetime | None = None) -> BilligEvent:
     """One Billig event; groups and prices load lazily unless prefetched."""
-    now = rules.billig_now() if now is None else rules.billig_time(now)
+    return _serialize_billig_event(event, _Clock.at(now))
+
+
+def _serialize_billig_event(event: orm.BilligEvent, clock: _Clock) -> BilligEvent:
     groups = event.ticket_groups
+    sale_from, sale_to = event.sale_from, event.sale_to
     return BilligEvent(
         id=event.id,
         name=event.name,
         ticket_groups=[serialize_ticket_group(g) for g in groups],
-        sale_from=rules.localize(event.sale_from),
-        sale_to=rules.localize(event.sale_to),
-        in_sale_period=rules.in_sale_period(event.sale_from, event.sale_to, now),
+        sale_from=rules.localize(sale_from, clock.zone),
+        sale_to=rules.localize(sale_to, clock.zone),
+        in_sale_period=rules.in_sale_period(sale_from, sale_to, clock.now),
         is_almost_sold_out=rules.event_is_almost_sold_out(groups),
         is_sold_out=rules.event_is_sold_out(groups),
     )
@@ -198,33 +221,34 @@ def serialize_billig_events(
     session: Session, events: Iterable[orm.BilligEvent], now: datetime | None = None
 ) -> list[BilligEvent]:
     """Billig events, loading missing groups and prices in one query per level."""
+    clock = _Clock.at(now)
     events = list(events)
-    if any(_unloaded(e, "ticket_groups") for e in events):
-        attach_ticket_groups(session, events)
-    elif any(_unloaded(g, "price_groups") for e in events for g in e.ticket_groups):
-        attach_price_groups(session, [g for e in events for g in e.ticket_groups])
-    now = rules.billig_now() if now is None else rules.billig_time(now)
-    return [serialize_billig_event(e, now) for e in events]
+    with paused_gc():
+        if any(_unloaded(e, "ticket_groups") for e in events):
+            attach_ticket_groups(session, events)
+        elif any(_unloaded(g, "price_groups") for e in events for g in e.ticket_groups):
+            attach_price_groups(session, [g for e in events for g in e.ticket_groups])
+        return [_serialize_billig_event(e, clock) for e in events]
 
 
 def serialize_event(event: site_models.Event, now: datetime | None = None) -> Event:
     """One site event with its Billig event (loaded lazily for this one event)."""
-    return _serialize_event(event, now, {})
+    return _serialize_event(event, _Clock.at(now), {})
 
 
 def _serialize_event(
-    event: site_models.Event, now: datetime | None, cache: dict[int, BilligEvent]
+    event: site_models.Event, clock: _Clock, cache: dict[int, BilligEvent]
 ) -> Event:
     billig = event.billig
     nested: BilligEvent | None = None
     if billig is not None:
         nested = cache.get(billig.id)
         if nested is None:
-            nested = cache[billig.id] = serialize_billig_event(billig, now)
+            nested = cache[billig.id] = _serialize_billig_event(billig, clock)
     return Event(
         id=event.id,
         title=event.title,
-        start_dt=rules.localize(event.start_dt),
+        start_dt=rules.localize(event.start_dt, clock.zone),
         ticket_type=event.ticket_type,
         billig=nested,
     )
@@ -234,19 +258,21 @@ def serialize_events(
     session: Session, events: Iterable[site_models.Event], now: datetime | None = None
 ) -> list[Event]:
     """Site events with nested Billig data: always prefetched, one query per level."""
+    clock = _Clock.at(now)
     events = list(events)
-    prefetch_billig(session, events)
-    now = rules.billig_now() if now is None else rules.billig_time(now)
-    # Many site events may share one Billig event; its (immutable) JSON is built once.
-    cache: dict[int, BilligEvent] = {}
-    return [_serialize_event(e, now, cache) for e in events]
+    with paused_gc():
+        prefetch_billig(session, events)
+        # Many site events may share one Billig event; its (immutable) JSON is built once.
+        cache: dict[int, BilligEvent] = {}
+        return [_serialize_event(e, clock, cache) for e in events]
 
 
 def to_json(value: BaseModel | Iterable[BaseModel]) -> Any:
     """JSON-ready data (dicts, lists, ISO datetimes) of one schema instance or a list of them."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-    return [item.model_dump(mode="json") for item in value]
+    with paused_gc():  # thousands of new dicts: see paused_gc
+        return [item.model_dump(mode="json") for item in value]
 
 
 def _unloaded(obj: object, attribute: str) -> bool:
