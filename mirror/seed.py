@@ -205,6 +205,10 @@ def _add_purchases(data: SeedData, ids: _Ids, rng: random.Random, ref: datetime)
 
 def _add_payment_errors(data: SeedData, rng: random.Random, ref: datetime) -> None:
     n_errors = max(2, len(data.event) // 5)
+    # Price groups by ticket group, in insertion order: a scan per error made seeding quadratic.
+    by_group: dict[object, list[tuple[object, ...]]] = {}
+    for row in data.price_group:
+        by_group.setdefault(row[1], []).append(row)
     for i in range(n_errors):
         key = f"{rng.getrandbits(128):032x}"
         data.payment_error.append(
@@ -215,7 +219,7 @@ def _add_payment_errors(data: SeedData, rng: random.Random, ref: datetime) -> No
         if i % 2 == 1 or not data.price_group:
             continue  # every other error has no price-group rows (message-only outcome)
         tg = rng.choice(data.ticket_group)[0]
-        for pg in [row for row in data.price_group if row[1] == tg]:
+        for pg in by_group.get(tg, ()):
             data.payment_error_price_group.append((key, pg[0], rng.randint(1, 4)))
 
 
