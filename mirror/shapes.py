@@ -171,7 +171,7 @@ def forbidden_in_schema(snapshot: ShapeSnapshot) -> list[str]:
     """Lines naming each forbidden key the schema declares (the privacy contract)."""
     forbidden = set(snapshot.forbidden)
     return [
-        f"{path}: forbidden key {name!r} is declared (never public, SPEC §3)"
+        f"{path}: forbidden key {name!r} is declared (never public)"
         for path, name in declared_keys(snapshot.schema)
         if name in forbidden
     ]
@@ -288,7 +288,7 @@ def observed_problems(snapshot: ShapeSnapshot, output: Any, *, label: str = "") 
             if _generic(path) in seen:
                 continue
             seen.add(_generic(path))
-            lines.append(f"{_join(label, where, path)}: forbidden key in output (SPEC §3)")
+            lines.append(f"{_join(label, where, path)}: forbidden key in output (never public)")
     return lines
 
 
