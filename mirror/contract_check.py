@@ -117,7 +117,7 @@ class ContractContext:
         from mirror.site import create_site_schema
 
         billig = create_billig_engine(self.database, production=True)
-        site = create_site_engine("sqlite://")
+        site = create_site_engine("sqlite://")  # private, in memory: observation seeds it
         try:
             create_site_schema(site)
             with session_factory(billig, site, production=True)() as session:
@@ -440,38 +440,24 @@ def billig_serializers() -> dict[str, type[BaseModel]]:
 def observe_billig_outputs(session: Session) -> dict[str, list[Any]]:
     """Real output of every serializer over all Billig events of the seeded mirror.
 
-    Site events (the ``Event`` serializer) are one per Billig event plus a free event and one
-    pointing at a Billig event that does not exist, so ``billig`` is both an object and null.
+    The ``Event`` serializer runs over the site seed (:func:`mirror.site_seed.seed_site`) in the
+    session's site database: events sold through Billig, free and custom ones, and ones whose
+    Billig event does not exist, so ``billig`` is both an object and null.
     """
     from sqlalchemy import select
 
     from mirror import serializers
     from mirror.billig_models import BilligEvent
     from mirror.prefetch import load_billig_events
-    from mirror.site import TICKET_TYPE_BILLIG, TICKET_TYPE_FREE, Event
+    from mirror.site import Event
+    from mirror.site_seed import seed_site
 
     ids = list(session.scalars(select(BilligEvent.id).order_by(BilligEvent.id)))
     events = list(load_billig_events(session, ids).values())
     groups = [g for e in events for g in e.ticket_groups]
     prices = [p for g in groups for p in g.price_groups]
-    start = datetime(2000, 1, 1)
-    site_events = [
-        Event(id=i, title=f"event {i}", start_dt=start, ticket_type=TICKET_TYPE_BILLIG, billig_id=b)
-        for i, b in enumerate(ids, start=1)
-    ]
-    site_events.append(
-        Event(id=len(ids) + 1, title="free", start_dt=start, ticket_type=TICKET_TYPE_FREE)
-    )
-    missing = (max(ids) + 1) if ids else 1
-    site_events.append(
-        Event(
-            id=len(ids) + 2,
-            title="gone",
-            start_dt=start,
-            ticket_type=TICKET_TYPE_BILLIG,
-            billig_id=missing,
-        )
-    )
+    seed_site(session.get_bind(mapper=Event.__mapper__), ids, seed=1)
+    site_events = list(session.scalars(select(Event).order_by(Event.id)))
     return {
         "PriceGroup": serializers.to_json(serializers.serialize_price_group(p) for p in prices),
         "TicketGroup": serializers.to_json(serializers.serialize_ticket_group(g) for g in groups),
@@ -585,6 +571,8 @@ class ShapesSnapshot:
 
 register_snapshot_kind(ColumnsSnapshot())
 register_snapshot_kind(ShapesSnapshot())
+# The API's OpenAPI document registers its own kind; that module builds on this one.
+import mirror.openapi  # noqa: E402, F401, I001
 
 
 # --------------------------------------------------------------------------- summaries
