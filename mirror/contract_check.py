@@ -13,6 +13,7 @@ kind generates any more, and returns what changed. Catalog checks use the one co
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -142,16 +143,15 @@ class SnapshotKind(Protocol):
 
     def check(self, ctx: ContractContext) -> list[CheckResult]: ...
 
-    def validate(self, folder: Path) -> None:
-        """Read every file of this kind in ``folder``; raise a located ContractError if broken."""
-        ...
-
     def describe(self, path: Path, old: str | None, new: str | None) -> list[str]:
         """Lines saying how file ``path`` changes from ``old`` to ``new`` text."""
         ...
 
 
 _KINDS: dict[str, SnapshotKind] = {}
+# Modules that register more kinds when imported (the API's OpenAPI snapshot); loaded on first
+# use so that every command sees every kind, and skipped while a module does not exist yet.
+KIND_MODULES: tuple[str, ...] = ("mirror.openapi",)
 
 
 def register_snapshot_kind(kind: SnapshotKind) -> None:
@@ -164,6 +164,7 @@ KindSelection = Sequence["str | SnapshotKind"] | None
 
 def snapshot_kinds(selection: KindSelection = None) -> list[SnapshotKind]:
     """Registered kinds by name (default: all); kind objects pass through unregistered."""
+    _load_kind_modules()
     if selection is None:
         return list(_KINDS.values())
     out: list[SnapshotKind] = []
@@ -189,10 +190,25 @@ def check_contracts(ctx: ContractContext, kinds: Sequence[str] | None = None) ->
     return results
 
 
+def _load_kind_modules() -> None:
+    for name in KIND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
 def validate_contracts(folder: Path, kinds: KindSelection = None) -> None:
-    """Fail fast, before any database work, on a malformed or missing contract file."""
+    """Fail fast, before any database work, on a malformed or missing contract file.
+
+    A kind may offer ``validate(folder)``, reading its files without a database; kinds without
+    it are validated when they are checked.
+    """
     for kind in snapshot_kinds(kinds):
-        kind.validate(folder)
+        validate = getattr(kind, "validate", None)
+        if callable(validate):
+            validate(folder)
 
 
 def update_contracts(ctx: ContractContext, kinds: KindSelection = None) -> list[FileChange]:

@@ -51,14 +51,15 @@ def test_project_contracts_hold(
         ctx = ContractContext(project_root / "contracts", billig_mirror.url)
     results = check_contracts(ctx)
     assert _failures(results) == {}, render_results(results)
-    assert len(results) == 5
+    assert {r.kind for r in results} >= {"columns", "shapes"}
 
 
 def test_update_then_check_is_clean_and_a_second_update_changes_nothing(
     tmp_path: Path, billig_mirror: Mirror, project_root: Path
 ) -> None:
     folder = tmp_path / "contracts"
-    first = update_contracts(ContractContext(folder, billig_mirror.url))
+    mine = ["columns", "shapes"]
+    first = update_contracts(ContractContext(folder, billig_mirror.url), mine)
     assert {c.status for c in first} == {"added"}
     assert sorted(str(c.path.relative_to(folder)) for c in first) == [
         "columns.json",
@@ -67,8 +68,8 @@ def test_update_then_check_is_clean_and_a_second_update_changes_nothing(
         "shapes/PriceGroup.json",
         "shapes/TicketGroup.json",
     ]
-    assert _failures(check_contracts(ContractContext(folder, billig_mirror.url))) == {}
-    again = update_contracts(ContractContext(folder, billig_mirror.url))
+    assert _failures(check_contracts(ContractContext(folder, billig_mirror.url), mine)) == {}
+    again = update_contracts(ContractContext(folder, billig_mirror.url), mine)
     assert {c.status for c in again} == {"unchanged"}
     # Generated text is byte-for-byte what the project commits.
     for change in first:
