@@ -172,25 +172,38 @@ class Catalog:
 
 # --------------------------------------------------------------------------- identifiers
 
-_PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+_PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def quote_ident(name: str) -> str:
-    """PostgreSQL identifier quoting: bare when it round-trips unquoted, else double-quoted."""
-    if _PLAIN_IDENT.match(name) and name.upper() not in _RESERVED:
+    """PostgreSQL identifier quoting, exactly as the server's ``quote_ident()`` does it.
+
+    Bare only when the name is lower-case ASCII letters, digits and underscores and not a key
+    word PostgreSQL restricts: reserved words, and also column-name and type/function-name
+    words, since ``left`` or ``join`` are not valid bare relation names either.
+    """
+    if _PLAIN_IDENT.match(name) and name not in _KEYWORDS:
         return name
     return '"' + name.replace('"', '""') + '"'
 
 
-# Reserved words that must be quoted as identifiers (PostgreSQL's reserved key words).
-_RESERVED = frozenset(
-    """ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN
-    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME CURRENT_TIMESTAMP
-    CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE FETCH FOR FOREIGN FROM
-    GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING LIMIT LOCALTIME LOCALTIMESTAMP
-    NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY REFERENCES RETURNING SELECT SESSION_USER
-    SOME SYMMETRIC SYSTEM_USER TABLE THEN TO TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN
-    WHERE WINDOW WITH""".split()
+# Every key word that is not UNRESERVED in PostgreSQL 15 or 16 (``pg_get_keywords()`` with
+# ``catcode <> 'U'``); PostgreSQL's quote_ident() quotes exactly these.
+_KEYWORDS = frozenset(
+    """all analyse analyze and any array as asc asymmetric authorization between bigint binary bit
+    boolean both case cast char character check coalesce collate collation column concurrently
+    constraint create cross current_catalog current_date current_role current_schema
+    current_time current_timestamp current_user dec decimal default deferrable desc distinct do
+    else end except exists extract false fetch float for foreign freeze from full grant greatest
+    group grouping having ilike in initially inner inout int integer intersect interval into is
+    isnull join json_array json_arrayagg json_object json_objectagg lateral leading least left
+    like limit localtime localtimestamp national natural nchar none normalize not notnull null
+    nullif numeric offset on only or order out outer overlaps overlay placing position precision
+    primary real references returning right row select session_user setof similar smallint some
+    substring symmetric system_user table tablesample then time timestamp to trailing treat trim
+    true union unique user using values varchar variadic verbose when where window with
+    xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot
+    xmlserialize xmltable""".split()
 )
 
 
