@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -119,6 +120,47 @@ class ProviderOptions:
     user: str | None = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_USER"))
 
 
+# --------------------------------------------------------------------------- reaper
+
+_REAPER_SCRIPT = Path(__file__).with_name("reaper.py")
+
+
+@contextlib.contextmanager
+def _reaper() -> Iterator[Callable[[str], None]]:
+    """Start :mod:`mirror.reaper` and yield a function announcing what it must remove if we die.
+
+    Leaving the context closes the pipe: the reaper then removes only what still exists, which
+    after our own cleanup is nothing. Best effort: without a Python executable there is none.
+    """
+    read_fd, write_fd = os.pipe()
+    reaper: subprocess.Popen[bytes] | None = None
+    try:
+        if sys.executable:
+            reaper = subprocess.Popen(
+                [sys.executable, "-I", str(_REAPER_SCRIPT)],
+                stdin=read_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+    except OSError:
+        reaper = None
+    finally:
+        os.close(read_fd)
+
+    def announce(line: str) -> None:
+        if reaper is not None:
+            with contextlib.suppress(OSError):
+                os.write(write_fd, (line + "\n").encode())
+
+    try:
+        yield announce
+    finally:
+        os.close(write_fd)
+        if reaper is not None:
+            # After our own cleanup it finds nothing to do and ends at once.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                reaper.wait(timeout=5)
+
+
 # --------------------------------------------------------------------------- clusters
 
 
@@ -190,12 +232,28 @@ def run_cluster(bindir: Path, provider: str, user_name: str | None = None) -> It
     """Private cluster from server binaries: temp data dir, private socket and port, fsync off.
 
     The postmaster runs in its own session (so a terminal's Ctrl-C reaches only us, and we stop
-    it in order); the temporary directory and every process of that session are gone when the
-    context exits, whether it exits normally, by an exception or by KeyboardInterrupt.
+    it in order); the postmaster, its backends and the temporary directory are gone when the
+    context exits, whether normally, by an exception or by KeyboardInterrupt, and the reaper
+    removes them if this process is killed outright.
     """
     user = unprivileged_user(user_name)
     password = secrets.token_urlsafe(18)
-    root = Path(tempfile.mkdtemp(prefix=f"billig-mirror-{provider}-"))
+    with _reaper() as announce:
+        root = Path(tempfile.mkdtemp(prefix=f"billig-mirror-{provider}-"))
+        announce(f"dir {root}")
+        with _cluster(bindir, provider, root, password, user, announce) as server:
+            yield server
+
+
+@contextlib.contextmanager
+def _cluster(
+    bindir: Path,
+    provider: str,
+    root: Path,
+    password: str,
+    user: pwd.struct_passwd | None,
+    announce: Callable[[str], None],
+) -> Iterator[Server]:
     proc: subprocess.Popen[bytes] | None = None
     try:
         data = root / "data"
@@ -204,6 +262,7 @@ def run_cluster(bindir: Path, provider: str, user_name: str | None = None) -> It
             for attempt in range(1, _PORT_ATTEMPTS + 1):
                 port = _free_port()
                 proc = _start_postmaster(bindir, root, data, port, user)
+                announce(f"pid {proc.pid}")
                 url = URL.create(
                     "postgresql+psycopg2", username="postgres", password=password,
                     host="127.0.0.1", port=port, database="postgres",
@@ -633,6 +692,16 @@ def run_docker(image: str) -> Iterator[Server]:
     # A throwaway cluster needs no fsync at initdb either (seconds on a busy disk); the official
     # image and ours both pass POSTGRES_INITDB_ARGS to initdb.
     container.with_env("POSTGRES_INITDB_ARGS", "--no-sync")
+    with _reaper() as announce:
+        sock = _docker_socket()
+        if sock is not None:
+            announce(f"container {name} {sock}")
+        with _container(container, image, name, password) as server:
+            yield server
+
+
+@contextlib.contextmanager
+def _container(container: Any, image: str, name: str, password: str) -> Iterator[Server]:
     try:
         try:
             container.start()

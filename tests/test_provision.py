@@ -16,6 +16,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from mirror.provision import (
     provision,
     split_image,
 )
+from mirror.reaper import reap
 
 IS_ROOT = os.geteuid() == 0
 NO_ENGINE = "unix:///nonexistent/billig-test/docker.sock"
@@ -254,9 +257,11 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_sigint_stops_the_mirror_and_removes_everything(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def mirror_in_child(provider: str) -> Iterator[tuple[subprocess.Popen[str], Running]]:
+    """A child Python process running a seeded mirror, and what its server looks like."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "embedded"],
+        [sys.executable, "-c", CHILD, provider],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -269,15 +274,56 @@ def test_sigint_stops_the_mirror_and_removes_everything(tmp_path: Path) -> None:
         assert events == 5
         running = _running(0, backend, data_directory)
         assert len(alive(running.processes)) > 2
-
-        child.send_signal(signal.SIGINT)
-        child.wait(timeout=30)
+        yield child, running
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_sigint_stops_the_mirror_and_removes_everything() -> None:
+    with mirror_in_child("embedded") as (child, running):
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=30)
     assert child.returncode == -signal.SIGINT  # died of the interrupt, after cleaning up
     assert_nothing_left(running)
+
+
+def test_reaper_removes_the_server_of_a_killed_harness() -> None:
+    # SIGKILL leaves the harness no chance to clean up; its reaper process does it.
+    with mirror_in_child("embedded") as (child, running):
+        child.kill()
+        child.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while (alive(running.processes) or running.temp_root.exists()) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert_nothing_left(running)
+
+
+def test_reaper_stops_an_announced_process_and_removes_an_announced_dir(tmp_path: Path) -> None:
+    victim = subprocess.Popen(["sleep", "60"])
+    other = subprocess.Popen(["sleep", "60"])
+    scratch = tmp_path / "scratch"
+    (scratch / "sub").mkdir(parents=True)
+    try:
+        started = _proc(victim.pid)
+        assert started is not None
+        reap(
+            [
+                f"pid {victim.pid} {started.started}",
+                f"pid {other.pid} 1",  # a start time that is not this process's: a reused pid
+                f"dir {scratch}",
+            ]
+        )
+        assert victim.wait(timeout=10) == -signal.SIGINT
+        assert other.poll() is None
+        assert not scratch.exists()
+    finally:
+        for proc in (victim, other):
+            proc.kill()
+            proc.wait()
 
 
 # --------------------------------------------------------------------------- seeded mirror

@@ -11,6 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -162,3 +165,37 @@ def test_image_entrypoint_refuses_to_start_without_a_password(
         docker_client.containers.run(image, remove=True, stderr=True)
     assert caught.value.exit_status == 1
     assert b"POSTGRES_PASSWORD is not set" in caught.value.stderr
+
+
+KILLED_CHILD = """
+import sys, time
+from mirror.provision import provision
+
+with provision("docker") as server:
+    print(server.detail, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_reaper_removes_the_container_of_a_killed_harness(image: str, docker_client: Any) -> None:
+    before = container_ids(docker_client)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CHILD],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "BILLIG_MIRROR_IMAGE": image},
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().startswith(image)
+        assert len(container_ids(docker_client) - before) == 1
+        child.kill()
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    deadline = time.monotonic() + 30
+    while container_ids(docker_client) != before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert container_ids(docker_client) == before
