@@ -1,0 +1,374 @@
+"""Drift against a real production: each mutation gives exactly its findings and exit code.
+
+Every case clones the production database, mutates it as its owner, and checks it through the
+read-only login with the project's own contract (``contracts/``, with lineage). The extra
+columns production always has are information only (``BASELINE``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mirror.drift import check_drift, run_drift
+from mirror.findings import FindingKind
+
+from .production import BASELINE, Production, run_cli, triples
+
+BREAKING, WARNING, INFO = "breaking", "warning", "info"
+
+CONTRACTED = (
+    "event",
+    "event_lim_web",
+    "payment_error",
+    "payment_error_price_group",
+    "price_group",
+    "purchase",
+    "ticket",
+    "ticket_card",
+    "ticket_group",
+)
+
+# Every billig relation (contracted or not) becomes public."billig.<name>".
+QUOTE_WHOLE_SCHEMA = """
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.relname, CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END AS what
+             FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'billig' AND c.relkind IN ('r', 'v')
+  LOOP
+    EXECUTE format('ALTER %s billig.%I RENAME TO %I', r.what, r.relname, 'billig.' || r.relname);
+    EXECUTE format('ALTER %s billig.%I SET SCHEMA public', r.what, 'billig.' || r.relname);
+  END LOOP;
+END $$;
+DROP SCHEMA billig;
+"""
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    statements: str
+    findings: frozenset[tuple[str, str, str]]
+    exit_code: int
+    baseline: bool = True  # production's extra columns still show up
+
+
+MUTATIONS = [
+    Mutation("unmodified", "", frozenset(), 0),
+    Mutation(
+        "schema missing",
+        "DROP SCHEMA billig CASCADE",
+        frozenset(
+            {("schema_missing", BREAKING, "billig")}
+            | {("relation_missing", BREAKING, f"billig.{name}") for name in CONTRACTED}
+        ),
+        1,
+        baseline=False,
+    ),
+    Mutation(
+        "whole schema quoted as dotted identifiers in public",
+        QUOTE_WHOLE_SCHEMA,
+        frozenset(
+            {("schema_missing", BREAKING, "billig")}
+            | {("quoting_confusion", BREAKING, f"billig.{name}") for name in CONTRACTED}
+        ),
+        1,
+        baseline=False,
+    ),
+    Mutation(
+        "one relation quoted as a dotted identifier",
+        "ALTER TABLE billig.ticket_card SET SCHEMA public; "
+        'ALTER TABLE public.ticket_card RENAME TO "billig.ticket_card"',
+        frozenset({("quoting_confusion", BREAKING, "billig.ticket_card")}),
+        1,
+    ),
+    Mutation(
+        "relation dropped",
+        "DROP TABLE billig.ticket_card",
+        frozenset({("relation_missing", BREAKING, "billig.ticket_card")}),
+        1,
+    ),
+    Mutation(
+        "table renamed",
+        "ALTER TABLE billig.purchase RENAME TO purchases",
+        frozenset({("relation_renamed", BREAKING, "billig.purchase")}),
+        1,
+    ),
+    Mutation(
+        "table moved to another schema",
+        "CREATE SCHEMA billig_archive; ALTER TABLE billig.ticket_card SET SCHEMA billig_archive",
+        frozenset({("relation_renamed", BREAKING, "billig.ticket_card")}),
+        1,
+    ),
+    Mutation(
+        "table became a view",
+        "ALTER TABLE billig.ticket_card RENAME TO ticket_card_data; "
+        "CREATE VIEW billig.ticket_card AS SELECT * FROM billig.ticket_card_data",
+        frozenset({("relation_kind_changed", WARNING, "billig.ticket_card")}),
+        0,
+    ),
+    Mutation(
+        "view became a table",
+        "DROP VIEW billig.event_lim_web; "
+        "CREATE TABLE billig.event_lim_web AS SELECT * FROM billig.event",
+        frozenset({("relation_kind_changed", WARNING, "billig.event_lim_web")}),
+        0,
+    ),
+    Mutation(
+        "column dropped",
+        "ALTER TABLE billig.ticket DROP COLUMN refunder",
+        frozenset({("column_missing", BREAKING, "billig.ticket.refunder")}),
+        1,
+    ),
+    Mutation(
+        "column renamed",
+        "ALTER TABLE billig.price_group RENAME COLUMN price_group_name TO name",
+        frozenset({("column_renamed", BREAKING, "billig.price_group.price_group_name")}),
+        1,
+    ),
+    Mutation(
+        "column added",
+        "ALTER TABLE billig.ticket_card ADD COLUMN issued date",
+        frozenset({("column_added", INFO, "billig.ticket_card.issued")}),
+        0,
+    ),
+    Mutation(
+        "type widened",
+        "ALTER TABLE billig.ticket_group ALTER COLUMN ticket_group_name TYPE varchar(255)",
+        frozenset({("type_changed", WARNING, "billig.ticket_group.ticket_group_name")}),
+        0,
+    ),
+    Mutation(
+        "type narrowed",
+        "ALTER TABLE billig.payment_error ALTER COLUMN owner_email TYPE varchar(100)",
+        frozenset({("type_changed", BREAKING, "billig.payment_error.owner_email")}),
+        1,
+    ),
+    Mutation(
+        "type changed incompatibly",
+        "ALTER TABLE billig.price_group ALTER COLUMN price TYPE numeric(10, 2)",
+        frozenset({("type_changed", BREAKING, "billig.price_group.price")}),
+        1,
+    ),
+    Mutation(
+        "NOT NULL dropped on a column a serializer declares non-null",
+        "ALTER TABLE billig.price_group ALTER COLUMN price DROP NOT NULL",
+        frozenset({("nullability_changed", BREAKING, "billig.price_group.price")}),
+        1,
+    ),
+    Mutation(
+        "NOT NULL added",
+        "ALTER TABLE billig.purchase ALTER COLUMN owner_email SET NOT NULL",
+        frozenset({("nullability_changed", INFO, "billig.purchase.owner_email")}),
+        0,
+    ),
+    Mutation(
+        "default changed",
+        "ALTER TABLE billig.ticket_group ALTER COLUMN is_theater_ticket_group SET DEFAULT true",
+        frozenset({("default_changed", WARNING, "billig.ticket_group.is_theater_ticket_group")}),
+        0,
+    ),
+    Mutation(
+        "primary key dropped",
+        "ALTER TABLE billig.ticket_card DROP CONSTRAINT ticket_card_pkey",
+        frozenset({("primary_key_changed", WARNING, "billig.ticket_card")}),
+        0,
+    ),
+    Mutation(
+        "primary key changed",
+        "ALTER TABLE billig.ticket_card DROP CONSTRAINT ticket_card_pkey, "
+        "ADD PRIMARY KEY (owner_member_id, card)",
+        frozenset(
+            {
+                ("primary_key_changed", BREAKING, "billig.ticket_card"),
+                ("nullability_changed", INFO, "billig.ticket_card.owner_member_id"),
+            }
+        ),
+        1,
+    ),
+    Mutation(
+        "foreign key dropped",
+        "ALTER TABLE billig.ticket DROP CONSTRAINT ticket_purchase_fkey",
+        frozenset({("foreign_key_changed", WARNING, "billig.ticket")}),
+        0,
+    ),
+    Mutation(
+        "foreign key added",
+        "ALTER TABLE billig.payment_error_price_group ADD FOREIGN KEY (price_group) "
+        "REFERENCES billig.price_group",
+        frozenset({("foreign_key_changed", INFO, "billig.payment_error_price_group")}),
+        0,
+    ),
+    Mutation(
+        "SELECT revoked on one column",
+        "REVOKE SELECT ON billig.purchase FROM {role}; "
+        "GRANT SELECT (purchase, owner_member_id) ON billig.purchase TO {role}",
+        frozenset({("privilege_missing", BREAKING, "billig.purchase.owner_email")}),
+        1,
+    ),
+    Mutation(
+        "SELECT revoked on a table",
+        "REVOKE SELECT ON billig.price_group FROM {role}",
+        frozenset({("privilege_missing", BREAKING, "billig.price_group")}),
+        1,
+    ),
+    Mutation(
+        "USAGE revoked on the schema",
+        "REVOKE USAGE ON SCHEMA billig FROM {role}",
+        frozenset({("privilege_missing", BREAKING, f"billig.{name}") for name in CONTRACTED}),
+        1,
+    ),
+]
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_mutation_gives_exactly_its_findings_and_exit_code(
+    production: Production, contract_dir: Path, mutation: Mutation
+) -> None:
+    if mutation.statements:
+        production.execute(mutation.statements)
+    report = run_drift(production.login, contract=contract_dir)
+    expected = mutation.findings | (BASELINE if mutation.baseline else frozenset())
+    assert triples(report.findings) == sorted(expected)
+    assert report.exit_code == mutation.exit_code
+    assert {f"billig.{name}" for name in CONTRACTED} == {str(k) for k in report.checked}
+
+
+def test_unmodified_production_reads_only_the_contracted_relations(
+    production: Production, contract_dir: Path
+) -> None:
+    check = check_drift(production.login, contract=contract_dir)
+    assert check.report.exit_code == 0
+    assert max(f.severity for f in check.report.findings).label == "info"
+    # Four statements, and nothing of the relations the contract does not name.
+    assert check.statements == ("session", "relations", "columns", "constraints")
+    assert {str(k) for k in check.actual.relations} == {f"billig.{n}" for n in CONTRACTED}
+
+
+def test_a_rename_costs_one_more_bounded_read_and_reports_no_unrelated_additions(
+    production: Production, contract_dir: Path
+) -> None:
+    production.execute("ALTER TABLE billig.purchase RENAME TO purchases")
+    check = check_drift(production.login, contract=contract_dir)
+    assert len(check.statements) == 8
+    (renamed,) = [f for f in check.findings if f.kind is FindingKind.RELATION_RENAMED]
+    assert renamed.actual == "billig.purchases"
+    assert renamed.evidence == "3 of 3 expected columns match by name and type"
+    assert not [f for f in check.findings if f.kind is FindingKind.RELATION_ADDED]
+
+
+def test_schema_option_reads_the_whole_schema_and_reports_added_relations(
+    production: Production, contract_dir: Path
+) -> None:
+    report = run_drift(production.login, contract=contract_dir, schemas=["billig"])
+    added = {f.object for f in report.findings if f.kind is FindingKind.RELATION_ADDED}
+    assert added == {
+        "billig.event_type",
+        "billig.organisation",
+        "billig.seat",
+        "billig.theater",
+        "billig.ticket_seat",
+    }
+    assert report.exit_code == 0
+
+
+def test_findings_carry_the_impact_from_lineage(production: Production, contract_dir: Path):
+    production.execute("ALTER TABLE billig.price_group ALTER COLUMN price DROP NOT NULL")
+    report = run_drift(production.login, contract=contract_dir)
+    (loosened,) = [f for f in report.findings if f.kind is FindingKind.NULLABILITY_CHANGED]
+    assert (loosened.expected, loosened.actual, loosened.change) == ("NOT NULL", "NULL", "loosened")
+    assert "PriceGroup.price" in loosened.impact
+    assert "BilligPriceGroup.price" in loosened.impact
+
+
+def test_fail_on_warning_turns_a_widening_into_drift(production: Production, contract_dir: Path):
+    production.execute(
+        "ALTER TABLE billig.ticket_group ALTER COLUMN ticket_group_name TYPE varchar(255)"
+    )
+    assert run_drift(production.login, contract=contract_dir).exit_code == 0
+    assert run_drift(production.login, contract=contract_dir, fail_on="warning").exit_code == 1
+
+
+# --------------------------------------------------------------------------- snapshot contract
+
+
+def test_snapshot_contract_counts_every_pinned_column_as_read(
+    production: Production, tmp_path: Path
+) -> None:
+    from mirror.contract_check import snapshot_database
+
+    pinned = tmp_path / "columns.json"
+    snapshot_database(production.dsn, ["billig"], pinned)
+    assert json.loads(pinned.read_text())["lineage"] is False
+    clean = run_drift(production.login, contract=pinned)
+    assert clean.findings == () and clean.exit_code == 0
+
+    # NOT NULL → NULL on a column nothing in our code names: the snapshot promised NOT NULL.
+    production.execute(
+        "ALTER TABLE billig.theater ALTER COLUMN theater_name DROP NOT NULL; "
+        "DROP TABLE billig.event_type"
+    )
+    report = run_drift(production.login, contract=pinned)
+    assert triples(report.findings) == [
+        ("nullability_changed", BREAKING, "billig.theater.theater_name"),
+        ("relation_missing", BREAKING, "billig.event_type"),
+    ]
+    assert report.exit_code == 1
+
+
+# --------------------------------------------------------------------------- through the CLI
+
+
+def test_cli_unmodified_production_exits_0(production: Production) -> None:
+    done = run_cli(dsn=production.dsn)
+    assert done.code == 0, done.stderr
+    assert done.stdout.startswith("billig drift: OK (exit 0, fail on breaking)")
+    assert "0 breaking, 0 warning, 2 info" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("statements", "args", "kind", "code"),
+    [
+        (
+            "ALTER TABLE billig.price_group RENAME COLUMN price_group_name TO name",
+            (),
+            "column_renamed",
+            1,
+        ),
+        (
+            "ALTER TABLE billig.ticket_card RENAME TO ticket_card_data; "
+            "CREATE VIEW billig.ticket_card AS SELECT * FROM billig.ticket_card_data",
+            ("--fail-on", "warning"),
+            "relation_kind_changed",
+            1,
+        ),
+        (
+            "ALTER TABLE billig.ticket_card ADD COLUMN issued date",
+            ("--fail-on", "warning"),
+            "column_added",
+            0,
+        ),
+    ],
+    ids=["column renamed", "table to view, fail on warning", "column added, fail on warning"],
+)
+def test_cli_exit_code_and_json_report(
+    production: Production,
+    tmp_path: Path,
+    statements: str,
+    args: tuple[str, ...],
+    kind: str,
+    code: int,
+) -> None:
+    production.execute(statements)
+    out = tmp_path / "reports" / "drift.json"
+    done = run_cli(*args, "--output", f"json:{out}", dsn=production.dsn)
+    assert done.code == code, done.stderr
+    data = json.loads(out.read_text())
+    assert data["exit_code"] == code
+    assert kind in {f["kind"] for f in data["findings"]}
+    assert production.password not in out.read_text() + done.stdout + done.stderr
