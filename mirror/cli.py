@@ -22,6 +22,7 @@ import click
 from mirror.database import DEFAULT_EVENTS, DEFAULT_SEED, start_mirror
 from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
 from mirror.provision import PROVIDERS, ProviderOptions
+from mirror.report import FORMATS
 from mirror.secrets import scrub
 
 PROVIDER_CHOICES = ("auto", *PROVIDERS)
@@ -426,6 +427,195 @@ def _run_checks(
 
         write_atomic(report, render_results_markdown(results))
     return 0 if all(r.ok for r in results) else 1
+
+
+# --------------------------------------------------------------------------- billig drift
+
+
+def parse_output(value: str, default_format: str) -> tuple[str, str]:
+    """``--output`` value ``FORMAT:FILE`` or ``FILE`` (in ``--format``) → (format, file or -)."""
+    fmt, sep, target = value.partition(":")
+    if sep and fmt in FORMATS:
+        if not target:
+            raise UsageError(f"--output {value!r}: no file after the format (use - for stdout)")
+        return fmt, target
+    if not value:
+        raise UsageError("--output needs a FILE or FORMAT:FILE")
+    return default_format, value
+
+
+@cli.command("drift")
+@click.option(
+    "--dsn", default=None, help="Production Billig database URL (default $BILLIG_PROD_DSN)."
+)
+@click.option(
+    "--contract",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Columns contract file, or a folder holding columns.json (default: contracts/).",
+)
+@click.option(
+    "--schema",
+    "schemas",
+    multiple=True,
+    metavar="NAME",
+    help="Check only the contracted relations of schema NAME and read all of it (relations "
+    "added there are reported); repeatable.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["breaking", "warning", "info"]),
+    default="breaking",
+    show_default=True,
+    help="Exit 1 when a finding is at least this severe.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Report format on stdout, and of an --output FILE given without FORMAT:.",
+)
+@click.option(
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="[FORMAT:]FILE",
+    help="Also write a report to FILE (- is stdout; folders are created); repeatable. "
+    "With any --output to -, stdout carries only those reports.",
+)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Drift policy file (default: drift-policy.json next to the contract, if present).",
+)
+@click.option("--suggest", is_flag=True, help="Print the schema.sql and model changes to follow.")
+@click.option(
+    "--write-schema",
+    is_flag=True,
+    help="Rewrite the schema file for the contracted relations from production (atomically, "
+    "printing the diff).",
+)
+@click.option(
+    "--schema-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Schema file for --suggest/--write-schema (default: schema/billig.sql).",
+)
+@click.option(
+    "--color/--no-color", default=None, help="Colour the text report (default: on a TTY)."
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for a connection.",
+)
+@click.option(
+    "--statement-timeout",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Milliseconds any catalog statement may take.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.IntRange(min=1),
+    default=2_000,
+    show_default=True,
+    help="Milliseconds to wait for a catalog lock.",
+)
+@click.pass_context
+def drift(
+    ctx: click.Context,
+    dsn: str | None,
+    contract: Path | None,
+    schemas: tuple[str, ...],
+    fail_on: str,
+    fmt: str,
+    outputs: tuple[str, ...],
+    policy: Path | None,
+    suggest: bool,
+    write_schema: bool,
+    schema_file: Path | None,
+    color: bool | None,
+    connect_timeout: float,
+    statement_timeout: int,
+    lock_timeout: int,
+) -> None:
+    """Compare production Billig with the columns contract.
+
+    Exit 0: nothing at or above --fail-on; 1: drift; 2: usage, contract or policy error;
+    3: database unreachable, authentication failed, timeout or introspection failed.
+    """
+    from mirror.contracts import write_atomic
+    from mirror.drift import DSN_ENV, Timeouts, check_drift, default_dsn
+    from mirror.report import render, use_color, write_step_summary
+
+    target = dsn or default_dsn()
+    if not target:
+        raise UsageError(f"no database to check: pass --dsn URL or set ${DSN_ENV}")
+    reports = [parse_output(o, fmt) for o in outputs] or [(fmt, "-")]
+    check = check_drift(
+        target,
+        contract=contract,
+        schemas=schemas or None,
+        policy=policy,
+        fail_on=fail_on,
+        timeouts=Timeouts(statement_timeout, lock_timeout, connect_timeout),
+    )
+    # Every database read happens before anything is written or printed.
+    fixing = _drift_fixing(check, schema_file, write_schema) if suggest or write_schema else None
+    report = check.report
+    for report_fmt, path in reports:
+        if path == "-":
+            paint = use_color(sys.stdout) if color is None else color
+            click.echo(render(report, report_fmt, color=paint), nl=False)
+        else:
+            write_atomic(Path(path), render(report, report_fmt))
+    if any(report_fmt == "github" for report_fmt, _ in reports):
+        write_step_summary(report)
+    if fixing is not None:
+        text = fixing()
+        # Keep machine-readable stdout parseable: fixing help then goes to stderr.
+        machine = any(f != "text" for f, path in reports if path == "-")
+        click.echo(text, nl=False, err=machine)
+    ctx.exit(report.exit_code)
+
+
+def _drift_fixing(check: Any, schema_file: Path | None, write: bool) -> Any:
+    """Read what --suggest/--write-schema need; return a function that writes and renders."""
+    from mirror.schema import schema_file as default_schema_file
+    from mirror.suggest import (
+        billig_models,
+        model_changes,
+        read_view_definitions,
+        render_suggestions,
+        schema_diff,
+        updated_schema,
+        views_to_read,
+        write_schema,
+    )
+
+    path = schema_file or default_schema_file()
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the schema file ({exc})") from None
+    views = read_view_definitions(
+        check.target, views_to_read(check.expected, check.actual, check.findings)
+    )
+    update = updated_schema(source, check.expected, check.actual, check.findings, views)
+    changes = model_changes(check.expected, check.actual, check.findings, billig_models())
+
+    def finish() -> str:
+        diff = write_schema(path, update) if write else schema_diff(source, update.text, path.name)
+        return render_suggestions(update, diff, changes, schema_name=str(path), written=write)
+
+    return finish
 
 
 if __name__ == "__main__":  # pragma: no cover
