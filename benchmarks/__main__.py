@@ -8,10 +8,12 @@ error, 3 when no PostgreSQL could be started. A smoke run never fails on timings
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -37,9 +39,10 @@ def _server_version(server: Server) -> str:
 
 def _run(
     settings: Settings, only: Sequence[str], console: Console
-) -> tuple[list[Result], dict[str, str]]:
+) -> tuple[list[Result], dict[str, Any]]:
     results: list[Result] = []
-    servers: dict[str, str] = {}
+    # Other work on the machine skews timings: say how busy it was.
+    servers: dict[str, Any] = {"load_average_1m_at_start": round(os.getloadavg()[0], 2)}
     if "startup" in only:
         console.print("[bold]startup[/]: starting mirrors per provider …")
         found, skipped = startup.run(settings)
@@ -120,7 +123,7 @@ def main(
             [v.as_json() for v in verdicts],
             command=command.strip(),
             smoke=smoke,
-            servers=servers,
+            environment=servers,
         )
         write_json(path, doc)
         console.print(f"results written to {path}")

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import statistics
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -28,7 +30,7 @@ from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.pool import NullPool
 
 from benchmarks import synthetic
-from benchmarks.measurement import StatementCounter, Timing, measure
+from benchmarks.measurement import MIN_REPEATS, StatementCounter, Timing, measure, profile
 from benchmarks.results import Result
 from benchmarks.settings import Settings
 from mirror.catalog import Catalog, Column, Kind, Relation, RelationKey
@@ -53,8 +55,15 @@ def run(server: Server, settings: Settings) -> list[Result]:
     results: list[Result] = []
     for size in settings.sizes(SIZES):
         with _database(server, f"bench_drift_{size}") as url:
-            billig = _build(server, url, size)
-            results += _measure_size(url, size, billig, settings)
+            billig, generated = _build(server, url, size)
+            live = introspect_catalog(url, schemas=[SCHEMA])
+            expected = (len(billig) + generated.relations, _columns(billig) + generated.columns)
+            if (len(live), _columns(live)) != expected:
+                raise RuntimeError(
+                    f"the database has {len(live)} relations and {_columns(live)} columns, "
+                    f"expected {expected[0]} and {expected[1]}"
+                )
+            results += _measure_size(url, size, live, billig, settings)
     return results
 
 
@@ -68,26 +77,32 @@ def _database(server: Server, name: str) -> Iterator[URL]:
         server.drop_database(name)
 
 
-def _build(server: Server, url: URL, size: int) -> Catalog:
+def _build(server: Server, url: URL, size: int) -> tuple[Catalog, synthetic.SyntheticSchema]:
     """Load schema.sql and ``size`` synthetic relations; return schema.sql's own catalog."""
     assert url.database
     with contextlib.closing(server.connect(url.database)) as conn:
         load_schema(conn)
         billig = introspect_catalog(conn, schemas=[SCHEMA])
+        generated = synthetic.generate(size)
         with conn.cursor() as cur:
-            cur.execute(synthetic.generate(size).ddl)
+            cur.execute(generated.ddl)
         conn.commit()
         conn.autocommit = True
         with conn.cursor() as cur:
             # Production catalogs have statistics; give every approach the same planner.
             cur.execute("ANALYZE")
-    return billig
+    return billig, generated
 
 
-def _measure_size(url: URL, size: int, billig: Catalog, settings: Settings) -> list[Result]:
-    live = introspect_catalog(url, schemas=[SCHEMA])
+def _columns(catalog: Catalog) -> int:
+    return sum(len(r.columns) for r in catalog)
+
+
+def _measure_size(
+    url: URL, size: int, live: Catalog, billig: Catalog, settings: Settings
+) -> list[Result]:
     contract_all = mutate(live)
-    columns = sum(len(r.columns) for r in live)
+    columns = _columns(live)
     results: list[Result] = []
     counter = StatementCounter()
     engine = create_engine(url, poolclass=NullPool, connect_args=counter.connect_args())
@@ -107,12 +122,16 @@ def _measure_size(url: URL, size: int, billig: Catalog, settings: Settings) -> l
                 findings = len(compare_catalogs(contract, _read(url, case, contract)))
                 if case == CASE_ALL and not findings:
                     raise RuntimeError("the mutated contract gave the comparator nothing to find")
+                extra_ours: dict[str, object] = {**extra, "findings": findings}
                 approaches: list[tuple[str, Callable[[], object], bool]] = [
                     (OURS, partial(_ours, url, case, path, counter), True),
                     (SA_BULK, partial(_sqlalchemy_bulk, engine, names), False),
                     (SA_PER_TABLE, partial(_sqlalchemy_per_table, engine, names), False),
                     (SCHEMAINSPECT, partial(_schemainspect, engine), False),
                 ]
+                extra_ours["phases"] = _phases(url, case, path, counter)
+                if size == max(settings.sizes(SIZES)):
+                    extra_ours["profile"] = profile(approaches[0][1])
                 for approach, call, is_ours in approaches:
                     timing = _timed(call, counter, settings)
                     results.append(
@@ -124,7 +143,7 @@ def _measure_size(url: URL, size: int, billig: Catalog, settings: Settings) -> l
                             timing=timing,
                             statements=counter.count,
                             baseline=is_ours,
-                            extra={**extra, "findings": findings} if is_ours else extra,
+                            extra=extra_ours if is_ours else extra,
                         )
                     )
     finally:
@@ -148,14 +167,42 @@ def _read(target: URL | psycopg2.extensions.connection, case: str, contract: Cat
     return introspect_catalog(target, relations=list(contract.relations))
 
 
-def _ours(url: URL, case: str, contract_path: Path, counter: StatementCounter) -> int:
+def _ours(
+    url: URL,
+    case: str,
+    contract_path: Path,
+    counter: StatementCounter,
+    phases: dict[str, list[float]] | None = None,
+) -> int:
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        clock.append(time.perf_counter())
+        if phases is not None:
+            phases.setdefault(name, []).append(clock[-1] - clock[-2])
+
     contract = load_contract(contract_path)
+    lap("load_contract_s")
     conn = psycopg2.connect(**connect_params(url, 10.0), cursor_factory=counter.cursor_factory())
+    lap("connect_s")
     try:
         live = _read(conn, case, contract)
     finally:
         conn.close()
-    return len(compare_catalogs(contract, live))
+    lap("introspect_s")
+    findings = compare_catalogs(contract, live)
+    lap("compare_s")
+    return len(findings)
+
+
+def _phases(
+    url: URL, case: str, contract_path: Path, counter: StatementCounter
+) -> dict[str, float]:
+    """Median time of each step of ours, over a few extra untimed runs."""
+    laps: dict[str, list[float]] = {}
+    for _ in range(MIN_REPEATS):
+        _ours(url, case, contract_path, counter, laps)
+    return {name: round(statistics.median(times), 4) for name, times in laps.items()}
 
 
 def _sqlalchemy_bulk(engine: Engine, names: list[str] | None) -> int:

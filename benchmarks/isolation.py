@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import partial
 
 import psycopg2.extensions
+from psycopg2 import sql
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from mirror.seed import seed_billig
 CASE = f"one test (billig.sql, {DEFAULT_EVENTS} seeded events)"
 SAVEPOINT = "savepoint rollback"
 CLONE = "template clone"
+CLONE_FILE_COPY = "template clone, STRATEGY FILE_COPY"
 SCHEMA = "schema.sql into an empty database"
 SCHEMA_SEED = "schema.sql + default seed"
 TEMPLATE = "bench_iso_template"
@@ -67,9 +69,13 @@ def _measure(mirror: Mirror, engine: Engine, settings: Settings) -> list[Result]
     approaches: list[tuple[str, Callable[[list[float]], object]]] = [
         (SAVEPOINT, lambda setups: _savepoint(engine, setups)),
         (CLONE, lambda setups: _clone(mirror, setups)),
+        (CLONE_FILE_COPY, lambda setups: _clone(mirror, setups, strategy="FILE_COPY")),
         (SCHEMA, lambda setups: _schema(mirror.server, setups, seed=False)),
         (SCHEMA_SEED, lambda setups: _schema(mirror.server, setups, seed=True)),
     ]
+    with contextlib.closing(mirror.server.connect()) as conn:
+        if conn.server_version < 150000:  # STRATEGY is new in PostgreSQL 15
+            approaches = [a for a in approaches if a[0] != CLONE_FILE_COPY]
     results: list[Result] = []
     for approach, call in approaches:
         setups: list[float] = []
@@ -104,9 +110,23 @@ def _savepoint(engine: Engine, setups: list[float]) -> None:
             outer.rollback()
 
 
-def _clone(mirror: Mirror, setups: list[float]) -> None:
+def _clone(mirror: Mirror, setups: list[float], strategy: str | None = None) -> None:
     start = time.perf_counter()
-    url = mirror.clone()
+    if strategy is None:
+        url = mirror.clone()  # what the billig_database fixture does
+    else:
+        # PostgreSQL 15's default strategy (WAL_LOG) writes the copy through the WAL; FILE_COPY
+        # copies files and checkpoints instead, which can be cheaper for small templates.
+        name = f"bench_iso_{secrets.token_hex(4)}"
+        with contextlib.closing(mirror.server.connect()) as admin:
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
+                        sql.Identifier(name), sql.Identifier(mirror.template), sql.SQL(strategy)
+                    )
+                )
+        url = mirror.server.url_for(name)
     try:
         assert url.database
         with contextlib.closing(mirror.server.connect(url.database)) as conn:

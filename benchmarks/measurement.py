@@ -11,11 +11,14 @@ server; the implicit ``BEGIN`` and the closing ``ROLLBACK``/``COMMIT`` are not c
 
 from __future__ import annotations
 
+import cProfile
 import gc
+import pstats
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg2.extensions
@@ -59,9 +62,9 @@ def measure(
 
     With ``budget_s``, stop early once that much time is spent, but never before
     :data:`MIN_REPEATS` samples: slow alternatives keep a median without tripling the run.
-    ``setup``/``teardown`` run around each call, untimed. The garbage collector is paused inside
-    the timed region (and collected before it) so that a collection caused by one measurement
-    does not land on the next.
+    ``setup``/``teardown`` run around each call, untimed. Garbage is collected before each
+    sample, so that one measurement's garbage does not land on the next, but the collector stays
+    on inside the timed region: collections an approach triggers are part of its real cost.
     """
     if repeats < MIN_REPEATS:
         raise ValueError(f"repeats must be at least {MIN_REPEATS}")
@@ -78,13 +81,11 @@ def measure(
         if setup is not None:
             setup()
         gc.collect()
-        gc.disable()
         try:
             start = time.perf_counter()
             run()
             samples.append(time.perf_counter() - start)
         finally:
-            gc.enable()
             if teardown is not None:
                 teardown()
         if budget_s is not None and len(samples) >= MIN_REPEATS and sum(samples) > budget_s:
@@ -97,17 +98,12 @@ class StatementCounter:
 
     def __init__(self) -> None:
         self.count = 0
-        self.texts: list[str] = []
-        self.keep_texts = False
 
     def reset(self) -> None:
         self.count = 0
-        self.texts.clear()
 
     def _sent(self, query: object) -> None:
         self.count += 1
-        if self.keep_texts:
-            self.texts.append(query.decode() if isinstance(query, bytes) else str(query))
 
     def cursor_factory(self) -> type[psycopg2.extensions.cursor]:
         """A cursor class bound to this counter, for ``psycopg2.connect(cursor_factory=…)``."""
@@ -136,8 +132,49 @@ class StatementCounter:
         return {"cursor_factory": self.cursor_factory()}
 
 
-def counted(counter: StatementCounter, run: Callable[[], object]) -> int:
-    """Statements ``run`` sends through ``counter``'s cursors (one extra, untimed call)."""
-    counter.reset()
-    run()
-    return counter.count
+def profile(run: Callable[[], object], top: int = 8) -> list[dict[str, Any]]:
+    """Where one call of ``run`` spends its time: the ``top`` functions by own time.
+
+    ``cursor.execute`` (psycopg2, in C) stands for the time spent waiting on the server.
+    """
+    profiler = cProfile.Profile()
+    profiler.runcall(run)
+    stats = pstats.Stats(profiler)
+    rows: list[dict[str, Any]] = []
+    entries = stats.stats  # type: ignore[attr-defined]
+    for (filename, line, name), (_, calls, tottime, cumtime, _) in entries.items():
+        where = f"{Path(filename).name}:{line}" if line else filename
+        rows.append(
+            {
+                "function": f"{name} ({where})",
+                "calls": calls,
+                "own_s": round(tottime, 4),
+                "cumulative_s": round(cumtime, 4),
+            }
+        )
+    rows.sort(key=lambda r: r["own_s"], reverse=True)
+    return rows[:top]
+
+
+class GcClock:
+    """Time the cyclic garbage collector spends while active (``with GcClock() as gc_time``)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._started: float | None = None
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self.collections += 1
+            self._started = None
+
+    def __enter__(self) -> GcClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._callback)

@@ -13,7 +13,10 @@ are counted on both databases: psycopg2 cursors for Billig, engine events for SQ
 from __future__ import annotations
 
 import contextlib
+import gc
+import statistics
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from functools import partial
@@ -24,7 +27,7 @@ from sqlalchemy import create_engine, event, insert, select
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks.measurement import StatementCounter, Timing, measure
+from benchmarks.measurement import MIN_REPEATS, GcClock, StatementCounter, Timing, measure
 from benchmarks.results import Result
 from benchmarks.settings import Settings
 from mirror.database import build_template
@@ -107,7 +110,8 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
         expected = _ours(sessions)
         if len(expected) != size or sum(1 for e in expected if e["billig"]) != size:
             raise RuntimeError(f"prefetch returned {len(expected)} events, expected {size}")
-        if _naive(sessions) != expected:
+        # Same JSON both ways; checked at the smallest size, where the naive loop is cheap.
+        if size == SIZES[0] and _naive(sessions) != expected:
             raise RuntimeError("the naive loop and prefetch produced different JSON")
 
         def reset() -> None:
@@ -123,6 +127,14 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
                 warmup=approach == OURS or size < max(SIZES),
                 setup=reset,
             )
+            statements = counter.count + site_counter.count  # of the last sample
+            extra: dict[str, object] = {
+                "billig_statements": counter.count,
+                "site_statements": site_counter.count,
+                "json_events": len(expected),
+            }
+            if approach == OURS:
+                extra["phases"] = _phases(sessions)
             results.append(
                 Result(
                     benchmark="prefetch",
@@ -130,22 +142,43 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
                     size=size,
                     approach=approach,
                     timing=timing,
-                    statements=counter.count + site_counter.count,
+                    statements=statements,
                     baseline=approach == OURS,
-                    extra={
-                        "billig_statements": counter.count,
-                        "site_statements": site_counter.count,
-                        "json_events": len(expected),
-                    },
+                    extra=extra,
                 )
             )
     return results
 
 
-def _ours(sessions: sessionmaker[Any]) -> list[Any]:
+def _ours(sessions: sessionmaker[Any], phases: dict[str, list[float]] | None = None) -> list[Any]:
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        clock.append(time.perf_counter())
+        if phases is not None:
+            phases.setdefault(name, []).append(clock[-1] - clock[-2])
+
     with sessions() as session:
         events = _site_events(session)
-        return to_json(serialize_events(session, events, NOW))
+        lap("site_events_s")
+        serialized = serialize_events(session, events, NOW)
+        lap("prefetch_and_serialize_s")
+        out: list[Any] = to_json(serialized)
+        lap("to_json_s")
+    lap("session_close_s")
+    return out
+
+
+def _phases(sessions: sessionmaker[Any]) -> dict[str, float]:
+    """Median time of each step of ours and of garbage collection, over a few extra runs."""
+    laps: dict[str, list[float]] = {}
+    for _ in range(MIN_REPEATS):
+        gc.collect()
+        with GcClock() as collector:
+            _ours(sessions, laps)
+        laps.setdefault("gc_s", []).append(collector.seconds)
+        laps.setdefault("gc_collections", []).append(collector.collections)
+    return {name: round(statistics.median(times), 4) for name, times in laps.items()}
 
 
 def _naive(sessions: sessionmaker[Any]) -> list[Any]:

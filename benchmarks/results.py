@@ -105,6 +105,7 @@ def machine() -> dict[str, Any]:
         "memory_gb": memory_gb,
         "os": _os_name(),
         "python": platform.python_version(),
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "packages": _versions(("SQLAlchemy", "psycopg2-binary", "schemainspect", "pgserver")),
     }
 
@@ -148,7 +149,7 @@ def document(
     *,
     command: str,
     smoke: bool,
-    servers: Mapping[str, str],
+    environment: Mapping[str, Any],
 ) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
@@ -157,7 +158,7 @@ def document(
         "command": command,
         "smoke": smoke,
         "machine": machine(),
-        "servers": dict(servers),
+        "environment": dict(environment),
         "results": [result_json(r, results) for r in results],
         "targets": list(targets),
     }
