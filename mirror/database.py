@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import psycopg2
 from sqlalchemy.engine import URL
 
+from mirror.errors import ProviderError
 from mirror.provision import ProviderOptions, Server, provision
 from mirror.schema import load_schema
-from mirror.secrets import redact
+from mirror.secrets import password_of, redact, scrub
 
 TEMPLATE_DB = "billig_template"
 MIRROR_DB = "billig"
@@ -95,13 +97,21 @@ def start_mirror(
             template = (
                 TEMPLATE_DB if server.provider != "dsn" else f"billig_t_{secrets.token_hex(4)}"
             )
-            build_template(
-                server, events=events, seed=seed, now=now, schema_path=schema_path, name=template
-            )
-            created.append(template)
             name = MIRROR_DB if server.provider != "dsn" else f"billig_m_{secrets.token_hex(4)}"
-            url = server.create_database(name, template=template)
-            created.append(name)
+            try:
+                build_template(
+                    server, events=events, seed=seed, now=now, schema_path=schema_path,
+                    name=template,
+                )  # fmt: skip
+                created.append(template)
+                url = server.create_database(name, template=template)
+                created.append(name)
+            except psycopg2.Error as exc:  # e.g. the server died while we built the mirror
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ProviderError(
+                    f"the {server.provider} server failed while the mirror was built: "
+                    + scrub(first, password_of(server.admin_url))
+                ) from None
             yield Mirror(server=server, url=url, template=template)
         finally:
             for name in reversed(created):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 
-from mirror.errors import SchemaLoadError
+from mirror.errors import DatabaseError, SchemaLoadError
 
 DEFAULT_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "billig.sql"
 
@@ -100,9 +100,14 @@ def load_schema(conn: psycopg2.extensions.connection, path: Path | None = None) 
             try:
                 cur.execute(stmt.text)
             except psycopg2.Error as exc:
-                conn.rollback()
                 first = stmt.text.splitlines()[0][:80]
-                message = (exc.pgerror or str(exc)).strip().splitlines()[0]
+                message = (exc.pgerror or str(exc) or type(exc).__name__).strip().splitlines()[0]
+                if conn.closed:  # the server went away: not the file's fault (exit 3)
+                    raise DatabaseError(
+                        f"{path.name}:{stmt.line}: connection lost while loading the schema: "
+                        f"{message}"
+                    ) from None
+                conn.rollback()
                 raise SchemaLoadError(
                     f"{path.name}:{stmt.line}: statement `{first}` failed: {message}"
                 ) from None

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import psycopg2
 
-from mirror.errors import UsageError
+from mirror.errors import DatabaseError, SchemaLoadError, UsageError
 
 EVENT_ID_BASE = 1000
 
@@ -246,16 +246,29 @@ def _copy_value(value: object) -> str:
 def load(conn: psycopg2.extensions.connection, data: SeedData) -> dict[str, int]:
     """COPY the rows into the ``billig`` tables in one transaction; return row counts."""
     counts: dict[str, int] = {}
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM billig.event")
-        row = cur.fetchone()
-        if row and row[0]:
-            conn.rollback()
-            raise UsageError("billig.event already has rows; seed an empty mirror database")
-        for table, rows in data.tables():
-            cur.copy_expert(f"COPY billig.{table} FROM STDIN", _copy_text(rows))
-            counts[table] = len(rows)
-    conn.commit()
+    table = "event"
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM billig.event")
+            row = cur.fetchone()
+            if row and row[0]:
+                conn.rollback()
+                raise UsageError("billig.event already has rows; seed an empty mirror database")
+            for table, rows in data.tables():
+                cur.copy_expert(f"COPY billig.{table} FROM STDIN", _copy_text(rows))
+                counts[table] = len(rows)
+        conn.commit()
+    except psycopg2.Error as exc:
+        text = exc.diag.message_primary or str(exc).strip().split("\n")[0]
+        message = " ".join(text.split()) or type(exc).__name__
+        if conn.closed:  # the server went away; the transaction, and every row, went with it
+            raise DatabaseError(
+                f"seeding billig.{table} failed, the connection was lost: {message}"
+            ) from None
+        conn.rollback()
+        raise SchemaLoadError(
+            f"seeding billig.{table} failed (does the database hold schema/billig.sql?): {message}"
+        ) from None
     return counts
 
 
