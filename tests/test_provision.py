@@ -135,10 +135,10 @@ def assert_nothing_left(running: Running) -> None:
 
 
 def available(provider: str) -> None:
-    """Skip when this machine cannot run ``provider`` (e.g. no PostgreSQL installed)."""
-    disabled = ProviderOptions().disabled
-    if provider in disabled:
-        pytest.skip(f"{provider} disabled by BILLIG_MIRROR_DISABLE")
+    """Skip when this machine cannot run ``provider`` (e.g. no PostgreSQL installed).
+
+    BILLIG_MIRROR_DISABLE only concerns ``auto``: a provider named explicitly still runs.
+    """
     if provider == "local" and not local_bindirs():
         pytest.skip("no PostgreSQL server binaries on this machine")
 
