@@ -573,7 +573,8 @@ def drift(
     for report_fmt, path in reports:
         if path == "-":
             paint = use_color(sys.stdout) if color is None else color
-            click.echo(render(report, report_fmt, color=paint), nl=False)
+            # click strips ANSI codes off a non-terminal unless told the colour is wanted.
+            click.echo(render(report, report_fmt, color=paint), nl=False, color=paint)
         else:
             write_atomic(Path(path), render(report, report_fmt))
     if any(report_fmt == "github" for report_fmt, _ in reports):

@@ -325,10 +325,17 @@ def updated_schema(
     moved = {v for k, v in targets.items() if v != k}
     changed = {f.key for f in found if f.key is not None and f.kind not in _NOT_DDL}
 
+    # A file written by an earlier run already names a renamed relation by its new name.
+    contracted_as = {v: k for k, v in targets.items() if v != k and v not in expected.relations}
+
+    def contracted(text: str) -> RelationKey | None:
+        key = _relation_of(text)
+        return contracted_as.get(key, key) if key is not None else None
+
     header, statements, trailer = _parse(source)
     defined: set[RelationKey] = set(targets.values())
-    for stmt in statements:
-        key = _relation_of(stmt[1])
+    for _, text in statements:
+        key = contracted(text)
         if key is not None and key not in expected.relations:
             defined.add(key)  # a relation the file defines beyond the contract: kept as is
 
@@ -343,6 +350,15 @@ def updated_schema(
             return False
         return all(d in defined and d not in moved for d in deps(actual.relations[key]))
 
+    # Sequences that regenerated tables create themselves (serial columns): an earlier run's
+    # statements for them are replaced, not repeated.
+    sequences = {
+        seq
+        for key, target in targets.items()
+        if not verbatim(key)
+        for col in actual.relations[target].columns
+        if (seq := _sequence(col.default)) is not None
+    }
     units: list[_Unit] = []
     notes: list[str] = []
     regenerated: list[RelationKey] = []
@@ -356,11 +372,16 @@ def updated_schema(
         text, why = relation_ddl(rel, defined=defined, view=views.get(target), taken=taken)
         notes.extend(why)
         regenerated.append(target)
-        units.append(_relation_unit(order, text, comment, target, deps(rel) & defined))
+        # The comments generated with the statement replace their copies from an earlier run.
+        generated = set(text.splitlines())
+        kept = "\n".join(line for line in comment.splitlines() if line not in generated)
+        units.append(_relation_unit(order, text, kept, target, deps(rel) & defined))
 
     for order, (comment, text) in enumerate(statements):
-        key = _relation_of(text)
+        key = contracted(text)
         schema = _schema_of(text)
+        if _sequence_of(text) in sequences:
+            continue
         if schema is not None:
             schemas_created.add(schema)
             units.append(_Unit(order, text, comment, (_schema_tag(schema),)))
@@ -440,6 +461,16 @@ def _parse(source: str) -> tuple[str, list[tuple[str, str]], str]:
 def _relation_of(text: str) -> RelationKey | None:
     match = _CREATE_RELATION.match(text)
     return _split_name(match["name"]) if match else None
+
+
+_CREATE_SEQUENCE = re.compile(
+    r"^CREATE\s+SEQUENCE\s+IF\s+NOT\s+EXISTS\s+(?P<name>.+?)\s*;$", re.I | re.S
+)
+
+
+def _sequence_of(text: str) -> str | None:
+    match = _CREATE_SEQUENCE.match(text)
+    return match["name"] if match else None
 
 
 def _schema_of(text: str) -> str | None:
