@@ -172,13 +172,13 @@ def mirror_up(
         ) as m,
     ):
         url = m.full_url if show_password else m.masked_url.replace("+psycopg2", "")
-        click.echo(
-            f"mirror ready in {time.monotonic() - started:.2f}s "
-            f"(provider {m.provider}, {events} events, seed {seed})"
-        )
-        click.echo(url)
-        click.echo("press Ctrl-C to stop and remove it", err=True)
-        try:
+        try:  # from here on Ctrl-C is the normal way to stop: exit 0
+            click.echo(
+                f"mirror ready in {time.monotonic() - started:.2f}s "
+                f"(provider {m.provider}, {events} events, seed {seed})"
+            )
+            click.echo(url)
+            click.echo("press Ctrl-C to stop and remove it", err=True)
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
