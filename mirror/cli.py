@@ -483,7 +483,7 @@ def parse_output(value: str, default_format: str) -> tuple[str, str]:
     multiple=True,
     metavar="[FORMAT:]FILE",
     help="Also write a report to FILE (- is stdout; folders are created); repeatable. "
-    "With any --output to -, stdout carries only those reports.",
+    "Stdout shows the --format report unless some --output goes to -.",
 )
 @click.option(
     "--policy",
@@ -558,7 +558,9 @@ def drift(
     target = dsn or default_dsn()
     if not target:
         raise UsageError(f"no database to check: pass --dsn URL or set ${DSN_ENV}")
-    reports = [parse_output(o, fmt) for o in outputs] or [(fmt, "-")]
+    reports = [parse_output(o, fmt) for o in outputs]
+    if not any(path == "-" for _, path in reports):
+        reports.insert(0, (fmt, "-"))
     check = check_drift(
         target,
         contract=contract,

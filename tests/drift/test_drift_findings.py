@@ -368,6 +368,7 @@ def test_cli_exit_code_and_json_report(
     out = tmp_path / "reports" / "drift.json"
     done = run_cli(*args, "--output", f"json:{out}", dsn=production.dsn)
     assert done.code == code, done.stderr
+    assert done.stdout.startswith("billig drift: ")  # the text report still goes to stdout
     data = json.loads(out.read_text())
     assert data["exit_code"] == code
     assert kind in {f["kind"] for f in data["findings"]}
