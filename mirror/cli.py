@@ -12,10 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
 from mirror.provision import PROVIDERS, ProviderOptions
 from mirror.report import FORMATS
 from mirror.secrets import scrub
+
+if TYPE_CHECKING:
+    from mirror.drift import DriftCheck
 
 PROVIDER_CHOICES = ("auto", *PROVIDERS)
 
@@ -589,7 +592,7 @@ def drift(
     ctx.exit(report.exit_code)
 
 
-def _drift_fixing(check: Any, schema_file: Path | None, write: bool) -> Any:
+def _drift_fixing(check: DriftCheck, schema_file: Path | None, write: bool) -> Callable[[], str]:
     """Read what --suggest/--write-schema need; return a function that writes and renders."""
     from mirror.schema import schema_file as default_schema_file
     from mirror.suggest import (

@@ -32,6 +32,7 @@ from mirror.introspect import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_STATEMENT_TIMEOUT_MS,
+    Introspection,
     introspect,
 )
 from mirror.policy import Policy, load_policy
@@ -126,11 +127,13 @@ def check_drift(
     first = _read(dsn, bounds, relations=scope_of(expected), schemas=whole)
     actual = first.catalog
     statements = first.statements
+    reading = first.seconds
     findings = compare_catalogs(expected, actual)
     lookup = [] if whole else rename_lookup_schemas(findings, actual)
     if lookup:
         second = _read(dsn, bounds, relations=(), schemas=lookup, namesakes=False)
         statements += second.statements
+        reading += second.seconds
         only_second = set(second.catalog.relations) - set(actual.relations)
         actual = Catalog(
             {**second.catalog.relations, **actual.relations},
@@ -141,7 +144,7 @@ def check_drift(
             for f in compare_catalogs(expected, actual)
             if not (f.kind is FindingKind.RELATION_ADDED and f.key in only_second)
         ]
-    read = time.perf_counter()
+    done = time.perf_counter()
     report = Report.build(
         findings,
         policy=rules,
@@ -150,9 +153,9 @@ def check_drift(
         fail_on=threshold,
         timings={
             "contract": loaded - started,
-            "introspect": read - loaded,
-            "compare": time.perf_counter() - read,
-            "total": time.perf_counter() - started,
+            "introspect": reading,
+            "compare": max(0.0, done - loaded - reading),
+            "total": done - started,
         },
         target=redact(dsn),
         contract=_shown(contract_path),
@@ -234,8 +237,8 @@ def _read(
     relations: Iterable[RelationKey],
     schemas: Iterable[str],
     namesakes: bool = True,
-) -> _Read:
-    result = introspect(
+) -> Introspection:
+    return introspect(
         dsn,
         relations=list(relations),
         schemas=list(schemas),
@@ -244,13 +247,6 @@ def _read(
         lock_timeout_ms=bounds.lock_ms,
         connect_timeout_s=bounds.connect_s,
     )
-    return _Read(result.catalog, result.statements)
-
-
-@dataclass(frozen=True, slots=True)
-class _Read:
-    catalog: Catalog
-    statements: tuple[str, ...]
 
 
 def _contracts_dir() -> Path:
