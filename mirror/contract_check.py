@@ -182,7 +182,7 @@ def snapshot_kinds(selection: KindSelection = None) -> list[SnapshotKind]:
 # --------------------------------------------------------------------------- workflow
 
 
-def check_contracts(ctx: ContractContext, kinds: Sequence[str] | None = None) -> list[CheckResult]:
+def check_contracts(ctx: ContractContext, kinds: KindSelection = None) -> list[CheckResult]:
     """Run every check of the given kinds (default: all); never writes."""
     results: list[CheckResult] = []
     for kind in snapshot_kinds(kinds):
