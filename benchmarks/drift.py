@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import statistics
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -30,7 +28,7 @@ from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.pool import NullPool
 
 from benchmarks import synthetic
-from benchmarks.measurement import MIN_REPEATS, StatementCounter, Timing, measure, profile
+from benchmarks.measurement import Laps, StatementCounter, Timing, measure, phases, profile
 from benchmarks.results import Result
 from benchmarks.settings import Settings
 from mirror.catalog import Catalog, Column, Kind, Relation, RelationKey
@@ -129,7 +127,7 @@ def _measure_size(
                     (SA_PER_TABLE, partial(_sqlalchemy_per_table, engine, names), False),
                     (SCHEMAINSPECT, partial(_schemainspect, engine), False),
                 ]
-                extra_ours["phases"] = _phases(url, case, path, counter)
+                extra_ours["phases"] = phases(partial(_ours, url, case, path, counter))
                 if size == max(settings.sizes(SIZES)):
                     extra_ours["profile"] = profile(approaches[0][1])
                 for approach, call, is_ours in approaches:
@@ -172,37 +170,24 @@ def _ours(
     case: str,
     contract_path: Path,
     counter: StatementCounter,
-    phases: dict[str, list[float]] | None = None,
+    laps: Laps | None = None,
 ) -> int:
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        clock.append(time.perf_counter())
-        if phases is not None:
-            phases.setdefault(name, []).append(clock[-1] - clock[-2])
-
     contract = load_contract(contract_path)
-    lap("load_contract_s")
+    if laps:
+        laps.lap("load_contract")
     conn = psycopg2.connect(**connect_params(url, 10.0), cursor_factory=counter.cursor_factory())
-    lap("connect_s")
+    if laps:
+        laps.lap("connect")
     try:
         live = _read(conn, case, contract)
     finally:
         conn.close()
-    lap("introspect_s")
+    if laps:
+        laps.lap("introspect")
     findings = compare_catalogs(contract, live)
-    lap("compare_s")
+    if laps:
+        laps.lap("compare")
     return len(findings)
-
-
-def _phases(
-    url: URL, case: str, contract_path: Path, counter: StatementCounter
-) -> dict[str, float]:
-    """Median time of each step of ours, over a few extra untimed runs."""
-    laps: dict[str, list[float]] = {}
-    for _ in range(MIN_REPEATS):
-        _ours(url, case, contract_path, counter, laps)
-    return {name: round(statistics.median(times), 4) for name, times in laps.items()}
 
 
 def _sqlalchemy_bulk(engine: Engine, names: list[str] | None) -> int:

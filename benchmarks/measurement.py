@@ -14,6 +14,7 @@ from __future__ import annotations
 import cProfile
 import gc
 import pstats
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -143,10 +144,13 @@ def profile(run: Callable[[], object], top: int = 8) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     entries = stats.stats  # type: ignore[attr-defined]
     for (filename, line, name), (_, calls, tottime, cumtime, _) in entries.items():
-        where = f"{Path(filename).name}:{line}" if line else filename
+        # Built-ins come as ("~", 0, "<method 'execute' of …>"); drop object addresses.
+        label = re.sub(r" at 0x[0-9a-f]+", "", name)
+        if line:
+            label = f"{label} ({Path(filename).name}:{line})"
         rows.append(
             {
-                "function": f"{name} ({where})",
+                "function": label,
                 "calls": calls,
                 "own_s": round(tottime, 4),
                 "cumulative_s": round(cumtime, 4),
@@ -178,3 +182,37 @@ class GcClock:
 
     def __exit__(self, *_: object) -> None:
         gc.callbacks.remove(self._callback)
+
+
+class Laps:
+    """Named steps of a run: the wall time and the garbage-collection time of each.
+
+    The run calls :meth:`lap` after each step; :func:`phases` runs it a few times and keeps the
+    median per step, as ``<step>_s`` and ``<step>_gc_s``.
+    """
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+        self.collector = GcClock()
+        self._last = 0.0
+        self._last_gc = 0.0
+
+    def start(self) -> None:
+        self._last, self._last_gc = time.perf_counter(), self.collector.seconds
+
+    def lap(self, step: str) -> None:
+        now, spent = time.perf_counter(), self.collector.seconds
+        self.samples.setdefault(f"{step}_s", []).append(now - self._last)
+        self.samples.setdefault(f"{step}_gc_s", []).append(spent - self._last_gc)
+        self._last, self._last_gc = now, spent
+
+
+def phases(run: Callable[[Laps], object], repeats: int = MIN_REPEATS) -> dict[str, float]:
+    """Median wall and GC time per step of ``run`` over ``repeats`` extra, untimed runs."""
+    laps = Laps()
+    for _ in range(repeats):
+        gc.collect()
+        with laps.collector:
+            laps.start()
+            run(laps)
+    return {step: round(statistics.median(times), 4) for step, times in laps.samples.items()}

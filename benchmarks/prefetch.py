@@ -13,10 +13,7 @@ are counted on both databases: psycopg2 cursors for Billig, engine events for SQ
 from __future__ import annotations
 
 import contextlib
-import gc
-import statistics
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from functools import partial
@@ -27,7 +24,7 @@ from sqlalchemy import create_engine, event, insert, select
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks.measurement import MIN_REPEATS, GcClock, StatementCounter, Timing, measure
+from benchmarks.measurement import Laps, StatementCounter, Timing, measure, phases
 from benchmarks.results import Result
 from benchmarks.settings import Settings
 from mirror.database import build_template
@@ -134,7 +131,7 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
                 "json_events": len(expected),
             }
             if approach == OURS:
-                extra["phases"] = _phases(sessions)
+                extra["phases"] = phases(partial(_ours, sessions))
             results.append(
                 Result(
                     benchmark="prefetch",
@@ -150,35 +147,20 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
     return results
 
 
-def _ours(sessions: sessionmaker[Any], phases: dict[str, list[float]] | None = None) -> list[Any]:
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        clock.append(time.perf_counter())
-        if phases is not None:
-            phases.setdefault(name, []).append(clock[-1] - clock[-2])
-
+def _ours(sessions: sessionmaker[Any], laps: Laps | None = None) -> list[Any]:
     with sessions() as session:
         events = _site_events(session)
-        lap("site_events_s")
+        if laps:
+            laps.lap("site_events")
         serialized = serialize_events(session, events, NOW)
-        lap("prefetch_and_serialize_s")
+        if laps:
+            laps.lap("prefetch_and_serialize")
         out: list[Any] = to_json(serialized)
-        lap("to_json_s")
-    lap("session_close_s")
+        if laps:
+            laps.lap("to_json")
+    if laps:
+        laps.lap("session_close")
     return out
-
-
-def _phases(sessions: sessionmaker[Any]) -> dict[str, float]:
-    """Median time of each step of ours and of garbage collection, over a few extra runs."""
-    laps: dict[str, list[float]] = {}
-    for _ in range(MIN_REPEATS):
-        gc.collect()
-        with GcClock() as collector:
-            _ours(sessions, laps)
-        laps.setdefault("gc_s", []).append(collector.seconds)
-        laps.setdefault("gc_collections", []).append(collector.collections)
-    return {name: round(statistics.median(times), 4) for name, times in laps.items()}
 
 
 def _naive(sessions: sessionmaker[Any]) -> list[Any]:
