@@ -624,5 +624,97 @@ def _drift_fixing(check: DriftCheck, schema_file: Path | None, write: bool) -> C
     return finish
 
 
+# --------------------------------------------------------------------------- billig serve
+
+
+@cli.command("serve", context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--dsn", default=None, help="Billig database to read (read-only). Default: a fresh mirror."
+)
+@click.option(
+    "--site-db",
+    default=None,
+    help="The site's database URL. Default: a temporary SQLite file seeded with site events.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(PROVIDER_CHOICES),
+    default=lambda: os.environ.get("BILLIG_MIRROR_PROVIDER", "auto"),
+    show_default="auto, or $BILLIG_MIRROR_PROVIDER",
+    help="Where the fresh mirror comes from when --dsn is not given.",
+)
+@seed_options
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    dsn: str | None,
+    site_db: str | None,
+    host: str,
+    port: int,
+    provider: str,
+    events: int,
+    seed: int,
+    now: datetime | None,
+    command: tuple[str, ...],
+) -> None:
+    """Serve the site's Billig API (OpenAPI at /openapi.json) until Ctrl-C.
+
+    With `-- COMMAND`, run COMMAND against the running API instead (BILLIG_API_URL is set, and
+    a literal $BILLIG_API_URL argument is replaced), then stop; exits with COMMAND's code:
+    billig serve --port 0 -- schemathesis run contracts/openapi.json --url '$BILLIG_API_URL'
+    """
+    from mirror.api import create_app
+    from mirror.api_server import BackgroundServer, api_backends, base_url, bind, serve_forever
+
+    sock = bind(host, port)
+    try:
+        with (
+            _sigterm_as_interrupt(),
+            api_backends(
+                dsn,
+                site_db,
+                provider=provider,
+                options=make_options(provider, None, None),
+                events=events,
+                seed=seed,
+                now=now,
+            ) as backends,
+        ):
+            app = create_app(backends.billig, backends.site)
+            url = base_url(sock)
+            click.echo(f"Billig: {backends.billig_shown}", err=True)
+            click.echo(f"site:   {backends.site_shown}", err=True)
+            if not command:
+                click.echo(f"serving the API on {url} (OpenAPI: {url}/openapi.json)")
+                click.echo("press Ctrl-C to stop", err=True)
+                # uvicorn stops cleanly on Ctrl-C; the databases are torn down below.
+                with contextlib.suppress(KeyboardInterrupt):
+                    serve_forever(app, sock)
+                click.echo("stopping the API", err=True)
+                return
+            with BackgroundServer(app, sock) as server:
+                env = dict(os.environ, BILLIG_API_URL=server.url)
+                args = [a.replace("$BILLIG_API_URL", server.url) for a in command]
+                click.echo(f"API ready on {server.url}; running {args[0]}", err=True)
+                try:
+                    proc = subprocess.run(args, env=env)
+                except FileNotFoundError:
+                    raise UsageError(f"command not found: {command[0]}") from None
+                except KeyboardInterrupt:
+                    ctx.exit(130)
+            ctx.exit(proc.returncode)
+    finally:
+        sock.close()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -587,8 +587,6 @@ class ShapesSnapshot:
 
 register_snapshot_kind(ColumnsSnapshot())
 register_snapshot_kind(ShapesSnapshot())
-# The API's OpenAPI document registers its own kind; that module builds on this one.
-import mirror.openapi  # noqa: E402, F401, I001
 
 
 # --------------------------------------------------------------------------- summaries

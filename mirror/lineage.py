@@ -65,4 +65,32 @@ def billig_lineage(endpoints: Mapping[str, Iterable[str]] | None = None) -> dict
     from mirror.serializers import column_usage
 
     found = endpoint_serializers() if endpoints is None else endpoints
-    return with_endpoints(column_usage(), found)
+    return with_schema_endpoints(with_endpoints(column_usage(), found), found)
+
+
+def with_schema_endpoints(
+    lineage: Mapping[ColumnRef, Usage], endpoints: Mapping[str, Iterable[str]]
+) -> dict[ColumnRef, Usage]:
+    """``lineage`` plus endpoints that emit output schemas other than the four serializers
+    (the payment form, payment errors, tickets …): they read the columns behind their fields."""
+    from mirror.serializers import SERIALIZER_SCHEMAS, lineage_of, output_schemas
+
+    schemas = output_schemas()
+    reached: dict[ColumnRef, set[str]] = {}
+    for endpoint, names in endpoints.items():
+        for name in names:
+            if name in SERIALIZER_SCHEMAS or name not in schemas:
+                continue  # serializers are reached through their fields (with_endpoints)
+            for field in lineage_of({name: schemas[name]}).values():
+                for ref in field.columns:
+                    reached.setdefault(ref, set()).add(endpoint)
+    out = dict(lineage)
+    for ref, more in reached.items():
+        usage = out.get(ref, Usage())
+        out[ref] = Usage(
+            models=usage.models,
+            fields=usage.fields,
+            endpoints=tuple(sorted(set(usage.endpoints) | more)),
+            requires_not_null=usage.requires_not_null,
+        )
+    return out
