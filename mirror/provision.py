@@ -81,15 +81,20 @@ class Server:
 
 
 def connect_url(url: URL, **kwargs: Any) -> psycopg2.extensions.connection:
-    """psycopg2 connection for a SQLAlchemy URL (host may be a socket directory)."""
-    params: dict[str, Any] = {
-        "host": url.host or url.query.get("host"),
-        "port": url.port,
-        "user": url.username,
-        "password": url.password,
-        "dbname": url.database,
-        "connect_timeout": 10,
-    }
+    """psycopg2 connection for a SQLAlchemy URL (host may be a socket directory).
+
+    libpq settings in the URL's query (``sslmode``, ``sslrootcert``, ``options``, …) are kept:
+    dropping them would, for one, connect without the TLS that ``sslmode=require`` demands.
+    """
+    query = {k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}
+    params: dict[str, Any] = {"connect_timeout": 10, **query}
+    params.update(
+        host=url.host or query.get("host"),
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+    )
     params.update(kwargs)
     return psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
 
