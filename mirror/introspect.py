@@ -383,6 +383,12 @@ def connect_params(target: str | URL, connect_timeout_s: float) -> dict[str, Any
         params: dict[str, Any] = psycopg2.extensions.parse_dsn(dsn)
     except psycopg2.Error as exc:
         raise UsageError(f"malformed DSN {scrub(str(target))}: {_one_line(exc, None)}") from None
+    # libpq checks ports only when connecting; a typo is a usage error, not "unreachable".
+    ports = [p.strip() for p in str(params.get("port", "")).split(",")]
+    if any(p and not p.isdigit() for p in ports):
+        raise UsageError(
+            f"malformed DSN {scrub(str(target))}: port {params['port']!r} is not a number"
+        )
     options = params.get("options", "")
     params["options"] = f"{options} -c default_transaction_read_only=on".strip()
     # libpq takes whole seconds (and treats 1 as 2); never round a short timeout down to 0.
