@@ -140,6 +140,8 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PolicyError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise PolicyError(f"{source}: invalid JSON: nested too deeply") from None
     try:
         positions = _json_positions(text)
     except _DuplicateKey as exc:
