@@ -451,22 +451,31 @@ def embedded_bindir(user_name: str | None = None) -> Path:
         ).stdout.split()[-1]  # fmt: skip
     except (OSError, subprocess.SubprocessError, IndexError) as exc:
         raise ProviderError(f"pgserver's postgres does not run: {exc}") from None
-    cache = Path(tempfile.gettempdir()) / f"billig-harness-pgserver-{version}"
-    if not (cache / "bin" / "postgres").exists():
+    cache = Path(tempfile.gettempdir()) / f"billig-harness-pg-{version}"
+    bindir = cache / "pgserver" / "pginstall" / "bin"
+    if not (bindir / "postgres").exists():
         _copy_install(install, cache)
     _check_owned(cache)
-    why = _can_execute(cache / "bin" / "postgres", user)
+    why = _can_execute(bindir / "postgres", user)
     if why is not None:
         raise ProviderError(why)
-    return cache / "bin"
+    return bindir
 
 
 def _copy_install(install: Path, cache: Path) -> None:
-    staging = Path(tempfile.mkdtemp(prefix="billig-harness-pgserver-", dir=cache.parent))
+    """Copy the install tree keeping the wheel's layout: the binaries find their vendored
+    libraries through the relative rpath ``$ORIGIN/../../../pgserver.libs``."""
+    staging = Path(tempfile.mkdtemp(prefix="billig-harness-pg-", dir=cache.parent))
     try:
         for part in ("bin", "lib", "share"):
-            shutil.copytree(install / part, staging / part, symlinks=True)
-        os.chmod(staging, 0o755)
+            shutil.copytree(
+                install / part, staging / "pgserver" / "pginstall" / part, symlinks=True
+            )
+        vendored = install.parent.parent / "pgserver.libs"
+        if vendored.is_dir():
+            shutil.copytree(vendored, staging / "pgserver.libs", symlinks=True)
+        for folder in (staging, staging / "pgserver", staging / "pgserver" / "pginstall"):
+            os.chmod(folder, 0o755)
         try:
             os.rename(staging, cache)  # atomic: a concurrent copier wins or we do
         except OSError:
