@@ -57,7 +57,8 @@ def docker_client(image: str) -> Iterator[Any]:
 
 
 def container_ids(client: Any) -> set[str]:
-    return {c.id for c in client.containers.list(all=True)}
+    # The low-level list needs no per-container inspect, which races with removals.
+    return {c["Id"] for c in client.api.containers(all=True)}
 
 
 def test_docker_mirror_serves_the_seeded_schema_and_removes_its_container(
