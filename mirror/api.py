@@ -13,6 +13,8 @@ Billig is read through a read-only engine; responses never carry owner data or c
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -388,6 +390,7 @@ def create_app(
         owned=tuple(e for e, own in ((billig_engine, own_billig), (site_engine, own_site)) if own),
     )
 
+    @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         state.close()
@@ -401,7 +404,7 @@ def create_app(
             "a code, a message and a reason per field; responses are never cached."
         ),
         redirect_slashes=False,  # a redirect is not a documented answer
-        lifespan=_as_context(lifespan),
+        lifespan=lifespan,
     )
     app.state.api = state
     _add_routes(app)
@@ -423,12 +426,6 @@ def _document_headers(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _as_context(lifespan: Callable[[FastAPI], AsyncIterator[None]]) -> Any:
-    import contextlib
-
-    return contextlib.asynccontextmanager(lifespan)
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -871,8 +868,6 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _send_json(send: Callable[[Message], Awaitable[None]], status: int, body: Any) -> None:
-    import json
-
     payload = json.dumps(body).encode()
     await send(
         {

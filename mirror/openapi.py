@@ -375,6 +375,8 @@ def observe_api(
     factory: AppFactory = _default_factory,
 ) -> tuple[list[str], int]:
     """Send :func:`sample_requests` to the app over ``database`` in-process: (problems, count)."""
+    import httpx  # noqa: F401  (imported before the event loop runs; see _send_all)
+
     from mirror import rules
     from mirror.site_seed import seed_site
 

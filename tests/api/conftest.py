@@ -4,6 +4,7 @@ database, an in-process client, and the pinned OpenAPI document as a Schemathesi
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ SITE_SEED = 7
 
 with warnings.catch_warnings():
     # Starlette asks for httpx2 here; the httpx-based client works the same for these tests.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*httpx2")
     from fastapi.testclient import TestClient
 
 
@@ -67,6 +68,15 @@ def api_app(billig_mirror: Mirror, api_site_url: str, api_now: datetime) -> Iter
 def client(api_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(api_app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def contracts_copy(project_root: Path, tmp_path: Path) -> Path:
+    """A scratch contracts folder holding a copy of the pinned OpenAPI document."""
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    shutil.copy(project_root / "contracts" / "openapi.json", folder / "openapi.json")
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,320 @@
+"""The pinned OpenAPI document: update and check, readable diffs, and deliberate breaks that
+both the snapshot check and Schemathesis must catch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from pydantic import BaseModel, create_model
+from schemathesis.core.failures import Failure, FailureGroup
+
+from mirror import payment_errors, serializers
+from mirror.api import create_app
+from mirror.contract_check import ContractContext, check_contracts, update_contracts
+from mirror.database import Mirror
+from mirror.errors import ContractError
+from mirror.openapi import (
+    OPENAPI_FILE,
+    OpenApiSnapshot,
+    SampleRequest,
+    diff_documents,
+    dump_openapi,
+    load_openapi,
+    openapi_document,
+    response_problems,
+)
+from mirror.serializers import PublicModel
+
+from .conftest import schema_for
+
+
+def _failures(results: Iterable[Any]) -> dict[str, tuple[str, ...]]:
+    return {r.name: r.problems for r in results if not r.ok}
+
+
+def failed_checks(app: FastAPI, document: dict[str, Any], method: str, path: str) -> set[str]:
+    """The Schemathesis checks that fail on one operation (positive data, 15 cases)."""
+    operation = schema_for(app, document)[path][method]
+    found: set[str] = set()
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=15,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        try:
+            case.call_and_validate()
+        except FailureGroup as group:
+            found.update(check for failure in group.exceptions for check in failure.checks)
+        except Failure as failure:
+            found.update(failure.checks)
+
+    run()
+    return found
+
+
+# --------------------------------------------------------------------------- update and check
+
+
+def test_committed_document_is_the_one_the_api_generates(project_root: Path) -> None:
+    pinned = load_openapi(project_root / "contracts" / OPENAPI_FILE)
+    assert diff_documents(pinned, openapi_document()) == []
+    text = (project_root / "contracts" / OPENAPI_FILE).read_text(encoding="utf-8")
+    assert text == dump_openapi(pinned)  # stable formatting: what update writes
+
+
+def test_update_then_check_is_clean_and_a_second_update_changes_nothing(
+    tmp_path: Path, billig_mirror: Mirror, project_root: Path
+) -> None:
+    folder = tmp_path / "contracts"
+    first = update_contracts(ContractContext(folder, billig_mirror.url), ["openapi"])
+    assert [(c.path.name, c.status, c.lines) for c in first] == [
+        (OPENAPI_FILE, "added", ("new document",))
+    ]
+    results = check_contracts(ContractContext(folder, billig_mirror.url), ["openapi"])
+    assert [(r.name, r.ok) for r in results] == [
+        ("the API's OpenAPI document equals openapi.json", True),
+        ("the API on the seeded mirror answers as the pinned document declares", True),
+    ]
+    again = update_contracts(ContractContext(folder, billig_mirror.url), ["openapi"])
+    assert [c.status for c in again] == ["unchanged"]
+    assert (folder / OPENAPI_FILE).read_bytes() == (
+        project_root / "contracts" / OPENAPI_FILE
+    ).read_bytes()
+
+
+def test_update_says_what_changed_in_the_document(
+    contracts_copy: Path, billig_mirror: Mirror
+) -> None:
+    path = contracts_copy / OPENAPI_FILE
+    document = json.loads(path.read_text())
+    del document["components"]["schemas"]["Health"]["properties"]["site"]
+    document["info"]["version"] = "0.9.0"
+    path.write_text(dump_openapi(document))
+    changes = update_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
+    assert [(c.status, c.lines) for c in changes] == [
+        (
+            "changed",
+            (
+                '+ components.schemas.Health.properties.site: {"enum": ["ok", "unreachable"], '
+                '"title": "Site", "type": "string"}',
+                '~ info.version: "0.9.0" → "1.0.0"',
+            ),
+        )
+    ]
+
+
+def test_missing_or_hand_broken_document_is_a_located_contract_error(
+    contracts_copy: Path, billig_mirror: Mirror
+) -> None:
+    path = contracts_copy / OPENAPI_FILE
+    path.write_text('{\n  "openapi": "3.1.0",\n  "paths": {,}\n}\n')
+    with pytest.raises(ContractError, match=r"openapi\.json:3:\d+"):
+        check_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
+    path.write_text('{"openapi": "3.1.0"}')
+    with pytest.raises(ContractError, match="not an OpenAPI document"):
+        load_openapi(path)
+    path.unlink()
+    with pytest.raises(ContractError, match="no pinned OpenAPI document"):
+        load_openapi(path)
+
+
+def test_a_forbidden_key_in_a_response_cannot_be_pinned(
+    contracts_copy: Path, billig_mirror: Mirror
+) -> None:
+    class Owner(BaseModel):
+        owner_email: str
+
+    def leaky(*args: Any, **kwargs: Any) -> FastAPI:
+        app = create_app(*args, **kwargs)
+        app.get("/owner", response_model=Owner)(lambda: Owner(owner_email="x@example.org"))
+        return app
+
+    ctx = ContractContext(contracts_copy, billig_mirror.url)
+    with pytest.raises(ContractError, match=r"components\.schemas\.Owner\.owner_email"):
+        update_contracts(ctx, [OpenApiSnapshot(leaky)])
+    declared = check_contracts(ctx, [OpenApiSnapshot(leaky)])[0]
+    assert "forbidden key declared: components.schemas.Owner.owner_email" in declared.problems
+
+
+# --------------------------------------------------------------------------- diffs and problems
+
+
+def test_diff_lines_name_paths_and_values() -> None:
+    old = {"paths": {"/a/{id}": {"get": {"x": 1}}}, "list": [1, 2], "gone": True}
+    new = {"paths": {"/a/{id}": {"get": {"x": 2}}}, "list": [1, 2, 3], "new": "v"}
+    assert diff_documents(old, new) == [
+        "+ list[2]: 3",
+        '+ new: "v"',
+        "- gone: true",
+        "~ paths['/a/{id}'].get.x: 1 → 2",
+    ]
+    assert diff_documents(old, old) == []
+
+
+_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "paths": {
+        "/thing": {
+            "get": {
+                "responses": {
+                    "200": {
+                        "headers": {"Cache-Control": {"$ref": "#/components/headers/CC"}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/T"}}
+                        },
+                    }
+                }
+            }
+        }
+    },
+    "components": {
+        "headers": {"CC": {"required": True, "schema": {"type": "string", "enum": ["no-store"]}}},
+        "schemas": {
+            "T": {
+                "type": "object",
+                "properties": {"price": {"type": "integer"}},
+                "required": ["price"],
+                "additionalProperties": False,
+            }
+        },
+    },
+}
+_GET = SampleRequest("GET", "/thing", "/thing")
+_OK = {"content-type": "application/json", "cache-control": "no-store"}
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "problems"),
+    [
+        (200, _OK, b'{"price": 1}', []),
+        (500, _OK, b"{}", ["GET /thing → 500: status 500 is not declared (declared: 200)"]),
+        (200, {"content-type": "application/json"}, b'{"price": 1}', [
+            "GET /thing → 200: missing header Cache-Control"
+        ]),
+        (200, {**_OK, "content-type": "text/html"}, b"<p>", [
+            "GET /thing → 200: content type 'text/html' is not declared (application/json)"
+        ]),
+        (200, _OK, b'{"price": "1"}', ["GET /thing → 200: $.price: '1' is not of type 'integer'"]),
+        (200, _OK, b"{}", ["GET /thing → 200: $: 'price' is a required property"]),
+        (200, _OK, b'{"price": 1, "num_sold": 2}', [
+            "GET /thing → 200: $: Additional properties are not allowed "
+            "('num_sold' was unexpected)",
+            "GET /thing → 200: $.num_sold: forbidden key in output (SPEC §3)",
+        ]),
+    ],
+)  # fmt: skip
+def test_response_problems_say_where_a_response_departs_from_the_document(
+    status: int, headers: dict[str, str], body: bytes, problems: list[str]
+) -> None:
+    assert response_problems(_DOCUMENT, _GET, status, headers, body) == problems
+
+
+# --------------------------------------------------------------------------- deliberate breaks
+
+
+def _rebuilt(model: type[BaseModel], drop: str = "", **annotations: Any) -> type[BaseModel]:
+    """``model`` as if someone edited it: one field removed, nested types replaced."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name != drop:
+            fields[name] = (annotations.get(name, info.annotation), info)
+    built: type[BaseModel] = create_model(model.__name__, __base__=PublicModel, **fields)
+    return built
+
+
+@pytest.fixture
+def price_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The serializers after someone removed ``price`` from PriceGroup (model and function)."""
+    price_group = _rebuilt(serializers.PriceGroup, drop="price")
+    ticket_group = _rebuilt(serializers.TicketGroup, price_groups=list[price_group])  # type: ignore[valid-type]
+    billig_event = _rebuilt(serializers.BilligEvent, ticket_groups=list[ticket_group])  # type: ignore[valid-type]
+    event = _rebuilt(serializers.Event, billig=billig_event | None)
+
+    def serialize_price_group(row: Any) -> BaseModel:
+        return price_group(
+            id=row.id,
+            name=row.name,
+            can_be_put_on_card=row.can_be_put_on_card,
+            membership_needed=row.membership_needed,
+            netsale=row.netsale,
+        )
+
+    monkeypatch.setattr(serializers, "PriceGroup", price_group)
+    monkeypatch.setattr(serializers, "TicketGroup", ticket_group)
+    monkeypatch.setattr(serializers, "BilligEvent", billig_event)
+    monkeypatch.setattr(serializers, "Event", event)
+    monkeypatch.setattr(serializers, "serialize_price_group", serialize_price_group)
+
+
+def test_a_serializer_that_drops_a_field_fails_the_snapshot_check_and_schemathesis(
+    price_dropped: None,
+    contracts_copy: Path,
+    billig_mirror: Mirror,
+    api_site_url: str,
+    api_now: Any,
+    pinned_openapi: dict[str, Any],
+) -> None:
+    results = check_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
+    failures = _failures(results)
+    declared = failures["the API's OpenAPI document equals openapi.json"]
+    assert (
+        '- components.schemas.PriceGroup.properties.price: {"title": "Price", "type": "integer"}'
+        in declared
+    )
+    observed = failures["the API on the seeded mirror answers as the pinned document declares"]
+    assert any(
+        p.startswith(
+            "GET /billig/events?limit=100 → 200: $.items[0].ticket_groups[0].price_groups[0]"
+        )
+        and p.endswith("'price' is a required property")
+        for p in observed
+    ), observed
+
+    app = create_app(billig_mirror.url, api_site_url, now=api_now)
+    try:
+        found = failed_checks(app, pinned_openapi, "GET", "/billig/events")
+    finally:
+        app.state.api.close()
+    assert "response_schema_conformance" in found
+
+
+def test_an_endpoint_that_raises_fails_the_snapshot_check_and_schemathesis(
+    monkeypatch: pytest.MonkeyPatch,
+    contracts_copy: Path,
+    billig_mirror: Mirror,
+    api_site_url: str,
+    api_now: Any,
+    pinned_openapi: dict[str, Any],
+) -> None:
+    def broken(session: Any, bsession: str | None) -> Any:
+        raise RuntimeError("a bug in the payment-error lookup")
+
+    monkeypatch.setattr(payment_errors, "lookup_payment_error", broken)
+    results = check_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
+    failures = _failures(results)
+    assert list(failures) == [
+        "the API on the seeded mirror answers as the pinned document declares"
+    ]
+    problems = failures["the API on the seeded mirror answers as the pinned document declares"]
+    assert problems[0].startswith(
+        "GET /payment-errors?bsession=no-such-session → 500: status 500 is not declared"
+    )
+    assert all(p.startswith("GET /payment-errors?") for p in problems)
+
+    app = create_app(billig_mirror.url, api_site_url, now=api_now)
+    try:
+        found = failed_checks(app, pinned_openapi, "GET", "/payment-errors")
+    finally:
+        app.state.api.close()
+    assert "not_a_server_error" in found
