@@ -276,7 +276,7 @@ SCHEMA_FILES: dict[str, tuple[str | bytes, int, str]] = {
     "no billig schema": (
         "CREATE TABLE public.kort (kort bigint PRIMARY KEY);",
         2,
-        r'seeding billig\.event failed \(does the database hold schema/billig\.sql\?\): '
+        r"seeding billig\.event failed \(does the database hold schema/billig\.sql\?\): "
         r'relation "billig\.event" does not exist',
     ),
 }

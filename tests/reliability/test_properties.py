@@ -1,0 +1,212 @@
+"""Properties of the pure core, checked by Hypothesis (the SQL ones against the real server).
+
+- ``normalize_type``: idempotent on any text; every equivalent spelling of a type normalizes to
+  the one ``format_type`` prints, and PostgreSQL agrees for each generated spelling.
+- ``quote_ident``: equal to the server's ``quote_ident()``; and a quoted name parses back to
+  itself as a relation and a column name.
+- ticket references: a valid one always yields its id; anything else is a reasoned
+  ``TicketReferenceError``, never another exception, never echoing a reference.
+- the comparator: a catalog against itself has no findings; every single mutation of it yields
+  at least one finding of the kind that names the mutation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from mirror.catalog import _KEYWORDS, Catalog, normalize_type, quote_ident
+from mirror.compare import compare_catalogs
+from mirror.findings import FindingKind
+from mirror.provision import Server
+from mirror.tickets import (
+    HMAC_DIGITS,
+    MAX_TICKETS,
+    TicketReferenceError,
+    parse_ticket_refs,
+    pdf_url,
+)
+
+from .strategies import MUTATIONS, catalogs, identifiers, mutations, type_spellings
+
+PURE = settings(max_examples=200, deadline=None)
+ON_SERVER = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def server_conn(billig_server: Server) -> Iterator[Any]:
+    """One session for the module; each example runs in a transaction that is rolled back."""
+    conn = billig_server.connect()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _scalar(conn: Any, sql: str, *params: object) -> Any:
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params or None)  # no parameters: a % in a name stays a %
+            row = cur.fetchone()
+            return row[0] if row else None
+    finally:
+        conn.rollback()
+
+
+# --------------------------------------------------------------------------- types
+
+
+@PURE
+@given(st.text())
+def test_normalize_type_is_idempotent_on_any_text(text: str) -> None:
+    once = normalize_type(text)
+    assert normalize_type(once) == once
+
+
+@PURE
+@given(type_spellings())
+def test_equivalent_type_spellings_normalize_to_the_canonical_one(pair: tuple[str, str]) -> None:
+    canonical, spelling = pair
+    assert normalize_type(spelling) == canonical
+    assert normalize_type(canonical) == canonical
+
+
+@ON_SERVER
+@given(type_spellings())
+def test_postgresql_prints_the_normalized_spelling(server_conn: Any, pair: tuple[str, str]) -> None:
+    _, spelling = pair
+    printed = _scalar(
+        server_conn,
+        f"CREATE TEMP TABLE typed (c {spelling});"
+        " SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = 'pg_temp.typed'::regclass AND attname = 'c'",
+    )
+    assert normalize_type(spelling) == printed
+
+
+# --------------------------------------------------------------------------- identifiers
+
+
+def test_keywords_that_need_quoting_are_the_servers(server_conn: Any) -> None:
+    words = _scalar(
+        server_conn, "SELECT array_agg(word::text) FROM pg_get_keywords() WHERE catcode <> 'U'"
+    )
+    assert set(words) <= _KEYWORDS
+    # Only the words PostgreSQL 15 and 16 disagree on may be extra.
+    assert _KEYWORDS - set(words) <= {
+        "json_array", "json_arrayagg", "json_object", "json_objectagg", "system_user"
+    }  # fmt: skip
+
+
+_NAMES = st.one_of(identifiers(), st.sampled_from(sorted(_KEYWORDS)))
+_VERSION_DEPENDENT = {"json_array", "json_arrayagg", "json_object", "json_objectagg", "system_user"}
+
+
+@ON_SERVER
+@given(_NAMES)
+def test_quote_ident_equals_the_servers(server_conn: Any, name: str) -> None:
+    assume(name not in _VERSION_DEPENDENT)
+    assert quote_ident(name) == _scalar(server_conn, "SELECT quote_ident(%s)", name)
+
+
+@ON_SERVER
+@given(_NAMES)
+def test_quoted_names_parse_back_to_themselves(server_conn: Any, name: str) -> None:
+    q = quote_ident(name)
+    found = _scalar(
+        server_conn,
+        f"CREATE TEMP TABLE {q} ({q} integer); SELECT ARRAY[c.relname::text, a.attname::text]"
+        f" FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = 1"
+        f" WHERE c.oid = 'pg_temp.{q.replace(chr(39), chr(39) * 2)}'::regclass",
+    )
+    assert found == [name, name]
+
+
+# --------------------------------------------------------------------------- tickets
+
+_INT4_MAX = 2**31 - 1
+_codes = st.text(alphabet="0123456789", min_size=HMAC_DIGITS, max_size=HMAC_DIGITS)
+
+
+@PURE
+@given(
+    st.lists(
+        st.tuples(st.integers(1, _INT4_MAX), _codes, st.integers(0, 3)),
+        min_size=1,
+        max_size=MAX_TICKETS,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_valid_references_yield_their_ticket_ids(tickets: list[tuple[int, str, int]]) -> None:
+    refs = ["0" * zeros + str(ticket) + code for ticket, code, zeros in tickets]
+    parsed = parse_ticket_refs(refs)
+    assert [p.ticket_id for p in parsed] == [t for t, _, _ in tickets]
+    assert [p.reference for p in parsed] == refs
+    assert pdf_url(parsed, "https://b/pdf?").split("?", 1)[1] == "&".join(
+        f"ticket{i}={r}" for i, r in enumerate(refs)
+    )
+
+
+@PURE
+@given(st.lists(st.one_of(st.text(), st.text(alphabet="0123456789 ²٣")), max_size=120))
+def test_any_input_is_parsed_or_refused_with_a_reason_per_reference(refs: list[str]) -> None:
+    try:
+        parsed = parse_ticket_refs(refs)
+    except TicketReferenceError as exc:
+        assert exc.reasons
+        assert all(k == "tickets" or k.startswith("ticket") for k in exc.reasons)
+        assert exc.exit_code == 2
+        return
+    assert 1 <= len(parsed) == len(refs) <= MAX_TICKETS
+    assert len({p.ticket_id for p in parsed}) == len(parsed)
+    assert all(0 < p.ticket_id <= _INT4_MAX for p in parsed)
+
+
+@PURE
+@given(
+    st.lists(st.text(alphabet="0123456789x", min_size=8, max_size=16), min_size=1, max_size=5),
+)
+def test_refusals_never_echo_a_reference(refs: list[str]) -> None:
+    refs = [*refs, refs[0]]  # a duplicate at least, so something is always refused
+    with pytest.raises(TicketReferenceError) as info:
+        parse_ticket_refs(refs)
+    for ref in refs:
+        assert ref.strip() not in str(info.value)
+
+
+@PURE
+@given(st.one_of(st.just(0), st.integers(_INT4_MAX + 1, 10**30)), _codes)
+def test_ids_out_of_the_integer_range_or_zero_are_refused(ticket: int, code: str) -> None:
+    with pytest.raises(TicketReferenceError) as info:
+        parse_ticket_refs([f"{ticket}{code}"])
+    assert set(info.value.reasons) == {"ticket0"}
+
+
+# --------------------------------------------------------------------------- comparator
+
+
+@settings(max_examples=100, deadline=None)
+@given(catalogs())
+def test_a_catalog_compared_with_itself_has_no_findings(catalog: Catalog) -> None:
+    assert compare_catalogs(catalog, catalog) == []
+    assert compare_catalogs(catalog, catalog, report_added=False) == []
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_every_single_mutation_yields_a_finding_of_its_kind(name: str, data: st.DataObject) -> None:
+    catalog = data.draw(catalogs(), label="catalog")
+    mutation = data.draw(mutations(catalog, name), label="mutation")
+    assume(mutation is not None)
+    assert mutation is not None
+    findings = compare_catalogs(catalog, mutation.catalog)
+    kinds = {f.kind for f in findings}
+    assert kinds & mutation.kinds, findings
+    if FindingKind.RELATION_RENAMED in mutation.kinds:
+        # A probable rename or move is never also an unexplained drop plus add.
+        assert not kinds & {FindingKind.RELATION_MISSING, FindingKind.RELATION_ADDED}, findings
