@@ -156,8 +156,10 @@ def admin(server: Server, database: str | None = None) -> Any:
 
 
 def query(conn: Any, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` with ``%s`` parameters (or one mapping for ``%(name)s`` ones)."""
+    args = params[0] if len(params) == 1 and isinstance(params[0], dict) else params
     with conn.cursor() as cur:
-        cur.execute(sql, params or None)
+        cur.execute(sql, args or None)
         return cur.fetchall() if cur.description is not None else []
 
 
