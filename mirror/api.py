@@ -29,17 +29,17 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mirror import payment, payment_errors, rules, serializers, tickets
+from mirror import payment, payment_errors, routing, rules, serializers, tickets
 from mirror import site as site_models
 from mirror.billig_models import select_relevant_events
 from mirror.prefetch import get_billig_event
-from mirror.routing import create_billig_engine, create_site_engine, session_factory
-from mirror.secrets import scrub
+from mirror.routing import RoutedSession, create_billig_engine, create_site_engine, session_factory
+from mirror.secrets import password_of, scrub
 from mirror.seed import EVENT_ID_BASE
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class NotFoundError(ApiError):
     error: Literal["not_found"]
 
 
-class ValidationError(ApiError):
+class InvalidRequestError(ApiError):
     """The request does not match the document (types, bounds, patterns, unknown keys)."""
 
     error: Literal["invalid_request"]
@@ -119,7 +119,7 @@ _ERROR_MODELS: dict[int, tuple[type[ApiError], str]] = {
     404: (NotFoundError, "No such resource."),
     409: (ConflictError, "Well-formed, but not possible for this event or these tickets."),
     413: (PayloadTooLargeError, f"The request body is larger than {MAX_BODY_BYTES} bytes."),
-    422: (ValidationError, "The request does not match this document."),
+    422: (InvalidRequestError, "The request does not match this document."),
     503: (UnavailableError, "A database did not answer."),
 }
 
@@ -235,13 +235,15 @@ class ApiState:
 
     billig_engine: Engine
     site_engine: Engine
+    sessions: sessionmaker[RoutedSession]
     clock: Clock
     pay_url: str | None
     ticket_url: str | None
     owned: tuple[Engine, ...]
 
     def session(self) -> Session:
-        return session_factory(self.billig_engine, self.site_engine, production=True)()
+        """A session routing Billig models to the read-only Billig engine (never flushes them)."""
+        return self.sessions()
 
     def now(self) -> datetime:
         return rules.billig_time(self.clock())
@@ -269,9 +271,7 @@ def _billig_engine(billig: str | URL | Engine) -> tuple[Engine, bool]:
 def _site_engine(site: str | URL | Engine | None) -> tuple[Engine, bool]:
     if isinstance(site, Engine):
         return site, False
-    from mirror.routing import site_url
-
-    url = site_url(site)
+    url = routing.site_url(site)
     if url.get_backend_name() != "sqlite":
         return create_site_engine(url, pool_pre_ping=True), True
     # Endpoints run in worker threads; an in-memory database must be one shared connection.
@@ -313,7 +313,6 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")
 
 # --------------------------------------------------------------------------- the document
 
-_JSON = "application/json"
 _HEADER_COMPONENTS = {
     "CacheControl": {
         "description": "Responses are never cached: stock is live, tickets are private.",
@@ -384,6 +383,7 @@ def create_app(
     state = ApiState(
         billig_engine=billig_engine,
         site_engine=site_engine,
+        sessions=session_factory(billig_engine, site_engine, production=True),
         clock=_clock(now),
         pay_url=pay_url,
         ticket_url=ticket_url,
@@ -705,8 +705,9 @@ def _ping(engine: Engine) -> bool:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return True
-    except Exception:  # any failure means "not answering"; the reason goes to the log
-        log.warning("health: %s is unreachable", engine.url.get_backend_name(), exc_info=True)
+    except Exception as exc:  # any failure means "not answering"; the reason goes to the log
+        reason = scrub(str(exc).strip().split("\n")[0], password_of(engine.url))
+        log.warning("health: %s is unreachable: %s", engine.url.get_backend_name(), reason)
         return False
 
 
