@@ -4,9 +4,11 @@ command as ``tox -e api``, with few examples), writing a JUnit report."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -127,3 +129,34 @@ def test_serve_with_a_dsn_that_is_not_postgresql_is_a_usage_error(dsn: str, tmp_
     run = billig("serve", "--port", "0", "--dsn", dsn, "--", "true", cwd=tmp_path)
     assert run.returncode == 2, run.stderr
     assert run.stderr.startswith("billig: error: ")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serve_in_the_foreground_answers_and_cleans_up_when_stopped(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """The default: a fresh seeded mirror and a temporary seeded site database, both removed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mirror.cli", "serve", "--port", "0", "--events", "12"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("serving the API on http://127.0.0.1:"), line
+        url = line.split()[4]
+        with urllib.request.urlopen(f"{url}/billig/events/1000") as response:
+            assert json.load(response)["id"] == 1000
+        proc.send_signal(stop)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopping the API" in err
+    site = next(line for line in err.splitlines() if line.startswith("site:"))
+    site_file = Path(site.split("sqlite:///", 1)[1].split(" ", 1)[0])
+    assert site_file.name == "site.sqlite3" and not site_file.parent.exists()
