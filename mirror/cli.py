@@ -670,7 +670,10 @@ def serve(
 
     With `-- COMMAND`, run COMMAND against the running API instead (BILLIG_API_URL is set, and
     a literal $BILLIG_API_URL argument is replaced), then stop; exits with COMMAND's code:
-    billig serve --port 0 -- schemathesis run contracts/openapi.json --url '$BILLIG_API_URL'
+
+    \b
+    billig serve --port 0 -- schemathesis run contracts/openapi.json \\
+        --url '$BILLIG_API_URL'
     """
     from mirror.api import create_app
     from mirror.api_server import BackgroundServer, api_backends, base_url, bind, serve_forever
