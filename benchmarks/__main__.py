@@ -8,9 +8,11 @@ error, 3 when no PostgreSQL could be started. A smoke run never fails on timings
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import click
 from rich.console import Console
 
 from benchmarks import drift, isolation, prefetch, startup
-from benchmarks.results import Result, document, write_json
+from benchmarks.results import Result, document, results_from_json, write_json
 from benchmarks.settings import Settings
 from benchmarks.table import markdown, print_tables
 from benchmarks.targets import judge
@@ -42,7 +44,11 @@ def _run(
 ) -> tuple[list[Result], dict[str, Any]]:
     results: list[Result] = []
     # Other work on the machine skews timings: say how busy it was.
-    servers: dict[str, Any] = {"load_average_1m_at_start": round(os.getloadavg()[0], 2)}
+    servers: dict[str, Any] = {
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+        # Clusters live under the temporary directory; its file system shows in the timings.
+        "temp_dir": tempfile.gettempdir(),
+    }
     if "startup" in only:
         console.print("[bold]startup[/]: starting mirrors per provider …")
         found, skipped = startup.run(settings)
@@ -59,6 +65,24 @@ def _run(
             console.print(f"[bold]{name}[/] on the {server.provider} server …")
             results += modules[name].run(server, settings)
     return results, servers
+
+
+def _render(path: Path, markdown_path: Path | None) -> None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        results = results_from_json(doc)
+        # Judged again from the numbers, so that a file renders like a fresh run.
+        verdicts = [] if doc.get("smoke") else judge(results)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise click.UsageError(f"{path}: not a benchmark results file ({exc})") from None
+    print_tables(_console(), results, verdicts)
+    if markdown_path is not None:
+        markdown_path.write_text(markdown(results, verdicts), encoding="utf-8")
+
+
+def _console() -> Console:
+    # Wide enough for the tables when the output is a file or a CI log.
+    return Console(width=None if sys.stdout.isatty() else 130)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,6 +114,12 @@ def _run(
 )
 @click.option("--repeats", type=click.IntRange(min=3), help="Samples per measurement (max).")
 @click.option("--check-targets", is_flag=True, help="Exit 1 when a measured §8 target is missed.")
+@click.option(
+    "--render",
+    "render_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Measure nothing: print (and with --markdown write) the tables of a results file.",
+)
 def main(
     smoke: bool,
     json_path: Path | None,
@@ -98,16 +128,19 @@ def main(
     provider: str,
     repeats: int | None,
     check_targets: bool,
+    render_path: Path | None,
 ) -> None:
     """Benchmarks of SPEC §8 with ratios against the alternatives measured in the same run."""
+    if render_path is not None:
+        _render(render_path, markdown_path)
+        return
     chosen = [b.strip() for b in only.split(",") if b.strip()]
     unknown = sorted(set(chosen) - set(BENCHMARKS))
     if unknown or not chosen:
         raise click.UsageError(f"--only takes {', '.join(BENCHMARKS)}; got {only!r}")
     chosen = [b for b in BENCHMARKS if b in chosen]
     settings = Settings.of(smoke=smoke, provider=provider, repeats=repeats)
-    # Wide enough for the tables when the output is a file or a CI log.
-    console = Console(width=None if sys.stdout.isatty() else 130)
+    console = _console()
     try:
         results, servers = _run(settings, chosen, console)
     except HarnessError as exc:
@@ -115,13 +148,21 @@ def main(
         sys.exit(exc.exit_code)
     verdicts = judge(results) if not smoke else []
     print_tables(console, results, verdicts)
-    command = "python -m benchmarks " + shlex.join(sys.argv[1:])
+    # What was measured, without where the output went (paths say nothing about the numbers).
+    args = ["--smoke"] if smoke else []
+    if chosen != list(BENCHMARKS):
+        args += ["--only", ",".join(chosen)]
+    if provider != "auto":
+        args += ["--provider", provider]
+    if repeats is not None:
+        args += ["--repeats", str(repeats)]
+    command = shlex.join(["python", "-m", "benchmarks", *args])
     path = json_path or (None if smoke else DEFAULT_JSON)
     if path is not None:
         doc = document(
             results,
             [v.as_json() for v in verdicts],
-            command=command.strip(),
+            command=command,
             smoke=smoke,
             environment=servers,
         )

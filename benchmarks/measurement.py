@@ -47,6 +47,7 @@ class Timing:
             "min_s": round(self.best, 6),
             "max_s": round(max(self.samples), 6),
             "repeats": len(self.samples),
+            "samples_s": [round(x, 6) for x in self.samples],
         }
 
 

@@ -82,6 +82,34 @@ def result_json(result: Result, results: Sequence[Result]) -> dict[str, Any]:
     return out
 
 
+_CORE_KEYS = {
+    "benchmark", "case", "size", "approach", "baseline", "median_s", "min_s", "max_s", "repeats",
+    "statements", "ratio_vs_ours", "growth_per_10x", "samples_s",
+}  # fmt: skip
+
+
+def results_from_json(doc: Mapping[str, Any]) -> list[Result]:
+    """The results of a written document, to render them again without measuring."""
+    out = []
+    for row in doc["results"]:
+        out.append(
+            Result(
+                benchmark=row["benchmark"],
+                case=row["case"],
+                size=row["size"],
+                approach=row["approach"],
+                # Files without the samples still carry min, median and max.
+                timing=Timing(
+                    tuple(row.get("samples_s") or (row["min_s"], row["median_s"], row["max_s"]))
+                ),
+                statements=row["statements"],
+                baseline=row["baseline"],
+                extra={k: v for k, v in row.items() if k not in _CORE_KEYS},
+            )
+        )
+    return out
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     cpu = platform.processor() or platform.machine()

@@ -20,8 +20,8 @@ TITLES = {
     "startup": "Mirror start-up",
     "isolation": "Per-test isolation (set-up + tiny test + tear-down)",
 }
-_HEADERS = ("size", "approach", "median", "min", "statements", "vs ours", "per 10× size")
-_RIGHT = {"size", "median", "min", "statements", "vs ours", "per 10× size"}
+_HEADERS = ("size", "approach", "median", "min", "statements", "time / ours", "per 10× size")
+_RIGHT = {"size", "median", "min", "statements", "time / ours", "per 10× size"}
 
 
 def _time(seconds: float) -> str:
@@ -41,7 +41,7 @@ def _cells(result: Result, results: Sequence[Result]) -> tuple[str, ...]:
         _time(result.timing.median),
         _time(result.timing.best),
         f"{result.statements:,}" if result.statements is not None else "",
-        "1.0" if result.baseline else (f"{r:.1f}× slower" if r is not None else ""),
+        "1.0" if result.baseline else (f"{r:.1f}×" if r is not None else ""),
         f"{g:.1f}×" if g is not None else "",
     )
 

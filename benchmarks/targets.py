@@ -91,7 +91,10 @@ def _drift_big_contract(results: Sequence[Result]) -> Verdict:
             parts.append(f"{approach}: not measured")
             continue
         met = met and r >= minimum
-        parts.append(f"{r:.1f}× faster than {approach}")
+        if r >= 1:
+            parts.append(f"{r:.1f}× faster than {approach}")
+        else:
+            parts.append(f"{1 / r:.1f}× slower than {approach}")
     return Verdict(what, target, "; ".join(parts), met)
 
 
