@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -283,3 +284,42 @@ def new_database(server: Server, name: str, *, schema: bool = True) -> URL:
         with contextlib.closing(connect_url(url)) as conn:
             load_schema(conn)
     return url
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A finished ``billig`` process with its peak resident memory and wall time."""
+
+    result: Result
+    peak_mb: float
+    seconds: float
+
+
+def billig_measured(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> Measured:
+    """Run ``billig ARGS`` and read its own peak RSS from the kernel (``wait4``'s rusage)."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            billig_command(*args), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            env=cli_env(), cwd=ROOT, text=True,
+        )  # fmt: skip
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"billig {' '.join(args[:2])} ran longer than {timeout}s")
+            time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        result = Result(proc.returncode, out.read(), err.read())
+    # Linux reports ru_maxrss in KiB.
+    return Measured(result, usage.ru_maxrss / 1024, time.monotonic() - started)
