@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+import psycopg2
+import sqlalchemy.exc
 
 from mirror.database import DEFAULT_EVENTS, DEFAULT_SEED, start_mirror
 from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
@@ -41,13 +43,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI and map errors to exit codes."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    secrets = _secrets(args)
     try:
         code = cli.main(args=argv, prog_name="billig", standalone_mode=False)
     except HarnessError as exc:
-        if debug:
-            raise
-        click.echo(f"billig: error: {one_line(scrub(str(exc)))}", err=True)
+        _fail(exc, debug, secrets, f"billig: error: {one_line(scrub(str(exc), *secrets))}")
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("billig: aborted", err=True)
@@ -58,16 +60,61 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("billig: interrupted", err=True)
         sys.exit(130)
+    except _CONNECTION_LOST as exc:  # the server went away where no closer handler expected it
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        text = f"billig: error: lost the database connection: {scrub(first, *secrets)}"
+        _fail(exc, debug, secrets, one_line(text))
+        sys.exit(EXIT_UNREACHABLE)
     except Exception as exc:  # a bug: still no secrets and no traceback without --debug
-        if debug:
-            raise
-        click.echo(
-            f"billig: internal error: {type(exc).__name__}: {one_line(scrub(str(exc)))} "
+        _fail(
+            exc,
+            debug,
+            secrets,
+            f"billig: internal error: {type(exc).__name__}: {one_line(scrub(str(exc), *secrets))} "
             "(run with --debug for a traceback)",
-            err=True,
         )
         sys.exit(EXIT_UNREACHABLE if "connection" in str(exc).lower() else 70)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# Driver errors of a connection that failed or went away mid-command (exit 3).
+_CONNECTION_LOST = (
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
+
+
+def _secrets(args: list[str]) -> list[str]:
+    """Passwords of the DSNs given as arguments or in the environment, to scrub everywhere."""
+    from urllib.parse import quote
+
+    from mirror.secrets import password_of
+
+    candidates = [os.environ.get(v, "") for v in ("BILLIG_PROD_DSN", "BILLIG_MIRROR_DSN")]
+    for i, arg in enumerate(args):
+        if arg == "--dsn" and i + 1 < len(args):
+            candidates.append(args[i + 1])
+        elif arg.startswith("--dsn="):
+            candidates.append(arg.removeprefix("--dsn="))
+    found = []
+    for dsn in candidates:
+        with contextlib.suppress(Exception):
+            password = password_of(dsn) if dsn else None
+            if password:
+                found += [password, quote(password, safe=""), quote(password)]
+    return found
+
+
+def _fail(exc: BaseException, debug: bool, secrets: list[str], message: str) -> None:
+    """Print the one-line message; with --debug the traceback first, scrubbed like it."""
+    if debug:
+        import traceback
+
+        text = "".join(traceback.format_exception(exc))
+        click.echo(scrub(text, *secrets), err=True, nl=False)
+    click.echo(message, err=True)
 
 
 def one_line(message: str) -> str:
