@@ -14,7 +14,9 @@ fails the second; Schemathesis (tests and CLI) explores the same document far mo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +27,7 @@ from deepdiff import DeepDiff
 
 from mirror.contract_check import CheckResult, ContractContext, register_snapshot_kind
 from mirror.contracts import parse_json
-from mirror.errors import ContractError
+from mirror.errors import ContractError, DatabaseError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -394,13 +396,44 @@ def observe_api(
         with state.session() as session:
             requests = sample_requests(session, moment)
         problems: list[str] = []
-        for request, (status, headers, body) in zip(
-            requests, asyncio.run(_send_all(app, requests)), strict=True
-        ):
-            problems += response_problems(document, request, status, headers, body)
+        # The app logs each server error; here every one becomes a problem line instead.
+        with _quiet(logging.getLogger("mirror.api")):
+            responses = asyncio.run(_send_all(app, requests))
+        for request, (status, headers, body) in zip(requests, responses, strict=True):
+            found = response_problems(document, request, status, headers, body)
+            if status >= 500 and not found:
+                # A declared server error (503) on the seeded mirror is still a failed check,
+                # never "answers as declared".
+                found = [f"{request.label} → {status}: server error on the seeded mirror"]
+            problems += found
+        if any(status >= 500 for status, _, _ in responses):
+            _mirror_still_there(state)
         return problems, len(requests)
     finally:
         state.close()
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _mirror_still_there(state: Any) -> None:
+    """Raise DatabaseError (exit 3) when server errors came from a mirror that went away."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with state.billig_engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        raise DatabaseError(f"the seeded mirror went away during the API check: {first}") from None
 
 
 # --------------------------------------------------------------------------- the snapshot kind
