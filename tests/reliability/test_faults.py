@@ -7,6 +7,7 @@ import contextlib
 import json
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import psycopg2
@@ -203,4 +204,27 @@ def test_contract_update_whose_server_dies_exits_3_and_keeps_every_file(tmp_path
         result = finish(proc)
     assert_error(result, 3, server_died=True)
     assert _files(folder) == before
+    assert_cluster_gone(cluster)
+
+
+def test_contract_check_whose_mirror_dies_late_is_exit_3_never_a_pass(tmp_path: Path) -> None:
+    folder = tmp_path / "contracts"
+    shutil.copytree(ROOT / "contracts", folder)
+    with private_server() as server:
+        cluster = cluster_of(server)
+        proc = start_billig(
+            "contracts", "check", "--provider", "dsn", "--dsn", full(server.admin_url),
+            "--contracts", str(folder),
+        )  # fmt: skip
+        wait_for(
+            lambda: {d for d in databases(server) if d.startswith("billig_m_")},
+            "the mirror is ready",
+            proc=proc,
+        )
+        # Well into the checks: the observed serializer output and API requests need it.
+        time.sleep(0.8)
+        kill(cluster.postmaster)
+        result = finish(proc)
+    assert "all contracts hold" not in result.out
+    assert_error(result, 3, server_died=True)
     assert_cluster_gone(cluster)

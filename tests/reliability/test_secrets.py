@@ -302,3 +302,46 @@ def test_debug_tracebacks_never_show_the_password(
     result = billig("--debug", *args, env=cli_env())
     assert result.code != 0
     assert_no_password(login, result)
+
+
+# --------------------------------------------------------------------------- bugs
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "--debug"])
+@pytest.mark.parametrize(
+    ("raised", "code", "says"),
+    [
+        (lambda text: RuntimeError(f"a bug that shows {text}"), 70, "internal error: RuntimeError"),
+        (
+            lambda text: psycopg2.OperationalError(f"server at {text} closed the connection"),
+            3,
+            "error: lost the database connection",
+        ),
+    ],
+    ids=["bug", "connection lost"],
+)
+def test_an_exception_that_carries_the_dsn_is_scrubbed_even_with_debug(
+    login: Login,
+    run_cli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    raised: Callable[[str], Exception],
+    code: int,
+    says: str,
+    debug: bool,
+) -> None:
+    """A library (or a bug of ours) that puts the DSN, or the bare password, into a message."""
+    import mirror.contract_check
+
+    dsn = login.dsn()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise raised(f"{dsn} (password {login.password}, {quote(login.password, safe='')})")
+
+    monkeypatch.setattr(mirror.contract_check, "snapshot_database", broken)
+    args = ["contracts", "snapshot", "--dsn", dsn, "--schema", "billig", "--output", "x.json"]
+    result = run_cli(*(["--debug", *args] if debug else args))
+    assert result.code == code, result
+    assert says in result.err.splitlines()[-1]
+    assert ("Traceback (most recent call last)" in result.err) is debug
+    assert_no_password(login, result)
