@@ -78,6 +78,30 @@ def test_server_killed_during_introspection_exits_3_and_writes_nothing(tmp_path:
     assert_cluster_gone(cluster)
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["contracts", "snapshot", "--schema", "billig", "--output", "{tmp}/pinned.json"],
+         "waited longer than lock_timeout (2000 ms) for a lock"),
+        (["drift", "--lock-timeout", "300", "--output", "json:{tmp}/drift.json"],
+         "waited longer than lock_timeout (300 ms) for a lock"),
+        (["drift", "--lock-timeout", "60000", "--statement-timeout", "300",
+          "--output", "json:{tmp}/drift.json"],
+         "a statement was cancelled (statement_timeout is 300 ms)"),
+    ],
+    ids=["snapshot, lock timeout", "drift, lock timeout", "drift, statement timeout"],
+)  # fmt: skip
+def test_a_catalog_lock_held_by_another_session_is_exit_3_and_writes_nothing(
+    run_cli, billig_server: Server, billig_database: URL, tmp_path: Path, args, says
+) -> None:
+    assert billig_database.database
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    with catalog_locked(billig_server, billig_database.database):
+        result = run_cli(*argv, "--dsn", full(billig_database))
+    assert_error(result, 3, says)
+    _no_files_but(tmp_path)
+
+
 # --------------------------------------------------------------------------- mirror up
 
 

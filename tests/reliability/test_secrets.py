@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,6 +233,19 @@ def test_drift_in_every_format_to_stdout_and_files(
     assert_no_password(login, result, tmp_path, log_lines(caplog))
 
 
+def test_serve_and_what_its_api_answers(login: Login) -> None:
+    fetch = (
+        "import os, urllib.request as r; u = os.environ['BILLIG_API_URL']\n"
+        "for path in ('/health', '/billig/events', '/events', '/openapi.json'):\n"
+        "    print(r.urlopen(u + path).read().decode())"
+    )
+    result = billig("serve", "--dsn", login.dsn(), "--port", "0", "--", sys.executable, "-c", fetch)
+    assert result.code == 0, result
+    assert '"billig":"ok"' in result.out
+    assert f"Billig: postgresql+psycopg2://{login.role}:***@" in result.err
+    assert_no_password(login, result)
+
+
 # --------------------------------------------------------------------------- every error path
 
 
@@ -263,6 +277,7 @@ COMMANDS = {
     "contracts snapshot": ["contracts", "snapshot", "--dsn", "{dsn}", "--schema", "billig",
                            "--output", "{tmp}/pinned.json"],
     "drift": ["drift", "--dsn", "{dsn}", "--connect-timeout", "3", "--output", "json:{tmp}/d.json"],
+    "serve": ["serve", "--dsn", "{dsn}", "--port", "0", "--", "true"],
 }  # fmt: skip
 
 
