@@ -323,3 +323,31 @@ def billig_measured(
         result = Result(proc.returncode, out.read(), err.read())
     # Linux reports ru_maxrss in KiB.
     return Measured(result, usage.ru_maxrss / 1024, time.monotonic() - started)
+
+
+@contextlib.contextmanager
+def new_connections_blocked(server: Server) -> Iterator[Callable[[], bool]]:
+    """Every new connection to ``server`` waits in start-up while this holds; yields a probe
+    telling whether one waits.
+
+    An ACCESS EXCLUSIVE lock on the shared catalog pg_database stops each new backend where it
+    looks up its database, so a command is caught at its next connection, at a known point.
+    """
+    cluster = cluster_of(server)
+    holder = server.connect()
+    try:
+        query(holder, "LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE")
+
+        def someone_waits() -> bool:
+            with contextlib.suppress(psutil.Error):
+                for child in psutil.Process(cluster.postmaster).children():
+                    if child.cmdline()[:1] and child.cmdline()[0].endswith("startup waiting"):
+                        return True
+            return False
+
+        yield someone_waits
+    finally:
+        with contextlib.suppress(psycopg2.Error):
+            holder.rollback()
+        with contextlib.suppress(psycopg2.Error):
+            holder.close()

@@ -7,13 +7,13 @@ import contextlib
 import json
 import shutil
 import signal
-import time
 from pathlib import Path
 
 import psycopg2
 import pytest
 from sqlalchemy.engine import URL
 
+from mirror.catalog import quote_ident
 from mirror.provision import Server, connect_url
 
 from .sandbox import (
@@ -31,6 +31,7 @@ from .sandbox import (
     finish,
     full,
     kill,
+    new_connections_blocked,
     new_database,
     private_server,
     query,
@@ -215,40 +216,67 @@ def test_contract_update_stopped_by_sigterm_keeps_every_file_and_drops_its_datab
     assert _mirror_databases(billig_server) == set()
 
 
-def test_contract_update_whose_server_dies_exits_3_and_keeps_every_file(tmp_path: Path) -> None:
-    folder, before = _contracts_needing_an_update(tmp_path)
+@pytest.mark.parametrize(
+    ("command", "after"),
+    [("update", "billig_t_"), ("check", "billig_m_")],
+    ids=["update, while its mirror is built", "check, once its mirror is ready"],
+)
+def test_contract_command_whose_server_dies_exits_3_and_keeps_every_file(
+    tmp_path: Path, command: str, after: str
+) -> None:
+    if command == "update":
+        folder, before = _contracts_needing_an_update(tmp_path)
+    else:  # a check of these would pass if it ran to the end
+        folder = tmp_path / "contracts"
+        shutil.copytree(ROOT / "contracts", folder)
+        before = _files(folder)
     with private_server() as server:
         cluster = cluster_of(server)
         proc = start_billig(
-            "contracts", "update", "--provider", "dsn", "--dsn", full(server.admin_url),
+            "contracts", command, "--provider", "dsn", "--dsn", full(server.admin_url),
             "--contracts", str(folder),
         )  # fmt: skip
-        wait_for(lambda: _mirror_databases(server), "the mirror is built", proc=proc)
-        kill(cluster.postmaster)
-        result = finish(proc)
+        wait_for(
+            lambda: any(d.startswith(after) for d in databases(server)),
+            f"a {after}… database",
+            proc=proc,
+        )
+        # Caught at its next connection, then the server dies under it.
+        with new_connections_blocked(server) as someone_waits:
+            wait_for(someone_waits, "its next connection waits", proc=proc)
+            kill(cluster.postmaster)
+            result = finish(proc)
+    assert "all contracts hold" not in result.out
     assert_error(result, 3, server_died=True)
     assert _files(folder) == before
     assert_cluster_gone(cluster)
 
 
-def test_contract_check_whose_mirror_dies_late_is_exit_3_never_a_pass(tmp_path: Path) -> None:
-    folder = tmp_path / "contracts"
-    shutil.copytree(ROOT / "contracts", folder)
-    with private_server() as server:
-        cluster = cluster_of(server)
-        proc = start_billig(
-            "contracts", "check", "--provider", "dsn", "--dsn", full(server.admin_url),
-            "--contracts", str(folder),
-        )  # fmt: skip
-        wait_for(
-            lambda: {d for d in databases(server) if d.startswith("billig_m_")},
-            "the mirror is ready",
-            proc=proc,
-        )
-        # Well into the checks: the observed serializer output and API requests need it.
-        time.sleep(0.8)
-        kill(cluster.postmaster)
-        result = finish(proc)
-    assert "all contracts hold" not in result.out
-    assert_error(result, 3, server_died=True)
-    assert_cluster_gone(cluster)
+def test_a_mirror_gone_during_the_api_check_is_exit_3_never_a_pass(
+    run_cli, billig_server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API answers 503 (a declared status) when its database is gone; the check must not
+    take that for "answers as declared"."""
+    import mirror.openapi
+
+    send_all = mirror.openapi._send_all
+
+    async def mirror_gone_first(app, requests):  # type: ignore[no-untyped-def]
+        database = app.state.api.billig_engine.url.database
+        with contextlib.closing(admin(billig_server)) as conn:
+            query(conn, f"ALTER DATABASE {quote_ident(database)} ALLOW_CONNECTIONS false")
+            query(
+                conn,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                database,
+            )
+        return await send_all(app, requests)
+
+    monkeypatch.setattr(mirror.openapi, "_send_all", mirror_gone_first)
+    before = databases(billig_server)
+    result = run_cli(
+        "contracts", "check", "--provider", "dsn", "--dsn", full(billig_server.admin_url),
+        "--contracts", str(ROOT / "contracts"), "--kind", "openapi",
+    )  # fmt: skip
+    assert_error(result, 3, "the seeded mirror went away during the API check")
+    assert databases(billig_server) == before
