@@ -149,6 +149,14 @@ def private_server() -> Iterator[Server]:
     pytest.skip("no cluster provider for a private server: " + "; ".join(reasons))
 
 
+def cluster_provider() -> str:
+    """The provider a test names to start a cluster: ``local`` when it can, else ``embedded``."""
+    from mirror.provision import local_bindirs
+
+    disabled = ProviderOptions().disabled
+    return "local" if "local" not in disabled and local_bindirs() else "embedded"
+
+
 def admin(server: Server, database: str | None = None) -> Any:
     """An autocommit superuser connection."""
     conn = server.connect(database)

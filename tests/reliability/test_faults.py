@@ -25,6 +25,7 @@ from .sandbox import (
     billig,
     catalog_locked,
     cluster_of,
+    cluster_provider,
     cluster_started_by,
     connect_to_cluster,
     databases,
@@ -122,7 +123,7 @@ def _template_being_built(cluster: Cluster) -> bool:
 
 @pytest.mark.parametrize("moment", ["starting", "seeding"])
 def test_mirror_up_whose_server_dies_exits_3_and_removes_its_cluster(moment: str) -> None:
-    proc = start_billig("mirror", "up", "--provider", "local", "--events", "30000")
+    proc = start_billig("mirror", "up", "--provider", cluster_provider(), "--events", "30000")
     cluster = cluster_started_by(proc.pid)
     if moment == "seeding":
         wait_for(lambda: _template_being_built(cluster), "the template is built", proc=proc)
