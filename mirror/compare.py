@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 
 from mirror.catalog import (
     Catalog,
@@ -474,6 +475,11 @@ def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterat
         target = ctx.renamed.get(fk.target, fk.target)
         return ForeignKey(fk.columns, target, fk.target_columns)
 
+    renamed = ctx.renamed
+    if exp.foreign_keys == act.foreign_keys and not any(
+        fk.target in renamed for fk in exp.foreign_keys
+    ):
+        return  # the common case, at a glance: the same keys to the same relations
     old, new = by_columns(exp), by_columns(act)
     for cols in sorted(old.keys() | new.keys()):
         before, after = old.get(cols, ()), new.get(cols, ())
@@ -507,7 +513,18 @@ def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterat
 # --------------------------------------------------------------------------- columns
 
 
+_SHAPE = attrgetter("name", "type", "nullable", "default")
+_SELECTABLE = attrgetter("selectable")
+
+
 def _compare_columns(ctx: _Context, exp: Relation, act: Relation) -> list[Finding]:
+    # The common case, at a glance (a few C-level passes, no per-column Python code): the same
+    # columns in the same order with the same type, nullability and default, none of them lost
+    # to the login. The walk below finds nothing there either.
+    if list(map(_SHAPE, exp.columns)) == list(map(_SHAPE, act.columns)) and False not in map(
+        _SELECTABLE, act.columns
+    ):
+        return []
     key = exp.key
     findings: list[Finding] = []
     actual = {c.name: c for c in act.columns}

@@ -16,7 +16,6 @@ moved relation or quoting confusion instead of a plain "missing"). Turning rows 
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import re
 import time
@@ -24,6 +23,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import psycopg2
@@ -41,6 +42,7 @@ from mirror.catalog import (
     RelationKey,
     normalize_type,
 )
+from mirror.collector import collector_paused
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
 from mirror.secrets import password_of, scrub
 
@@ -219,37 +221,54 @@ def assemble(
             oids or (), nsps or (), names or (), kinds or (), usable or (), strict=True
         )
     }
-    numbered: dict[int, list[tuple[int, Column]]] = {oid: [] for oid in heads}
-    for oid, num, name, type_, notnull, default, selectable in column_rows:
-        _, kind, use = heads[oid]
-        column = Column(
-            name,
-            normalize_type(type_),
-            (not notnull) if kind in KINDS_WITH_NULLABILITY else None,
-            default,
-            bool(use and selectable),
-        )
-        numbered[oid].append((num, column))
-    column_names: dict[int, dict[int, str]] = {}
+    # Rows sorted by (relation, column number; unique, so the other fields never decide): each
+    # relation's columns are then one run of rows, built straight into their tuple. Rows come
+    # from a scan in (nearly) that order already, which the sort detects in one pass.
     columns: dict[int, tuple[Column, ...]] = {}
-    for oid, found in numbered.items():
-        found.sort(key=_first)
-        column_names[oid] = {num: col.name for num, col in found}
-        columns[oid] = tuple(col for _, col in found)
+    numbers: dict[int, tuple[int, ...]] = {}
+    for oid, group in groupby(sorted(column_rows), _relation_of):
+        run = list(group)
+        _, kind, use = heads[oid]
+        with_nullability = kind in KINDS_WITH_NULLABILITY
+        columns[oid] = tuple(
+            [
+                Column(
+                    name,
+                    normalize_type(type_),
+                    (not notnull) if with_nullability else None,
+                    default,
+                    bool(use and selectable),
+                )
+                for _, _, name, type_, notnull, default, selectable in run
+            ]
+        )
+        numbers[oid] = tuple(map(_number_of, run))
+    column_names: dict[int, dict[int, str]] = {}
+
+    def name_of(oid: int) -> dict[int, str]:
+        # Column number → name, only for relations that have constraints.
+        found = column_names.get(oid)
+        if found is None:
+            found = column_names[oid] = dict(
+                zip(numbers.get(oid, ()), [c.name for c in columns.get(oid, ())], strict=True)
+            )
+        return found
 
     primary: dict[int, tuple[str, ...]] = {}
     unique: dict[int, list[tuple[str, ...]]] = {}
     foreign: dict[int, list[ForeignKey]] = {}
     for row in constraint_rows:
         oid, contype, key, target_oid, target_nsp, target_name, target_key, target_cols = row
-        key_names = tuple(column_names[oid][num] for num in key)
+        named = name_of(oid)
+        key_names = tuple([named[num] for num in key])
         if contype == "p":
             primary[oid] = key_names
         elif contype == "u":
             unique.setdefault(oid, []).append(key_names)
         elif contype == "f" and target_nsp is not None and target_name is not None:
             if target_cols is None:  # target in scope: name its columns from what we read
-                target_cols = [column_names[target_oid][num] for num in target_key or ()]
+                target_named = name_of(target_oid)
+                target_cols = [target_named[num] for num in target_key or ()]
             target = RelationKey(target_nsp, target_name)
             fk = ForeignKey(key_names, target, tuple(target_cols))
             foreign.setdefault(oid, []).append(fk)
@@ -258,7 +277,7 @@ def assemble(
             Relation(
                 key=key,
                 kind=kind,
-                columns=columns[oid],
+                columns=columns.get(oid, ()),
                 primary_key=primary.get(oid, ()),
                 foreign_keys=tuple(foreign.get(oid, ())),
                 unique=tuple(unique.get(oid, ())),
@@ -269,8 +288,8 @@ def assemble(
     )
 
 
-def _first(item: tuple[int, Column]) -> int:
-    return item[0]
+_relation_of = itemgetter(0)
+_number_of = itemgetter(1)
 
 
 @cache
@@ -289,7 +308,7 @@ def _read(
     sent: list[str] = []
     params = scope.params()
     try:
-        with conn.cursor() as cur, _gc_paused():
+        with conn.cursor() as cur, collector_paused():
 
             def run(name: str, args: dict[str, Any]) -> list[Any]:
                 sent.append(name)
@@ -309,22 +328,6 @@ def _read(
         with contextlib.suppress(psycopg2.Error):
             conn.rollback()
     return catalog, tuple(sent)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while rows become values.
-
-    Tens of thousands of new tuples and Column objects (none of them cyclic) otherwise set off
-    repeated full collections that cost a third of a large introspection.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextlib.contextmanager
