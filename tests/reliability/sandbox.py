@@ -306,31 +306,35 @@ class Measured:
     seconds: float
 
 
-def billig_measured(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 600
-) -> Measured:
-    """Run ``billig ARGS`` and read its own peak RSS from the kernel (``wait4``'s rusage)."""
-    started = time.monotonic()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            billig_command(*args), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-            env=cli_env(), cwd=ROOT, text=True,
+# Runs the command as a child of a fresh, small Python and writes the child's peak RSS. Measured
+# straight from a child of pytest it would not be the command's own: Linux keeps ru_maxrss across
+# fork and exec, so a child of a large process starts from that process's resident size.
+_RSS_PROBE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
+def billig_measured(*args: str, timeout: float = 600) -> Measured:
+    """Run ``billig ARGS`` and read its peak RSS from the kernel (``wait4``'s rusage)."""
+    with tempfile.TemporaryDirectory() as folder:
+        rss = Path(folder) / "maxrss"
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-c", _RSS_PROBE, str(rss), "-m", "mirror.cli", *args],
+            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=timeout,
+            stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError(f"billig {' '.join(args[:2])} ran longer than {timeout}s")
-            time.sleep(0.02)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        result = Result(proc.returncode, out.read(), err.read())
-    # Linux reports ru_maxrss in KiB.
-    return Measured(result, usage.ru_maxrss / 1024, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        # Linux reports ru_maxrss in KiB.
+        peak_mb = int(rss.read_text()) / 1024
+    return Measured(Result(proc.returncode, proc.stdout, proc.stderr), peak_mb, seconds)
 
 
 @contextlib.contextmanager
