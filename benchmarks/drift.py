@@ -1,40 +1,54 @@
-"""Drift check against the alternatives, on synthetic databases of 10 to 2,000 relations.
+"""Our drift check against the same check built on the alternatives, 10 to 2,000 relations.
 
 Each size gets a database with ``schema/billig.sql`` plus N synthetic relations (see
-:mod:`benchmarks.synthetic`). Two cases: (a) the contract is every relation of schema
-``billig``, pinned from the database and then mutated a little (dropped, retyped and re-nulled
-columns, a renamed, a removed and an invented relation) so that the comparator has real drift to
-find; (b) the contract is the nine Billig relations, as ``schema.sql`` defines them, inside the
-big database. Ours is measured end to end: load the contract file, connect, introspect, compare.
-The alternatives only read the catalog, which is less work than ours, through a fresh
-connection each time as ours does: SQLAlchemy 2's Inspector table by table, its bulk
-``get_multi_*`` reflection, and migra's schemainspect.
+:mod:`benchmarks.synthetic`). Ours is :func:`mirror.drift.check_drift`, what ``billig drift``
+runs, end to end: load the contract file and the policy, connect, introspect, compare, build the
+report. An alternative is the same drift check with only the catalog read replaced: the same
+contract reader, a fresh connection, the library's reflection, the conversion of what it returns
+into a :class:`~mirror.catalog.Catalog` (:mod:`benchmarks.reflection`), and the same comparator.
+Before anything is timed, each alternative's catalog must equal ours (apart from SELECT
+privileges and unique constraints, which the comparator does not need) and give the same
+findings, so every approach does the same job and the ratios measure only how the catalog is
+read. Three cases:
+
+(a) the contract is every relation of schema ``billig``, pinned from the database and then
+mutated a little (dropped, retyped and re-nulled columns, a renamed, a removed and an invented
+relation) so that the comparator has real drift to find, checked as ``billig drift --schema
+billig`` (the whole schema in one read);
+(b) the contract is the nine Billig relations, as ``schema.sql`` defines them, inside the big
+database, checked as plain ``billig drift`` (only those relations, their namesakes and quoting
+look-alikes);
+(c) the catalog read alone, whole schema: our introspection against the bare reflection calls,
+without converting anything, the least an alternative can do.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
+import statistics
 import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import psycopg2
-import psycopg2.extensions
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.pool import NullPool
 
-from benchmarks import synthetic
-from benchmarks.measurement import Laps, StatementCounter, Timing, measure, phases, profile
+from benchmarks import reflection, synthetic
+from benchmarks.measurement import GcClock, StatementCounter, measure, profile
 from benchmarks.results import Result
 from benchmarks.settings import Settings
 from mirror.catalog import Catalog, Column, Kind, Relation, RelationKey
 from mirror.compare import compare_catalogs
 from mirror.contracts import load_contract, write_contract
-from mirror.introspect import connect_params, introspect_catalog
+from mirror.drift import DriftCheck, check_drift, restrict_to_schemas
+from mirror.introspect import introspect_catalog
 from mirror.provision import Server
 from mirror.schema import load_schema
 
@@ -42,7 +56,9 @@ SIZES = (10, 100, 1_000, 2_000)
 SCHEMA = "billig"
 CASE_ALL = "contract = all relations"
 CASE_BILLIG = "contract = 9 Billig relations"
+CASE_READ = "catalog read only, whole schema"
 OURS = "ours: contract + introspect + compare"
+OURS_READ = "ours: introspect"
 SA_BULK = "SQLAlchemy get_multi_* (bulk)"
 SA_PER_TABLE = "SQLAlchemy Inspector per table"
 SCHEMAINSPECT = "schemainspect (migra)"
@@ -104,6 +120,7 @@ def _measure_size(
     results: list[Result] = []
     counter = StatementCounter()
     engine = create_engine(url, poolclass=NullPool, connect_args=counter.connect_args())
+    largest = size == max(settings.sizes(SIZES))
     try:
         with engine.connect():
             pass  # the dialect's first-connect queries are not part of any measurement
@@ -111,115 +128,177 @@ def _measure_size(
             for case, contract in ((CASE_ALL, contract_all), (CASE_BILLIG, billig)):
                 path = Path(tmp) / "columns.json"
                 write_contract(path, contract)
+                schemas = [SCHEMA] if case == CASE_ALL else None
                 names = None if case == CASE_ALL else sorted(k.name for k in contract.relations)
-                extra = {
+                ours = partial(_ours, url, path, schemas, counter)
+                check = ours()
+                findings = len(check.findings)
+                if case == CASE_ALL and not findings:
+                    raise RuntimeError("the mutated contract gave the comparator nothing to find")
+                alternatives = {
+                    SA_BULK: partial(_drift_on, _bulk_catalog, engine, path, schemas, names),
+                    SA_PER_TABLE: partial(
+                        _drift_on, _per_table_catalog, engine, path, schemas, names
+                    ),
+                    SCHEMAINSPECT: partial(
+                        _drift_on, _schemainspect_catalog, engine, path, schemas, names
+                    ),
+                }
+                for approach, call in alternatives.items():
+                    _same_job(approach, check, _catalog_of(approach, engine, names), call())
+                extra: dict[str, object] = {
                     "database_relations": len(live),
                     "database_columns": columns,
                     "contract_relations": len(contract),
+                    "findings": findings,
                 }
-                findings = len(compare_catalogs(contract, _read(url, case, contract)))
-                if case == CASE_ALL and not findings:
-                    raise RuntimeError("the mutated contract gave the comparator nothing to find")
-                extra_ours: dict[str, object] = {**extra, "findings": findings}
-                approaches: list[tuple[str, Callable[[], object], bool]] = [
-                    (OURS, partial(_ours, url, case, path, counter), True),
-                    (SA_BULK, partial(_sqlalchemy_bulk, engine, names), False),
-                    (SA_PER_TABLE, partial(_sqlalchemy_per_table, engine, names), False),
-                    (SCHEMAINSPECT, partial(_schemainspect, engine), False),
-                ]
-                extra_ours["phases"] = phases(partial(_ours, url, case, path, counter))
-                if size == max(settings.sizes(SIZES)):
-                    extra_ours["profile"] = profile(approaches[0][1])
-                for approach, call, is_ours in approaches:
-                    timing = _timed(call, counter, settings)
-                    results.append(
-                        Result(
-                            benchmark="drift",
-                            case=case,
-                            size=size,
-                            approach=approach,
-                            timing=timing,
-                            statements=counter.count,
-                            baseline=is_ours,
-                            extra=extra_ours if is_ours else extra,
-                        )
-                    )
+                extra_ours: dict[str, object] = {**extra, "phases": _phases(ours)}
+                if largest:
+                    extra_ours["profile"] = profile(ours)
+                results.append(_result(case, size, OURS, ours, counter, settings, extra_ours))
+                for approach, call in alternatives.items():
+                    results.append(_result(case, size, approach, call, counter, settings, extra))
+            results += _measure_read(url, size, engine, counter, settings, len(live), columns)
     finally:
         engine.dispose()
     return results
 
 
-def _timed(call: Callable[[], object], counter: StatementCounter, settings: Settings) -> Timing:
+def _measure_read(
+    url: URL,
+    size: int,
+    engine: Engine,
+    counter: StatementCounter,
+    settings: Settings,
+    relations: int,
+    columns: int,
+) -> list[Result]:
+    """Case (c): the catalog read alone, ours against the bare reflection calls."""
+    extra: dict[str, object] = {"database_relations": relations, "database_columns": columns}
+    approaches: dict[str, Callable[[], object]] = {
+        OURS_READ: partial(_introspect, url, counter),
+        SA_BULK: partial(reflection.sqlalchemy_bulk, engine, SCHEMA, None),
+        SA_PER_TABLE: partial(reflection.sqlalchemy_per_table, engine, SCHEMA, None),
+        SCHEMAINSPECT: partial(reflection.schemainspect_read, engine, SCHEMA),
+    }
+    return [
+        _result(CASE_READ, size, approach, call, counter, settings, extra)
+        for approach, call in approaches.items()
+    ]
+
+
+def _result(
+    case: str,
+    size: int,
+    approach: str,
+    call: Callable[[], object],
+    counter: StatementCounter,
+    settings: Settings,
+    extra: dict[str, object],
+) -> Result:
     # The counter is reset before every sample, so after measure() it holds the last one's count.
-    return measure(call, settings.repeats, budget_s=settings.budget_s, setup=counter.reset)
+    timing = measure(call, settings.repeats, budget_s=settings.budget_s, setup=counter.reset)
+    return Result(
+        benchmark="drift",
+        case=case,
+        size=size,
+        approach=approach,
+        timing=timing,
+        statements=counter.count,
+        baseline=approach in (OURS, OURS_READ),
+        extra=extra,
+    )
+
+
+def _phases(ours: Callable[[], DriftCheck], repeats: int = 3) -> dict[str, float]:
+    """Median seconds of each step of ours (its report's own timings) and of its GC time."""
+    samples: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        gc.collect()
+        with GcClock() as collector:
+            check = ours()
+        for step, seconds in check.report.timings.items():
+            samples.setdefault(f"{step}_s", []).append(seconds)
+        samples.setdefault("gc_s", []).append(collector.seconds)
+    return {step: round(statistics.median(times), 4) for step, times in samples.items()}
 
 
 # --------------------------------------------------------------------------- the approaches
 
 
-def _read(target: URL | psycopg2.extensions.connection, case: str, contract: Catalog) -> Catalog:
-    # A contract of a whole schema reads the schema, so that additions and renames are seen;
-    # a contract of a few relations reads exactly those (and their namesakes).
-    if case == CASE_ALL:
-        return introspect_catalog(target, schemas=sorted(contract.schemas))
-    return introspect_catalog(target, relations=list(contract.relations))
+@contextlib.contextmanager
+def _counted(counter: StatementCounter) -> Iterator[None]:
+    """Every psycopg2 connection made inside counts its statements (ours connects by URL)."""
+    connect = psycopg2.connect
+
+    def counting_connect(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cursor_factory", counter.cursor_factory())
+        return connect(*args, **kwargs)
+
+    with mock.patch.object(psycopg2, "connect", counting_connect):
+        yield
 
 
 def _ours(
-    url: URL,
-    case: str,
+    url: URL, contract_path: Path, schemas: list[str] | None, counter: StatementCounter
+) -> DriftCheck:
+    with _counted(counter):
+        return check_drift(url, contract=contract_path, schemas=schemas)
+
+
+def _introspect(url: URL, counter: StatementCounter) -> Catalog:
+    with _counted(counter):
+        return introspect_catalog(url, schemas=[SCHEMA])
+
+
+def _drift_on(
+    read: Callable[[Engine, list[str] | None], Catalog],
+    engine: Engine,
     contract_path: Path,
-    counter: StatementCounter,
-    laps: Laps | None = None,
-) -> int:
-    contract = load_contract(contract_path)
-    if laps:
-        laps.lap("load_contract")
-    conn = psycopg2.connect(**connect_params(url, 10.0), cursor_factory=counter.cursor_factory())
-    if laps:
-        laps.lap("connect")
-    try:
-        live = _read(conn, case, contract)
-    finally:
-        conn.close()
-    if laps:
-        laps.lap("introspect")
-    findings = compare_catalogs(contract, live)
-    if laps:
-        laps.lap("compare")
-    return len(findings)
+    schemas: list[str] | None,
+    names: list[str] | None,
+) -> list[Any]:
+    """The drift check of :func:`_ours` with the catalog read by ``read`` instead."""
+    expected = load_contract(contract_path)
+    if schemas:
+        expected = restrict_to_schemas(expected, schemas)
+    return compare_catalogs(expected, read(engine, names))
 
 
-def _sqlalchemy_bulk(engine: Engine, names: list[str] | None) -> int:
-    with engine.connect() as conn:
-        insp = inspect(conn)
-        kind = ObjectKind.ANY
-        cols = insp.get_multi_columns(schema=SCHEMA, filter_names=names, kind=kind)
-        pks = insp.get_multi_pk_constraint(schema=SCHEMA, filter_names=names, kind=kind)
-        fks = insp.get_multi_foreign_keys(schema=SCHEMA, filter_names=names, kind=kind)
-    return len(cols) + len(pks) + len(fks)
+def _bulk_catalog(engine: Engine, names: list[str] | None) -> Catalog:
+    return reflection.sqlalchemy_bulk(engine, SCHEMA, names).catalog()
 
 
-def _sqlalchemy_per_table(engine: Engine, names: list[str] | None) -> int:
-    with engine.connect() as conn:
-        insp = inspect(conn)
-        if names is None:
-            names = insp.get_table_names(schema=SCHEMA) + insp.get_view_names(schema=SCHEMA)
-        n = 0
-        for name in names:
-            n += len(insp.get_columns(name, schema=SCHEMA))
-            insp.get_pk_constraint(name, schema=SCHEMA)
-            insp.get_foreign_keys(name, schema=SCHEMA)
-    return n
+def _per_table_catalog(engine: Engine, names: list[str] | None) -> Catalog:
+    return reflection.sqlalchemy_per_table(engine, SCHEMA, names).catalog()
 
 
-def _schemainspect(engine: Engine) -> int:
-    from schemainspect import get_inspector  # the bench extra
+def _schemainspect_catalog(engine: Engine, names: list[str] | None) -> Catalog:
+    # schemainspect has no filter: it reads the whole database, then we keep what is asked.
+    return reflection.schemainspect_catalog(
+        reflection.schemainspect_read(engine, SCHEMA), SCHEMA, names
+    )
 
-    with engine.connect() as conn:
-        # schemainspect has no filter: it reads the whole database, then keeps one schema.
-        inspected = get_inspector(conn, schema=SCHEMA)
-    return len(inspected.relations)
+
+def _same_job(approach: str, ours: DriftCheck, catalog: Catalog, findings: list[Any]) -> None:
+    """Refuse to time an alternative whose catalog or findings differ from ours."""
+    # Relations only: ours also reports which asked schemas exist (public, for the quoting
+    # look-alikes of plain `billig drift`), which no finding here depends on.
+    if catalog.relations != reflection.comparable(ours.actual).relations:
+        raise RuntimeError(f"{approach} reads another catalog than ours: not the same job")
+    if findings != list(ours.findings):
+        raise RuntimeError(
+            f"{approach}: {len(findings)} findings, ours {len(ours.findings)}: not the same job"
+        )
+
+
+def _catalog_of(approach: str, engine: Engine, names: list[str] | None) -> Catalog:
+    reader = {
+        SA_BULK: _bulk_catalog,
+        SA_PER_TABLE: _per_table_catalog,
+        SCHEMAINSPECT: _schemainspect_catalog,
+    }[approach]
+    return reader(engine, names)
 
 
 # --------------------------------------------------------------------------- the contract
