@@ -2,12 +2,15 @@
 
 The Billig database is seeded once with the largest N of events (so only N varies between
 sizes, not the table sizes); the site database is a SQLite file with N site events, each sold
-through a different Billig event. Both approaches run in a fresh routed session, read the site
-events, build the API's JSON and dump it to plain data: ours with
-:func:`mirror.serializers.serialize_events` (which prefetches one query per level), the naive
-loop with :func:`mirror.serializers.serialize_event` per event, which loads the Billig event,
-its ticket groups and each group's price groups lazily, as ORM code does by default. Statements
-are counted on both databases: psycopg2 cursors for Billig, engine events for SQLite.
+through a different Billig event. Every approach runs in a fresh routed session, reads the site
+events (ORM objects) and builds the API's JSON as plain data: ours with
+:func:`mirror.serializers.serialize_events_json` (one query per level into plain rows, JSON built
+directly); the declared models with :func:`mirror.serializers.serialize_events` (ORM prefetch, one
+query per level, a validated model per object) and ``to_json``; the naive loop with
+:func:`mirror.serializers.serialize_event` per event, which loads the Billig event, its ticket
+groups and each group's price groups lazily, as ORM code does by default. All three give the same
+JSON (checked). Statements are counted on both databases: psycopg2 cursors for Billig, engine
+events for SQLite.
 """
 
 from __future__ import annotations
@@ -31,12 +34,18 @@ from mirror.database import build_template
 from mirror.provision import Server
 from mirror.routing import session_factory
 from mirror.seed import EVENT_ID_BASE, reference_now
-from mirror.serializers import serialize_event, serialize_events, to_json
+from mirror.serializers import (
+    serialize_event,
+    serialize_events,
+    serialize_events_json,
+    to_json,
+)
 from mirror.site import TICKET_TYPE_BILLIG, Event, create_site_schema
 
 SIZES = (100, 1_000, 10_000)
 CASE = "site events with Billig data"
-OURS = "ours: serialize_events (prefetch)"
+OURS = "ours: serialize_events_json (prefetch)"
+MODELS = "serialize_events + to_json (models)"
 NAIVE = "naive per-event lazy loading"
 SEED = 1
 DATABASE = "bench_prefetch"
@@ -107,7 +116,9 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
         expected = _ours(sessions)
         if len(expected) != size or sum(1 for e in expected if e["billig"]) != size:
             raise RuntimeError(f"prefetch returned {len(expected)} events, expected {size}")
-        # Same JSON both ways; checked at the smallest size, where the naive loop is cheap.
+        # Same JSON every way; the naive loop is checked at the smallest size, where it is cheap.
+        if _models(sessions) != expected:
+            raise RuntimeError("serialize_events_json and the models produced different JSON")
         if size == SIZES[0] and _naive(sessions) != expected:
             raise RuntimeError("the naive loop and prefetch produced different JSON")
 
@@ -115,7 +126,7 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
             counter.reset()
             site_counter.count = 0
 
-        for approach, call in ((OURS, _ours), (NAIVE, _naive)):
+        for approach, call in ((OURS, _ours), (MODELS, _models), (NAIVE, _naive)):
             timing: Timing = measure(
                 partial(call, sessions),
                 settings.repeats,
@@ -152,14 +163,18 @@ def _ours(sessions: sessionmaker[Any], laps: Laps | None = None) -> list[Any]:
         events = _site_events(session)
         if laps:
             laps.lap("site_events")
-        serialized = serialize_events(session, events, NOW)
+        out = serialize_events_json(session, events, NOW)
         if laps:
             laps.lap("prefetch_and_serialize")
-        out: list[Any] = to_json(serialized)
-        if laps:
-            laps.lap("to_json")
     if laps:
         laps.lap("session_close")
+    return out
+
+
+def _models(sessions: sessionmaker[Any]) -> list[Any]:
+    with sessions() as session:
+        events = _site_events(session)
+        out: list[Any] = to_json(serialize_events(session, events, NOW))
     return out
 
 

@@ -1,0 +1,194 @@
+"""The list path: site events' JSON straight from plain Billig rows, equal to the models' JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+import jsonschema
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from mirror import rules
+from mirror.prefetch import (
+    PRICE_GROUP_COLUMNS,
+    TICKET_GROUP_COLUMNS,
+    load_billig_events,
+    load_billig_rows,
+)
+from mirror.routing import RoutedSession, session_factory
+from mirror.serializers import (
+    SERIALIZER_SCHEMAS,
+    find_forbidden,
+    serialize_events,
+    serialize_events_json,
+    to_json,
+)
+from mirror.site import TICKET_TYPE_BILLIG, TICKET_TYPE_FREE, Event
+from mirror.site_seed import seed_site
+
+from .conftest import StatementLog, scenario_id
+
+
+def site_events(session: Session) -> list[Event]:
+    return list(session.scalars(select(Event).order_by(Event.id)))
+
+
+def as_row(obj: object, columns: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(getattr(obj, column.key) for column in columns)
+
+
+def text_of(data: Any) -> str:
+    # JSON text keeps the key order that dict equality ignores.
+    return json.dumps(data, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Oslo", "UTC", "America/St_Johns"])
+def test_json_equals_the_models_json_key_for_key(
+    reader: RoutedSession, seed_now: datetime, monkeypatch: pytest.MonkeyPatch, zone: str
+):
+    monkeypatch.setenv(rules.TIME_ZONE_ENV, zone)
+    events = site_events(reader)
+    direct = serialize_events_json(reader, events, seed_now)
+    assert text_of(direct) == text_of(to_json(serialize_events(reader, events, seed_now)))
+    assert any(d["billig"] is None for d in direct) and any(d["billig"] for d in direct)
+
+
+def test_every_billig_event_gives_the_models_json(
+    reader: RoutedSession, billig_event_ids: list[int], seed_now: datetime
+):
+    # One site event per Billig id, every fixed scenario included, and one for a missing id.
+    ids = [*billig_event_ids, 999_999]
+    assert {scenario_id("zero_tickets_group"), scenario_id("no_ticket_groups")} <= set(ids)
+    events = [
+        Event(id=i, title=f"t{i}", start_dt=seed_now, ticket_type=TICKET_TYPE_BILLIG, billig_id=b)
+        for i, b in enumerate(ids, start=1)
+    ]
+    direct = serialize_events_json(reader, events, seed_now)
+    assert text_of(direct) == text_of(to_json(serialize_events(reader, events, seed_now)))
+    assert direct[-1]["billig"] is None
+
+
+def test_json_validates_against_the_declared_schemas_and_has_nothing_forbidden(
+    reader: RoutedSession, seed_now: datetime
+):
+    out = serialize_events_json(reader, site_events(reader), seed_now)
+    document = SERIALIZER_SCHEMAS["Event"].model_json_schema(mode="serialization")
+    for item in out:
+        jsonschema.validate(item, document)
+        SERIALIZER_SCHEMAS["Event"].model_validate(item)
+    assert find_forbidden(out) == []
+
+
+@pytest.mark.parametrize("n", [1, 10, 100, 1000])
+def test_json_sends_one_query_per_level_whatever_n(
+    billig_engine: Engine,
+    site_engine: Engine,
+    billig_event_ids: list[int],
+    seed_now: datetime,
+    billig_statements: StatementLog,
+    n: int,
+):
+    seed_site(site_engine, billig_event_ids, seed=3, events=n, now=seed_now)
+    with session_factory(billig_engine, site_engine)() as session:
+        events = site_events(session)
+        billig_statements.clear()
+        out = serialize_events_json(session, events, seed_now)
+    assert len(out) == n
+    assert billig_statements.count == 3  # events, ticket groups, price groups
+    assert all(s.lstrip().upper().startswith("SELECT") for s in billig_statements.statements)
+
+
+def test_json_without_billig_events_sends_nothing(
+    reader: RoutedSession, seed_now: datetime, billig_statements: StatementLog
+):
+    others = [e for e in site_events(reader) if not e.sold_through_billig]
+    billig_statements.clear()
+    out = serialize_events_json(reader, others, seed_now)
+    assert [d["billig"] for d in out] == [None] * len(others)
+    assert billig_statements.count == 0
+
+
+def test_json_leaves_the_site_events_billig_cache_alone(reader: RoutedSession, seed_now: datetime):
+    events = site_events(reader)
+    serialize_events_json(reader, events, seed_now)
+    assert not any(e.billig_loaded for e in events if e.sold_through_billig)
+
+
+def test_site_events_of_one_billig_event_get_equal_data(reader: RoutedSession, seed_now: datetime):
+    events = [e for e in site_events(reader) if e.sold_through_billig]
+    twice = [events[0], events[0], *events[1:3]]
+    out = serialize_events_json(reader, twice, seed_now)
+    assert out[0] == out[1] and out[0]["billig"] is not None
+
+
+def test_ambiguous_local_times_keep_their_own_offset(reader: RoutedSession, seed_now: datetime):
+    # 02:30 happens twice in Oslo on 2025-10-26; naive datetimes compare equal across folds.
+    first = datetime(2025, 10, 26, 2, 30)
+    events = [
+        Event(id=1, title="a", start_dt=first, ticket_type=TICKET_TYPE_FREE),
+        Event(id=2, title="b", start_dt=first.replace(fold=1), ticket_type=TICKET_TYPE_FREE),
+        Event(id=3, title="c", start_dt=first, ticket_type=TICKET_TYPE_BILLIG, billig_id=None),
+    ]
+    out = serialize_events_json(reader, events, seed_now)
+    expected = to_json(serialize_events(reader, events, seed_now))
+    assert [d["start_dt"] for d in out] == [d["start_dt"] for d in expected]
+    assert out[0]["start_dt"] != out[1]["start_dt"]
+
+
+# --------------------------------------------------------------------------- plain rows
+
+
+def test_rows_are_the_rows_the_orm_loads(reader: RoutedSession, billig_event_ids: list[int]):
+    ids = [*billig_event_ids, 999_999]  # a missing id is absent, as with the ORM
+    rows = load_billig_rows(reader, ids)
+    orm_events = load_billig_events(reader, ids)
+    assert [e[0] for e in rows.events] == sorted(orm_events)
+    assert [(e[0], e[1], e[2], e[3]) for e in rows.events] == [
+        (e.id, e.name, e.sale_from, e.sale_to) for e in orm_events.values()
+    ]
+    groups = [g for e in orm_events.values() for g in e.ticket_groups]
+    assert rows.ticket_groups == [as_row(g, TICKET_GROUP_COLUMNS) for g in groups]
+    assert sorted(rows.price_groups) == sorted(
+        as_row(p, PRICE_GROUP_COLUMNS) for g in groups for p in g.price_groups
+    )
+
+
+def test_children_of_one_parent_are_consecutive_and_in_id_order(
+    reader: RoutedSession, billig_event_ids: list[int]
+):
+    rows = load_billig_rows(reader, billig_event_ids)
+    for children in (rows.ticket_groups, rows.price_groups):
+        parents = [parent for parent, _ in groupby(children, itemgetter(1))]
+        assert len(parents) == len(set(parents))  # one run per parent
+        for _, run in groupby(children, itemgetter(1)):
+            ids = [row[0] for row in run]
+            assert ids == sorted(ids)
+
+
+def test_rows_are_plain_tuples(reader: RoutedSession, billig_event_ids: list[int]):
+    rows = load_billig_rows(reader, billig_event_ids[:5])
+    for level in (rows.events, rows.ticket_groups, rows.price_groups):
+        assert level and all(type(row) is tuple for row in level)
+
+
+def test_no_ids_no_rows_no_queries(reader: RoutedSession, billig_statements: StatementLog):
+    billig_statements.clear()
+    rows = load_billig_rows(reader, [None])
+    assert (rows.events, rows.ticket_groups, rows.price_groups) == ([], [], [])
+    assert billig_statements.count == 0
+
+
+def test_an_event_without_ticket_groups_needs_no_price_query(
+    reader: RoutedSession, billig_statements: StatementLog
+):
+    billig_statements.clear()
+    rows = load_billig_rows(reader, [scenario_id("no_ticket_groups")])
+    assert len(rows.events) == 1 and rows.ticket_groups == [] and rows.price_groups == []
+    assert billig_statements.count == 2
