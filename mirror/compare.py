@@ -475,11 +475,8 @@ def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterat
         target = ctx.renamed.get(fk.target, fk.target)
         return ForeignKey(fk.columns, target, fk.target_columns)
 
-    renamed = ctx.renamed
-    if exp.foreign_keys == act.foreign_keys and not any(
-        fk.target in renamed for fk in exp.foreign_keys
-    ):
-        return  # the common case, at a glance: the same keys to the same relations
+    if _same_foreign_keys(ctx, exp, act):
+        return
     old, new = by_columns(exp), by_columns(act)
     for cols in sorted(old.keys() | new.keys()):
         before, after = old.get(cols, ()), new.get(cols, ())
@@ -513,17 +510,27 @@ def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterat
 # --------------------------------------------------------------------------- columns
 
 
+def _same_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> bool:
+    """The common case at a glance: the same keys, none to a renamed relation (no finding)."""
+    return exp.foreign_keys == act.foreign_keys and not any(
+        fk.target in ctx.renamed for fk in exp.foreign_keys
+    )
+
+
 _SHAPE = attrgetter("name", "type", "nullable", "default")
 _SELECTABLE = attrgetter("selectable")
 
 
+def _same_columns(exp: Relation, act: Relation) -> bool:
+    """The common case at a glance, in a few C-level passes: the same columns in the same order
+    with the same type, nullability and default, none lost to the login (no finding)."""
+    return list(map(_SHAPE, exp.columns)) == list(map(_SHAPE, act.columns)) and (
+        False not in map(_SELECTABLE, act.columns)
+    )
+
+
 def _compare_columns(ctx: _Context, exp: Relation, act: Relation) -> list[Finding]:
-    # The common case, at a glance (a few C-level passes, no per-column Python code): the same
-    # columns in the same order with the same type, nullability and default, none of them lost
-    # to the login. The walk below finds nothing there either.
-    if list(map(_SHAPE, exp.columns)) == list(map(_SHAPE, act.columns)) and False not in map(
-        _SELECTABLE, act.columns
-    ):
+    if _same_columns(exp, act):
         return []
     key = exp.key
     findings: list[Finding] = []

@@ -19,6 +19,8 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from mirror.catalog import (
     Relation,
     RelationKey,
     Usage,
+    make_columns,
     normalize_type,
 )
 from mirror.collector import collector_paused
@@ -97,15 +100,18 @@ def _reject_constant(name: str) -> Any:
 
 def read_json(path: Path, *, what: str = "contract") -> JsonDocument:
     """Read and parse a JSON file; every failure is a located :class:`ContractError`."""
+    return parse_json(path, _read_bytes(path, what), what=what)
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise ContractError(
             f"{path}: {what} file missing (run `billig contracts update` to create it)"
         ) from None
     except OSError as exc:
         raise ContractError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
-    return parse_json(path, raw, what=what)
 
 
 def parse_json(path: Path, raw: bytes, *, what: str = "contract") -> JsonDocument:
@@ -331,10 +337,16 @@ def write_contract(path: Path, catalog: Catalog) -> None:
 
 
 def load_contract(path: Path) -> Catalog:
-    """Read and validate a columns contract; errors name file, line, column and JSON path."""
+    """Read and validate a columns contract; errors name file, line, column and JSON path.
+
+    A file as this harness writes it takes a quick path (:func:`_plain_contract`); anything
+    else, every error included, goes through the located validator, which alone words errors.
+    """
+    raw = _read_bytes(path, "contract")
     with collector_paused():
         # The parsed document is freed before the collector resumes, so it never scans it.
-        return parse_contract(read_json(path))
+        catalog = _plain_contract(raw)
+        return catalog if catalog is not None else parse_contract(parse_json(path, raw))
 
 
 def parse_contract(doc: JsonDocument) -> Catalog:
@@ -437,11 +449,7 @@ class _ContractReader:
         seen: dict[RelationKey, int] = {}
         items = self.array(top["relations"], ("relations",))
         for i, item in enumerate(items):
-            # A file this harness wrote takes the quick path; anything unusual is walked by the
-            # located validator, which decides and says where.
-            rel = None if has_lineage else _plain_relation(item)
-            if rel is None:
-                rel = self.relation(item, ("relations", i), has_lineage, lineage)
+            rel = self.relation(item, ("relations", i), has_lineage, lineage)
             if rel.key in seen:
                 raise self.fail(
                     ("relations", i, "name"),
@@ -577,89 +585,171 @@ class _ContractReader:
                     )
 
 
-_KIND_OF = {kind.value: kind for kind in Kind}
+# --------------------------------------------------------------------------- the quick path
 
 
-def _plain_relation(value: Any) -> Relation | None:
-    """``value`` as a :class:`Relation` when it is plainly valid and has no lineage, else None.
+def _plain_contract(raw: bytes) -> Catalog | None:
+    """The contract in ``raw`` when it is plainly valid and has no lineage, else None.
 
-    The quick path for large contracts: one pass of cheap type checks and no JSON paths. It
-    never decides that something is wrong – anything unusual (a wrong type, an unknown or
-    missing key, an unknown column in a key) returns None, and the located validator
-    (:meth:`_ContractReader.relation`) reads the relation again and words the error. So it must
-    accept nothing that validator rejects, and build the same value from what it accepts; the
-    tests hold both readers to that over valid and broken documents.
+    Files this harness writes are read without the located validator's cost: a plain
+    ``json.loads`` (no Python hook per object), then checks that run column-wise over all
+    columns of the file at once, and one constructor pass for every column. It never decides
+    that something is wrong: anything unusual (a wrong type, an unknown or missing key, an
+    unknown column in a key, lineage, any parse error) returns None, and
+    :func:`parse_contract` reads the file again and words the error. So it must accept
+    nothing the located validator rejects, and build the same value from what it accepts;
+    the tests hold both readers to that over valid and broken documents.
+
+    Duplicate keys, which ``json.loads`` silently merges, are ruled out by counting: every
+    ``:`` of a JSON text is either the one after an object member's key or a character of a
+    string, so the text has as many as the parsed objects have members plus the strings have
+    colons – unless some member was lost to a duplicate. (A ``\\u`` escape could spell a colon
+    that the text does not show; such files take the located path.)
     """
-    if type(value) is not dict or value.keys() != _RELATION_KEYS:
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+        top = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
         return None
-    schema, name, kind_text = value["schema"], value["name"], value["kind"]
-    if not (type(schema) is type(name) is type(kind_text) is str and schema and name):
+    if ("\\" in text and "\\u" in text) or type(top) is not dict or top.keys() != _TOP_KEYS:
         return None
-    kind = _KIND_OF.get(kind_text)
-    raw_columns = value["columns"]
-    if kind is None or type(raw_columns) is not list:
+    version, lineage, schemas, items = (top[k] for k in _TOP_ORDER)
+    if type(version) is not int or version != FORMAT_VERSION or lineage is not False:
         return None
-    with_nullability = kind in KINDS_WITH_NULLABILITY
-    columns: list[Column] = []
-    for col in raw_columns:
-        if type(col) is not dict or col.keys() != _COLUMN_KEYS:
+    if type(schemas) is not list or type(items) is not list or not _strings(schemas):
+        return None
+    reader = _PlainReader()
+    if not all(map(reader.add, items)):
+        return None
+    relations = reader.relations()
+    if relations is None:
+        return None
+    members = len(_TOP_KEYS) + reader.members
+    colons = "".join(schemas).count(":") + reader.colons()
+    if text.count(":") != members + colons:
+        return None  # a duplicate key
+    by_key: dict[RelationKey, Relation] = {}
+    for rel in relations:
+        if rel.key in by_key:
             return None
-        col_name, type_, nullable, default = (
-            col["name"],
-            col["type"],
-            col["nullable"],
-            col["default"],
-        )
-        if not (type(col_name) is type(type_) is str and col_name and type_):
-            return None
-        if with_nullability:
-            if type(nullable) is not bool:
+        by_key[rel.key] = rel
+    for rel in relations:
+        for fk in rel.foreign_keys:
+            target = by_key.get(fk.target)
+            if target is not None and not set(fk.target_columns) <= set(target.column_names):
                 return None
-        elif nullable != UNKNOWN:
+    return Catalog.of(relations, schemas)
+
+
+class _PlainReader:
+    """The relations of a plain contract, gathered column-wise (see :func:`_plain_contract`).
+
+    :meth:`add` checks what can be checked per relation and keeps the column fields in lists
+    over the whole file; :meth:`relations` checks those lists in a few passes and builds every
+    column at once.
+    """
+
+    def __init__(self) -> None:
+        self.heads: list[
+            tuple[RelationKey, Kind, int, tuple[str, ...], tuple[ForeignKey, ...]]
+        ] = []
+        self.uniques: list[tuple[tuple[str, ...], ...]] = []
+        self.names: list[Any] = []
+        self.types: list[Any] = []
+        self.nullables: list[Any] = []
+        self.defaults: list[Any] = []
+        self.table_nullables: list[Any] = []  # must be true or false
+        self.view_nullables: list[Any] = []  # must be "unknown"
+        self.strings: list[str] = []  # every other string of the relations, for counting colons
+        self.members = 0  # object members of the relations, nested objects included
+
+    def add(self, value: Any) -> bool:
+        if type(value) is not dict or value.keys() != _RELATION_KEYS:
+            return False
+        schema, name, kind_text, raw_columns = (value[k] for k in _RELATION_ORDER)
+        if not (type(schema) is type(name) is type(kind_text) is str and schema and name):
+            return False
+        kind = _KIND_OF.get(kind_text)
+        if kind is None or type(raw_columns) is not list:
+            return False
+        count = len(raw_columns)
+        # Every column an object of exactly the four keys: four members, all four found.
+        if count and (set(map(type, raw_columns)) != _DICT or set(map(len, raw_columns)) != {4}):
+            return False
+        try:
+            names = list(map(_NAME, raw_columns))
+            nullables = list(map(_NULLABLE, raw_columns))
+            self.types += map(_TYPE, raw_columns)
+            self.defaults += map(_DEFAULT, raw_columns)
+            distinct = set(names)
+        except (KeyError, TypeError):  # a key missing, a name that cannot even be hashed
+            return False
+        if len(distinct) != count:
+            return False
+        primary_key = _plain_names(value["primary_key"], distinct)
+        foreign_keys = _plain_foreign_keys(value["foreign_keys"], distinct, self.strings)
+        unique = _plain_unique(value["unique"], distinct)
+        if primary_key is None or foreign_keys is None or unique is None:
+            return False
+        self.names += names
+        self.nullables += nullables if kind in KINDS_WITH_NULLABILITY else repeat(None, count)
+        (self.table_nullables if kind in KINDS_WITH_NULLABILITY else self.view_nullables).extend(
+            nullables
+        )
+        self.strings += (schema, name, kind_text, *primary_key)
+        self.strings += (n for cols in unique for n in cols)
+        self.members += len(_RELATION_KEYS) + 4 * count + 5 * len(foreign_keys)
+        self.heads.append((RelationKey(schema, name), kind, count, primary_key, foreign_keys))
+        self.uniques.append(unique)
+        return True
+
+    def relations(self) -> list[Relation] | None:
+        names, types, defaults = self.names, self.types, self.defaults
+        if not (_strings(names) and _strings(types) and set(map(type, defaults)) <= _STR_OR_NULL):
             return None
-        else:
-            nullable = None
-        if default is not None and type(default) is not str:
+        if not set(map(type, self.table_nullables)) <= _BOOL:
             return None
-        columns.append(Column(col_name, normalize_type(type_), nullable, default))
-    names = {c.name for c in columns}
-    if len(names) != len(columns):
-        return None
-    primary_key = _plain_names(value["primary_key"], names)
-    raw_fks, raw_unique = value["foreign_keys"], value["unique"]
-    if primary_key is None or type(raw_fks) is not list or type(raw_unique) is not list:
-        return None
-    foreign_keys: list[ForeignKey] = []
-    for fk in raw_fks:
-        if type(fk) is not dict or fk.keys() != _FK_KEYS:
+        if self.view_nullables.count(UNKNOWN) != len(self.view_nullables):
             return None
-        fk_columns = _plain_names(fk["columns"], names)
-        target, target_columns = fk["target"], fk["target_columns"]
-        if not fk_columns or type(target) is not dict or target.keys() != _TARGET_KEYS:
-            return None
-        target_schema, target_name = target["schema"], target["name"]
-        if not (type(target_schema) is type(target_name) is str and target_schema and target_name):
-            return None
-        if type(target_columns) is not list or len(target_columns) != len(fk_columns):
-            return None
-        if not all(type(c) is str and c for c in target_columns):
-            return None
-        target_key = RelationKey(target_schema, target_name)
-        foreign_keys.append(ForeignKey(fk_columns, target_key, tuple(target_columns)))
-    unique: list[tuple[str, ...]] = []
-    for item in raw_unique:
-        cols = _plain_names(item, names)
-        if not cols:
-            return None
-        unique.append(cols)
-    return Relation(
-        key=RelationKey(schema, name),
-        kind=kind,
-        columns=tuple(columns),
-        primary_key=primary_key,
-        foreign_keys=tuple(foreign_keys),
-        unique=tuple(unique),
-    )
+        columns = make_columns(names, list(map(normalize_type, types)), self.nullables, defaults)
+        relations = []
+        start = 0
+        for (key, kind, count, primary_key, foreign_keys), unique in zip(
+            self.heads, self.uniques, strict=True
+        ):
+            relations.append(
+                Relation(
+                    key=key,
+                    kind=kind,
+                    columns=columns[start : start + count],
+                    primary_key=primary_key,
+                    foreign_keys=foreign_keys,
+                    unique=unique,
+                )
+            )
+            start += count
+        return relations
+
+    def colons(self) -> int:
+        """Colons in every string of the relations (the view nullability "unknown" has none)."""
+        defaults = filter(None, self.defaults)
+        return sum(
+            "".join(strings).count(":")
+            for strings in (self.names, self.types, defaults, self.strings)
+        )
+
+
+_KIND_OF = {kind.value: kind for kind in Kind}
+_TOP_ORDER = ("format_version", "lineage", "schemas", "relations")
+_RELATION_ORDER = ("schema", "name", "kind", "columns")
+_NAME, _TYPE, _NULLABLE, _DEFAULT = map(itemgetter, ("name", "type", "nullable", "default"))
+_DICT, _STR, _BOOL = {dict}, {str}, {bool}
+_STR_OR_NULL = {str, type(None)}
+
+
+def _strings(values: list[Any]) -> bool:
+    """Every value a non-empty string."""
+    return set(map(type, values)) <= _STR and "" not in values
 
 
 def _plain_names(value: Any, columns: set[str]) -> tuple[str, ...] | None:
@@ -671,6 +761,46 @@ def _plain_names(value: Any, columns: set[str]) -> tuple[str, ...] | None:
             return None
     names = tuple(value)
     return names if len(set(names)) == len(names) else None
+
+
+def _plain_foreign_keys(
+    value: Any, columns: set[str], strings: list[str]
+) -> tuple[ForeignKey, ...] | None:
+    """Foreign keys as :meth:`_ContractReader.foreign_key` reads them, else None."""
+    if type(value) is not list:
+        return None
+    out = []
+    for fk in value:
+        if type(fk) is not dict or fk.keys() != _FK_KEYS:
+            return None
+        fk_columns = _plain_names(fk["columns"], columns)
+        target, target_columns = fk["target"], fk["target_columns"]
+        if not fk_columns or type(target) is not dict or target.keys() != _TARGET_KEYS:
+            return None
+        target_schema, target_name = target["schema"], target["name"]
+        if not (type(target_schema) is type(target_name) is str and target_schema and target_name):
+            return None
+        if type(target_columns) is not list or len(target_columns) != len(fk_columns):
+            return None
+        if not _strings(target_columns):
+            return None
+        strings += (*fk_columns, target_schema, target_name, *target_columns)
+        key = RelationKey(target_schema, target_name)
+        out.append(ForeignKey(fk_columns, key, tuple(target_columns)))
+    return tuple(out)
+
+
+def _plain_unique(value: Any, columns: set[str]) -> tuple[tuple[str, ...], ...] | None:
+    """Unique constraints as :meth:`_ContractReader.relation` reads them, else None."""
+    if type(value) is not list:
+        return None
+    out = []
+    for item in value:
+        names = _plain_names(item, columns)
+        if not names:
+            return None
+        out.append(names)
+    return tuple(out)
 
 
 def _json_type(value: Any) -> str:

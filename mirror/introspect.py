@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,7 +25,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 import psycopg2
@@ -35,11 +35,11 @@ from sqlalchemy.engine import URL
 from mirror.catalog import (
     KINDS_WITH_NULLABILITY,
     Catalog,
-    Column,
     ForeignKey,
     Kind,
     Relation,
     RelationKey,
+    make_columns,
     normalize_type,
 )
 from mirror.collector import collector_paused
@@ -222,27 +222,31 @@ def assemble(
         )
     }
     # Rows sorted by (relation, column number; unique, so the other fields never decide): each
-    # relation's columns are then one run of rows, built straight into their tuple. Rows come
-    # from a scan in (nearly) that order already, which the sort detects in one pass.
-    columns: dict[int, tuple[Column, ...]] = {}
-    numbers: dict[int, tuple[int, ...]] = {}
-    for oid, group in groupby(sorted(column_rows), _relation_of):
-        run = list(group)
+    # relation's columns are then one run of rows. Rows come from a scan in (nearly) that order
+    # already, which the sort detects in one pass. The columns are built field by field over
+    # all rows at once, then cut into one tuple per relation: no per-column Python code.
+    rows = sorted(column_rows)
+    row_oids, row_numbers, col_names, col_types, not_nulls, defaults, privileges = (
+        zip(*rows, strict=True) if rows else ((),) * 7
+    )
+    nullables: list[bool | None] = list(map(operator.not_, not_nulls))
+    selectables: list[bool | None] = list(map(bool, privileges))
+    runs: list[tuple[int, int, int]] = []  # (oid, first row, end row)
+    start = 0
+    for oid, group in groupby(row_oids):
+        end = start + len(list(group))
+        runs.append((oid, start, end))
         _, kind, use = heads[oid]
-        with_nullability = kind in KINDS_WITH_NULLABILITY
-        columns[oid] = tuple(
-            [
-                Column(
-                    name,
-                    normalize_type(type_),
-                    (not notnull) if with_nullability else None,
-                    default,
-                    bool(use and selectable),
-                )
-                for _, _, name, type_, notnull, default, selectable in run
-            ]
-        )
-        numbers[oid] = tuple(map(_number_of, run))
+        if kind not in KINDS_WITH_NULLABILITY:
+            nullables[start:end] = [None] * (end - start)
+        if not use:
+            selectables[start:end] = [False] * (end - start)
+        start = end
+    built = make_columns(
+        col_names, list(map(normalize_type, col_types)), nullables, defaults, selectables
+    )
+    columns = {oid: built[first:end] for oid, first, end in runs}
+    numbers = {oid: row_numbers[first:end] for oid, first, end in runs}
     column_names: dict[int, dict[int, str]] = {}
 
     def name_of(oid: int) -> dict[int, str]:
@@ -286,10 +290,6 @@ def assemble(
         ),
         schemas=schemas or (),
     )
-
-
-_relation_of = itemgetter(0)
-_number_of = itemgetter(1)
 
 
 @cache
