@@ -12,6 +12,7 @@ file, the line and column, and the JSON path (``$.relations[2].columns[0].nullab
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -20,9 +21,11 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from mirror.catalog import (
     KINDS_WITH_NULLABILITY,
@@ -588,219 +591,174 @@ class _ContractReader:
 # --------------------------------------------------------------------------- the quick path
 
 
+_NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class _PlainColumn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    name: _NonEmpty
+    type: _NonEmpty
+    nullable: bool | Literal["unknown"]
+    default: str | None
+
+
+class _PlainTarget(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    schema: _NonEmpty
+    name: _NonEmpty
+
+
+class _PlainForeignKey(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    columns: list[_NonEmpty]
+    target: _PlainTarget
+    target_columns: list[_NonEmpty]
+
+
+class _PlainRelation(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    schema: _NonEmpty
+    name: _NonEmpty
+    kind: Literal["table", "view", "materialized_view", "partitioned_table", "foreign_table"]
+    columns: list[_PlainColumn]
+    primary_key: list[_NonEmpty]
+    foreign_keys: list[_PlainForeignKey]
+    unique: list[list[_NonEmpty]]
+
+
+class _PlainDocument(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A contract without lineage, every key required and no other allowed."""
+
+    format_version: int
+    lineage: Literal[False]
+    schemas: list[_NonEmpty]
+    relations: list[_PlainRelation]
+
+
+_PLAIN_DECODER = msgspec.json.Decoder(_PlainDocument)
+
+
 def _plain_contract(raw: bytes) -> Catalog | None:
     """The contract in ``raw`` when it is plainly valid and has no lineage, else None.
 
-    Files this harness writes are read without the located validator's cost: a plain
-    ``json.loads`` (no Python hook per object), then checks that run column-wise over all
-    columns of the file at once, and one constructor pass for every column. It never decides
-    that something is wrong: anything unusual (a wrong type, an unknown or missing key, an
-    unknown column in a key, lineage, any parse error) returns None, and
-    :func:`parse_contract` reads the file again and words the error. So it must accept
-    nothing the located validator rejects, and build the same value from what it accepts;
-    the tests hold both readers to that over valid and broken documents.
+    Files this harness writes are read without the located validator's cost: msgspec decodes
+    and type-checks the whole document in C against the shape declared above, what types
+    cannot say is checked column-wise over all columns of the file at once, and every column
+    is built in one pass. It never decides that something is wrong: anything unusual (a wrong
+    type, an unknown or missing key, an unknown column in a key, lineage, any parse error)
+    returns None, and :func:`parse_contract` reads the file again and words the error. So it
+    must accept nothing the located validator rejects, and build the same value from what it
+    accepts; the tests hold both readers to that over valid and broken documents.
 
-    Duplicate keys, which ``json.loads`` silently merges, are ruled out by counting: every
+    Duplicate keys, which a plain parse silently merges, are ruled out by counting: every
     ``:`` of a JSON text is either the one after an object member's key or a character of a
     string, so the text has as many as the parsed objects have members plus the strings have
     colons – unless some member was lost to a duplicate. (A ``\\u`` escape could spell a colon
     that the text does not show; such files take the located path.)
     """
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    if b"\\" in raw and b"\\u" in raw:
+        return None
     try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-        top = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+        doc = _PLAIN_DECODER.decode(raw)
+    except (msgspec.MsgspecError, ValueError):  # not JSON, not UTF-8, not this shape
         return None
-    if ("\\" in text and "\\u" in text) or type(top) is not dict or top.keys() != _TOP_KEYS:
+    if doc.format_version != FORMAT_VERSION:
         return None
-    version, lineage, schemas, items = (top[k] for k in _TOP_ORDER)
-    if type(version) is not int or version != FORMAT_VERSION or lineage is not False:
-        return None
-    if type(schemas) is not list or type(items) is not list or not _strings(schemas):
-        return None
-    reader = _PlainReader()
-    if not all(map(reader.add, items)):
-        return None
-    relations = reader.relations()
-    if relations is None:
-        return None
-    members = len(_TOP_KEYS) + reader.members
-    colons = "".join(schemas).count(":") + reader.colons()
-    if text.count(":") != members + colons:
-        return None  # a duplicate key
-    by_key: dict[RelationKey, Relation] = {}
-    for rel in relations:
-        if rel.key in by_key:
-            return None
-        by_key[rel.key] = rel
-    for rel in relations:
-        for fk in rel.foreign_keys:
-            target = by_key.get(fk.target)
-            if target is not None and not set(fk.target_columns) <= set(target.column_names):
-                return None
-    return Catalog.of(relations, schemas)
-
-
-class _PlainReader:
-    """The relations of a plain contract, gathered column-wise (see :func:`_plain_contract`).
-
-    :meth:`add` checks what can be checked per relation and keeps the column fields in lists
-    over the whole file; :meth:`relations` checks those lists in a few passes and builds every
-    column at once.
-    """
-
-    def __init__(self) -> None:
-        self.heads: list[
-            tuple[RelationKey, Kind, int, tuple[str, ...], tuple[ForeignKey, ...]]
-        ] = []
-        self.uniques: list[tuple[tuple[str, ...], ...]] = []
-        self.names: list[Any] = []
-        self.types: list[Any] = []
-        self.nullables: list[Any] = []
-        self.defaults: list[Any] = []
-        self.table_nullables: list[Any] = []  # must be true or false
-        self.view_nullables: list[Any] = []  # must be "unknown"
-        self.strings: list[str] = []  # every other string of the relations, for counting colons
-        self.members = 0  # object members of the relations, nested objects included
-
-    def add(self, value: Any) -> bool:
-        if type(value) is not dict or value.keys() != _RELATION_KEYS:
-            return False
-        schema, name, kind_text, raw_columns = (value[k] for k in _RELATION_ORDER)
-        if not (type(schema) is type(name) is type(kind_text) is str and schema and name):
-            return False
-        kind = _KIND_OF.get(kind_text)
-        if kind is None or type(raw_columns) is not list:
-            return False
-        count = len(raw_columns)
-        # Every column an object of exactly the four keys: four members, all four found.
-        if count and (set(map(type, raw_columns)) != _DICT or set(map(len, raw_columns)) != {4}):
-            return False
-        try:
-            names = list(map(_NAME, raw_columns))
-            nullables = list(map(_NULLABLE, raw_columns))
-            self.types += map(_TYPE, raw_columns)
-            self.defaults += map(_DEFAULT, raw_columns)
-            distinct = set(names)
-        except (KeyError, TypeError):  # a key missing, a name that cannot even be hashed
-            return False
+    names: list[str] = []
+    types: list[str] = []
+    nullables: list[bool | None] = []
+    defaults: list[str | None] = []
+    strings: list[str] = list(doc.schemas)  # every other string, for counting colons
+    members = len(_TOP_KEYS)
+    heads = []
+    for rel in doc.relations:
+        columns = rel.columns
+        count = len(columns)
+        col_names = list(map(_NAME, columns))
+        distinct = set(col_names)
         if len(distinct) != count:
-            return False
-        primary_key = _plain_names(value["primary_key"], distinct)
-        foreign_keys = _plain_foreign_keys(value["foreign_keys"], distinct, self.strings)
-        unique = _plain_unique(value["unique"], distinct)
-        if primary_key is None or foreign_keys is None or unique is None:
-            return False
-        self.names += names
-        self.nullables += nullables if kind in KINDS_WITH_NULLABILITY else repeat(None, count)
-        (self.table_nullables if kind in KINDS_WITH_NULLABILITY else self.view_nullables).extend(
-            nullables
+            return None
+        col_nullables = list(map(_NULLABLE, columns))
+        kind = _KIND_OF[rel.kind]
+        if kind in KINDS_WITH_NULLABILITY:
+            if UNKNOWN in col_nullables:
+                return None
+            nullables += col_nullables
+        else:
+            if col_nullables.count(UNKNOWN) != count:
+                return None
+            nullables += repeat(None, count)
+        names += col_names
+        types += map(_TYPE, columns)
+        defaults += map(_DEFAULT, columns)
+        keys = _plain_keys(rel, distinct, strings)
+        if keys is None:
+            return None
+        members += len(_RELATION_KEYS) + 4 * count + 5 * len(rel.foreign_keys)
+        strings += (rel.schema, rel.name, rel.kind)
+        heads.append((RelationKey(rel.schema, rel.name), kind, count, *keys))
+    colons = sum(
+        "".join(values).count(":") for values in (names, types, filter(None, defaults), strings)
+    )
+    if raw.count(b":") != members + colons:
+        return None  # a member lost to a duplicate key
+    built = make_columns(names, list(map(normalize_type, types)), nullables, defaults)
+    relations: dict[RelationKey, Relation] = {}
+    start = 0
+    for key, kind, count, primary_key, foreign_keys, unique in heads:
+        if key in relations:
+            return None
+        relations[key] = Relation(
+            key, kind, built[start : start + count], primary_key, foreign_keys, unique
         )
-        self.strings += (schema, name, kind_text, *primary_key)
-        self.strings += (n for cols in unique for n in cols)
-        self.members += len(_RELATION_KEYS) + 4 * count + 5 * len(foreign_keys)
-        self.heads.append((RelationKey(schema, name), kind, count, primary_key, foreign_keys))
-        self.uniques.append(unique)
-        return True
+        start += count
+    for relation in relations.values():
+        for foreign_key in relation.foreign_keys:
+            target = relations.get(foreign_key.target)
+            if target is not None and not set(foreign_key.target_columns) <= set(
+                target.column_names
+            ):
+                return None
+    return Catalog.of(relations.values(), doc.schemas)
 
-    def relations(self) -> list[Relation] | None:
-        names, types, defaults = self.names, self.types, self.defaults
-        if not (_strings(names) and _strings(types) and set(map(type, defaults)) <= _STR_OR_NULL):
+
+def _plain_keys(
+    rel: _PlainRelation, columns: set[str], strings: list[str]
+) -> tuple[tuple[str, ...], tuple[ForeignKey, ...], tuple[tuple[str, ...], ...]] | None:
+    """Primary key, foreign keys and unique constraints as the located reader reads them."""
+    primary_key = _plain_names(rel.primary_key, columns)
+    if primary_key is None:
+        return None
+    foreign_keys = []
+    for fk in rel.foreign_keys:
+        fk_columns = _plain_names(fk.columns, columns)
+        if not fk_columns or len(fk.target_columns) != len(fk_columns):
             return None
-        if not set(map(type, self.table_nullables)) <= _BOOL:
-            return None
-        if self.view_nullables.count(UNKNOWN) != len(self.view_nullables):
-            return None
-        columns = make_columns(names, list(map(normalize_type, types)), self.nullables, defaults)
-        relations = []
-        start = 0
-        for (key, kind, count, primary_key, foreign_keys), unique in zip(
-            self.heads, self.uniques, strict=True
-        ):
-            relations.append(
-                Relation(
-                    key=key,
-                    kind=kind,
-                    columns=columns[start : start + count],
-                    primary_key=primary_key,
-                    foreign_keys=foreign_keys,
-                    unique=unique,
-                )
+        target = fk.target
+        strings += (*fk_columns, target.schema, target.name, *fk.target_columns)
+        foreign_keys.append(
+            ForeignKey(
+                fk_columns, RelationKey(target.schema, target.name), tuple(fk.target_columns)
             )
-            start += count
-        return relations
-
-    def colons(self) -> int:
-        """Colons in every string of the relations (the view nullability "unknown" has none)."""
-        defaults = filter(None, self.defaults)
-        return sum(
-            "".join(strings).count(":")
-            for strings in (self.names, self.types, defaults, self.strings)
         )
+    unique = []
+    for cols in rel.unique:
+        names = _plain_names(cols, columns)
+        if not names:
+            return None
+        unique.append(names)
+        strings += names
+    strings += primary_key
+    return primary_key, tuple(foreign_keys), tuple(unique)
 
 
 _KIND_OF = {kind.value: kind for kind in Kind}
-_TOP_ORDER = ("format_version", "lineage", "schemas", "relations")
-_RELATION_ORDER = ("schema", "name", "kind", "columns")
-_NAME, _TYPE, _NULLABLE, _DEFAULT = map(itemgetter, ("name", "type", "nullable", "default"))
-_DICT, _STR, _BOOL = {dict}, {str}, {bool}
-_STR_OR_NULL = {str, type(None)}
+_NAME, _TYPE, _NULLABLE, _DEFAULT = map(attrgetter, ("name", "type", "nullable", "default"))
 
 
-def _strings(values: list[Any]) -> bool:
-    """Every value a non-empty string."""
-    return set(map(type, values)) <= _STR and "" not in values
-
-
-def _plain_names(value: Any, columns: set[str]) -> tuple[str, ...] | None:
+def _plain_names(names: list[str], columns: set[str]) -> tuple[str, ...] | None:
     """Distinct names of ``columns`` (as :meth:`_ContractReader.names` wants them), else None."""
-    if type(value) is not list:
+    distinct = set(names)
+    if len(distinct) != len(names) or not distinct <= columns:
         return None
-    for item in value:
-        if type(item) is not str or item not in columns:
-            return None
-    names = tuple(value)
-    return names if len(set(names)) == len(names) else None
-
-
-def _plain_foreign_keys(
-    value: Any, columns: set[str], strings: list[str]
-) -> tuple[ForeignKey, ...] | None:
-    """Foreign keys as :meth:`_ContractReader.foreign_key` reads them, else None."""
-    if type(value) is not list:
-        return None
-    out = []
-    for fk in value:
-        if type(fk) is not dict or fk.keys() != _FK_KEYS:
-            return None
-        fk_columns = _plain_names(fk["columns"], columns)
-        target, target_columns = fk["target"], fk["target_columns"]
-        if not fk_columns or type(target) is not dict or target.keys() != _TARGET_KEYS:
-            return None
-        target_schema, target_name = target["schema"], target["name"]
-        if not (type(target_schema) is type(target_name) is str and target_schema and target_name):
-            return None
-        if type(target_columns) is not list or len(target_columns) != len(fk_columns):
-            return None
-        if not _strings(target_columns):
-            return None
-        strings += (*fk_columns, target_schema, target_name, *target_columns)
-        key = RelationKey(target_schema, target_name)
-        out.append(ForeignKey(fk_columns, key, tuple(target_columns)))
-    return tuple(out)
-
-
-def _plain_unique(value: Any, columns: set[str]) -> tuple[tuple[str, ...], ...] | None:
-    """Unique constraints as :meth:`_ContractReader.relation` reads them, else None."""
-    if type(value) is not list:
-        return None
-    out = []
-    for item in value:
-        names = _plain_names(item, columns)
-        if not names:
-            return None
-        out.append(names)
-    return tuple(out)
+    return tuple(names)
 
 
 def _json_type(value: Any) -> str:

@@ -337,14 +337,15 @@ def _literal_arrays(args: dict[str, Any]) -> dict[str, Any]:
     element by element: with 2,000 relations in scope that was a quarter of a statement's time.
     Every element is quoted, so any name (quotes, backslashes, commas, braces) survives.
     """
-    return {
-        key: "{" + ",".join(map(_array_element, value)) + "}" if isinstance(value, list) else value
-        for key, value in args.items()
-    }
+    return {key: _array(value) if isinstance(value, list) else value for key, value in args.items()}
 
 
-def _array_element(value: object) -> str:
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _array(values: list[Any]) -> str:
+    text = '","'.join(map(str, values))
+    # Only quotes and backslashes need escaping inside a quoted element; usually there are none.
+    if "\\" in text or text.count('"') != 2 * max(len(values) - 1, 0):
+        text = '","'.join(str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return '{"' + text + '"}' if values else "{}"
 
 
 @contextlib.contextmanager

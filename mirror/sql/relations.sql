@@ -34,14 +34,15 @@ WITH asked (schema_name, rel_name) AS (
        AND (n.nspname = ANY (%(whole_schemas)s::text[])
             OR (%(everything)s AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'))
 )
+-- The arrays are aggregated in one pass over the same rows, so they are parallel.
 SELECT ARRAY(SELECT n.nspname::text
                FROM pg_catalog.pg_namespace AS n
               WHERE n.nspname = ANY (%(schemas)s::text[])
                  OR (%(everything)s AND n.nspname !~ '^pg_'
                      AND n.nspname <> 'information_schema')),
-       ARRAY(SELECT r.oid::bigint FROM relations AS r ORDER BY r.oid),
-       ARRAY(SELECT r.nspname::text FROM relations AS r ORDER BY r.oid),
-       ARRAY(SELECT r.relname::text FROM relations AS r ORDER BY r.oid),
-       ARRAY(SELECT r.relkind::text FROM relations AS r ORDER BY r.oid),
-       ARRAY(SELECT pg_catalog.has_schema_privilege(r.nspoid, 'USAGE')
-               FROM relations AS r ORDER BY r.oid)
+       coalesce(pg_catalog.array_agg(r.oid::bigint), '{}'),
+       coalesce(pg_catalog.array_agg(r.nspname::text), '{}'),
+       coalesce(pg_catalog.array_agg(r.relname::text), '{}'),
+       coalesce(pg_catalog.array_agg(r.relkind::text), '{}'),
+       coalesce(pg_catalog.array_agg(pg_catalog.has_schema_privilege(r.nspoid, 'USAGE')), '{}')
+  FROM (SELECT * FROM relations ORDER BY oid) AS r
