@@ -246,15 +246,16 @@ def assemble(
         col_names, list(map(normalize_type, col_types)), nullables, defaults, selectables
     )
     columns = {oid: built[first:end] for oid, first, end in runs}
-    numbers = {oid: row_numbers[first:end] for oid, first, end in runs}
+    spans = {oid: (first, end) for oid, first, end in runs}
     column_names: dict[int, dict[int, str]] = {}
 
     def name_of(oid: int) -> dict[int, str]:
         # Column number → name, only for relations that have constraints.
         found = column_names.get(oid)
         if found is None:
+            first, end = spans.get(oid, (0, 0))
             found = column_names[oid] = dict(
-                zip(numbers.get(oid, ()), [c.name for c in columns.get(oid, ())], strict=True)
+                zip(row_numbers[first:end], col_names[first:end], strict=True)
             )
         return found
 
@@ -263,18 +264,19 @@ def assemble(
     foreign: dict[int, list[ForeignKey]] = {}
     for row in constraint_rows:
         oid, contype, key, target_oid, target_nsp, target_name, target_key, target_cols = row
-        named = name_of(oid)
-        key_names = tuple([named[num] for num in key])
+        key_names = tuple(map(name_of(oid).__getitem__, key))
         if contype == "p":
             primary[oid] = key_names
         elif contype == "u":
             unique.setdefault(oid, []).append(key_names)
         elif contype == "f" and target_nsp is not None and target_name is not None:
-            if target_cols is None:  # target in scope: name its columns from what we read
-                target_named = name_of(target_oid)
-                target_cols = [target_named[num] for num in target_key or ()]
-            target = RelationKey(target_nsp, target_name)
-            fk = ForeignKey(key_names, target, tuple(target_cols))
+            head = heads.get(target_oid)
+            if head is not None:  # target in scope: named from what we read
+                target = head[0]
+                target_cols = list(map(name_of(target_oid).__getitem__, target_key or ()))
+            else:
+                target = RelationKey(target_nsp, target_name)
+            fk = ForeignKey(key_names, target, tuple(target_cols or ()))
             foreign.setdefault(oid, []).append(fk)
     return Catalog.of(
         (
