@@ -395,8 +395,10 @@ def _compare_relation(ctx: _Context, exp: Relation, act: Relation) -> list[Findi
     if exp.kind != act.kind:
         findings.append(_kind_changed(ctx, exp, act))
     if exp.kind in _KINDS_WITH_KEYS and act.kind in _KINDS_WITH_KEYS:
-        findings += _compare_primary_key(ctx, exp, act)
-        findings += _compare_foreign_keys(ctx, exp, act)
+        if exp.primary_key != act.primary_key:
+            findings += _compare_primary_key(ctx, exp, act)
+        if not _same_foreign_keys(ctx, exp, act):
+            findings += _compare_foreign_keys(ctx, exp, act)
     findings += _compare_columns(ctx, exp, act)
     return findings
 
@@ -475,8 +477,6 @@ def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterat
         target = ctx.renamed.get(fk.target, fk.target)
         return ForeignKey(fk.columns, target, fk.target_columns)
 
-    if _same_foreign_keys(ctx, exp, act):
-        return
     old, new = by_columns(exp), by_columns(act)
     for cols in sorted(old.keys() | new.keys()):
         before, after = old.get(cols, ()), new.get(cols, ())

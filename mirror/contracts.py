@@ -668,6 +668,7 @@ def _plain_contract(raw: bytes) -> Catalog | None:
     strings: list[str] = list(doc.schemas)  # every other string, for counting colons
     members = len(_TOP_KEYS)
     heads = []
+    column_sets: dict[RelationKey, set[str]] = {}
     for rel in doc.relations:
         columns = rel.columns
         count = len(columns)
@@ -693,7 +694,9 @@ def _plain_contract(raw: bytes) -> Catalog | None:
             return None
         members += len(_RELATION_KEYS) + 4 * count + 5 * len(rel.foreign_keys)
         strings += (rel.schema, rel.name, rel.kind)
-        heads.append((RelationKey(rel.schema, rel.name), kind, count, *keys))
+        key = RelationKey(rel.schema, rel.name)
+        heads.append((key, kind, count, *keys))
+        column_sets.setdefault(key, distinct)
     colons = sum(
         "".join(values).count(":") for values in (names, types, filter(None, defaults), strings)
     )
@@ -711,9 +714,9 @@ def _plain_contract(raw: bytes) -> Catalog | None:
         start += count
     for relation in relations.values():
         for foreign_key in relation.foreign_keys:
-            target = relations.get(foreign_key.target)
-            if target is not None and not set(foreign_key.target_columns) <= set(
-                target.column_names
+            target_columns = column_sets.get(foreign_key.target)
+            if target_columns is not None and not target_columns.issuperset(
+                foreign_key.target_columns
             ):
                 return None
     return Catalog.of(relations.values(), doc.schemas)
