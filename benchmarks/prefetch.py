@@ -3,19 +3,20 @@
 The Billig database is seeded once with the largest N of events (so only N varies between
 sizes, not the table sizes); the site database is a SQLite file with N site events, each sold
 through a different Billig event. Every approach runs in a fresh routed session, reads the site
-events (ORM objects) and builds the API's JSON as plain data: ours with
-:func:`mirror.serializers.serialize_events_json` (one query per level into plain rows, JSON built
-directly); the declared models with :func:`mirror.serializers.serialize_events` (ORM prefetch, one
-query per level, a validated model per object) and ``to_json``; the naive loop with
-:func:`mirror.serializers.serialize_event` per event, which loads the Billig event, its ticket
-groups and each group's price groups lazily, as ORM code does by default. All three give the same
-JSON (checked). Statements are counted on both databases: psycopg2 cursors for Billig, engine
-events for SQLite.
+events (ORM objects) and produces the JSON document a list endpoint sends: ours with
+:func:`mirror.serializers.render_events_json` (one query per level into plain rows, JSON text
+built directly); the declared models with :func:`mirror.serializers.serialize_events` (ORM
+prefetch, one query per level, a validated model per object), ``to_json`` and ``json.dumps``;
+the naive loop with :func:`mirror.serializers.serialize_event` per event, which loads the Billig
+event, its ticket groups and each group's price groups lazily, as ORM code does by default. All
+three documents are checked to be equal. Statements are counted on both databases: psycopg2
+cursors for Billig, engine events for SQLite.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -35,17 +36,17 @@ from mirror.provision import Server
 from mirror.routing import session_factory
 from mirror.seed import EVENT_ID_BASE, reference_now
 from mirror.serializers import (
+    render_events_json,
     serialize_event,
     serialize_events,
-    serialize_events_json,
     to_json,
 )
 from mirror.site import TICKET_TYPE_BILLIG, Event, create_site_schema
 
 SIZES = (100, 1_000, 10_000)
 CASE = "site events with Billig data"
-OURS = "ours: serialize_events_json (prefetch)"
-MODELS = "serialize_events + to_json (models)"
+OURS = "ours: render_events_json (prefetch)"
+MODELS = "serialize_events + to_json + dumps (models)"
 NAIVE = "naive per-event lazy loading"
 SEED = 1
 DATABASE = "bench_prefetch"
@@ -114,11 +115,13 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
         sessions = session_factory(billig, site, production=True)
         site_counter = _SiteCounter(site)
         expected = _ours(sessions)
-        if len(expected) != size or sum(1 for e in expected if e["billig"]) != size:
-            raise RuntimeError(f"prefetch returned {len(expected)} events, expected {size}")
-        # Same JSON every way; the naive loop is checked at the smallest size, where it is cheap.
+        found = json.loads(expected)
+        if len(found) != size or sum(1 for e in found if e["billig"]) != size:
+            raise RuntimeError(f"prefetch returned {len(found)} events, expected {size}")
+        del found  # kept alive, its ~7 objects per event would weigh on every GC timed below
+        # Same document every way; the naive loop is checked at the smallest size (cheap there).
         if _models(sessions) != expected:
-            raise RuntimeError("serialize_events_json and the models produced different JSON")
+            raise RuntimeError("render_events_json and the models produced different JSON")
         if size == SIZES[0] and _naive(sessions) != expected:
             raise RuntimeError("the naive loop and prefetch produced different JSON")
 
@@ -139,7 +142,7 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
             extra: dict[str, object] = {
                 "billig_statements": counter.count,
                 "site_statements": site_counter.count,
-                "json_events": len(expected),
+                "json_events": size,
             }
             if approach == OURS:
                 extra["phases"] = phases(partial(_ours, sessions))
@@ -158,12 +161,12 @@ def _measure_size(billig_url: URL, site_path: Path, size: int, settings: Setting
     return results
 
 
-def _ours(sessions: sessionmaker[Any], laps: Laps | None = None) -> list[Any]:
+def _ours(sessions: sessionmaker[Any], laps: Laps | None = None) -> str:
     with sessions() as session:
         events = _site_events(session)
         if laps:
             laps.lap("site_events")
-        out = serialize_events_json(session, events, NOW)
+        out = render_events_json(session, events, NOW)
         if laps:
             laps.lap("prefetch_and_serialize")
     if laps:
@@ -171,17 +174,21 @@ def _ours(sessions: sessionmaker[Any], laps: Laps | None = None) -> list[Any]:
     return out
 
 
-def _models(sessions: sessionmaker[Any]) -> list[Any]:
+def _models(sessions: sessionmaker[Any]) -> str:
     with sessions() as session:
         events = _site_events(session)
-        out: list[Any] = to_json(serialize_events(session, events, NOW))
-    return out
+        return _text(to_json(serialize_events(session, events, NOW)))
 
 
-def _naive(sessions: sessionmaker[Any]) -> list[Any]:
+def _naive(sessions: sessionmaker[Any]) -> str:
     with sessions() as session:
         events = _site_events(session)
-        return to_json([serialize_event(e, NOW) for e in events])
+        return _text(to_json([serialize_event(e, NOW) for e in events]))
+
+
+def _text(data: list[Any]) -> str:
+    # The document as Starlette's JSONResponse writes it, and as render_events_json does.
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _site_events(session: Session) -> list[Event]:

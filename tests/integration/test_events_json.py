@@ -19,6 +19,7 @@ from mirror import rules
 from mirror.prefetch import (
     PRICE_GROUP_COLUMNS,
     TICKET_GROUP_COLUMNS,
+    BilligRows,
     load_billig_events,
     load_billig_rows,
 )
@@ -26,6 +27,7 @@ from mirror.routing import RoutedSession, session_factory
 from mirror.serializers import (
     SERIALIZER_SCHEMAS,
     find_forbidden,
+    render_events_json,
     serialize_events,
     serialize_events_json,
     to_json,
@@ -45,8 +47,8 @@ def as_row(obj: object, columns: Sequence[Any]) -> tuple[Any, ...]:
 
 
 def text_of(data: Any) -> str:
-    # JSON text keeps the key order that dict equality ignores.
-    return json.dumps(data, ensure_ascii=False)
+    # JSON text keeps the key order that dict equality ignores; the form a list endpoint sends.
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 @pytest.mark.parametrize("zone", ["Europe/Oslo", "UTC", "America/St_Johns"])
@@ -56,7 +58,9 @@ def test_json_equals_the_models_json_key_for_key(
     monkeypatch.setenv(rules.TIME_ZONE_ENV, zone)
     events = site_events(reader)
     direct = serialize_events_json(reader, events, seed_now)
-    assert text_of(direct) == text_of(to_json(serialize_events(reader, events, seed_now)))
+    expected = text_of(to_json(serialize_events(reader, events, seed_now)))
+    assert text_of(direct) == expected
+    assert render_events_json(reader, events, seed_now) == expected
     assert any(d["billig"] is None for d in direct) and any(d["billig"] for d in direct)
 
 
@@ -71,8 +75,22 @@ def test_every_billig_event_gives_the_models_json(
         for i, b in enumerate(ids, start=1)
     ]
     direct = serialize_events_json(reader, events, seed_now)
-    assert text_of(direct) == text_of(to_json(serialize_events(reader, events, seed_now)))
+    expected = text_of(to_json(serialize_events(reader, events, seed_now)))
+    assert text_of(direct) == expected
+    assert render_events_json(reader, events, seed_now) == expected
     assert direct[-1]["billig"] is None
+
+
+def test_text_escapes_like_the_json_module(reader: RoutedSession, seed_now: datetime):
+    titles = ['Quote " and \\ backslash', "Ære være Honnør", "line\nbreak\ttab", "🎭 </script>"]
+    billig_id = scenario_id("on_sale")
+    events = [
+        Event(id=i, title=t, start_dt=seed_now, ticket_type=TICKET_TYPE_BILLIG, billig_id=billig_id)
+        for i, t in enumerate(titles, start=1)
+    ]
+    text = render_events_json(reader, events, seed_now)
+    assert text == text_of(to_json(serialize_events(reader, events, seed_now)))
+    assert [e["title"] for e in json.loads(text)] == titles
 
 
 def test_json_validates_against_the_declared_schemas_and_has_nothing_forbidden(
@@ -87,6 +105,7 @@ def test_json_validates_against_the_declared_schemas_and_has_nothing_forbidden(
 
 
 @pytest.mark.parametrize("n", [1, 10, 100, 1000])
+@pytest.mark.parametrize("text", [False, True])
 def test_json_sends_one_query_per_level_whatever_n(
     billig_engine: Engine,
     site_engine: Engine,
@@ -94,12 +113,16 @@ def test_json_sends_one_query_per_level_whatever_n(
     seed_now: datetime,
     billig_statements: StatementLog,
     n: int,
+    text: bool,
 ):
     seed_site(site_engine, billig_event_ids, seed=3, events=n, now=seed_now)
     with session_factory(billig_engine, site_engine)() as session:
         events = site_events(session)
         billig_statements.clear()
-        out = serialize_events_json(session, events, seed_now)
+        if text:
+            out = json.loads(render_events_json(session, events, seed_now))
+        else:
+            out = serialize_events_json(session, events, seed_now)
     assert len(out) == n
     assert billig_statements.count == 3  # events, ticket groups, price groups
     assert all(s.lstrip().upper().startswith("SELECT") for s in billig_statements.statements)
@@ -112,6 +135,8 @@ def test_json_without_billig_events_sends_nothing(
     billig_statements.clear()
     out = serialize_events_json(reader, others, seed_now)
     assert [d["billig"] for d in out] == [None] * len(others)
+    assert json.loads(render_events_json(reader, others, seed_now)) == out
+    assert render_events_json(reader, [], seed_now) == "[]"
     assert billig_statements.count == 0
 
 
@@ -140,6 +165,7 @@ def test_ambiguous_local_times_keep_their_own_offset(reader: RoutedSession, seed
     expected = to_json(serialize_events(reader, events, seed_now))
     assert [d["start_dt"] for d in out] == [d["start_dt"] for d in expected]
     assert out[0]["start_dt"] != out[1]["start_dt"]
+    assert render_events_json(reader, events, seed_now) == text_of(expected)
 
 
 # --------------------------------------------------------------------------- plain rows
@@ -192,3 +218,27 @@ def test_an_event_without_ticket_groups_needs_no_price_query(
     rows = load_billig_rows(reader, [scenario_id("no_ticket_groups")])
     assert len(rows.events) == 1 and rows.ticket_groups == [] and rows.price_groups == []
     assert billig_statements.count == 2
+
+
+def _rows(events: list[int], groups: list[tuple[int, int]], prices: list[tuple[int, int]]) -> Any:
+    # Rows cut down to (id, parent id): enough for the nesting.
+    return BilligRows(events=events, ticket_groups=groups, price_groups=prices)  # type: ignore[arg-type]
+
+
+def test_nested_pairs_every_parent_with_its_children_in_one_pass():
+    rows = _rows(
+        events=[(1,), (2,), (3,)],  # type: ignore[list-item]
+        groups=[(10, 1), (11, 1), (30, 3)],
+        prices=[(100, 10), (101, 10), (300, 30)],  # group 11 has none
+    )
+    assert list(rows.nested()) == [
+        ((1,), [((10, 1), [(100, 10), (101, 10)]), ((11, 1), [])]),
+        ((2,), []),
+        ((3,), [((30, 3), [(300, 30)])]),
+    ]
+
+
+def test_nested_refuses_children_out_of_their_parents_order():
+    rows = _rows(events=[(1,), (2,)], groups=[(20, 2), (10, 1)], prices=[])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="order"):
+        list(rows.nested())
