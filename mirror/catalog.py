@@ -105,11 +105,16 @@ class Relation:
     unique: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
-        # Constraint order carries no meaning; sort so equal relations compare equal.
-        object.__setattr__(
-            self, "foreign_keys", tuple(sorted(set(self.foreign_keys), key=_fk_sort_key))
-        )
-        object.__setattr__(self, "unique", tuple(sorted(set(self.unique))))
+        # Constraint order carries no meaning; sort so equal relations compare equal. Most
+        # relations have at most one of each, which needs neither (and catalogs have
+        # thousands of relations).
+        fks, unique = tuple(self.foreign_keys), tuple(self.unique)
+        if len(fks) > 1:
+            fks = tuple(sorted(set(fks), key=_fk_sort_key))
+        if len(unique) > 1:
+            unique = tuple(sorted(set(unique)))
+        object.__setattr__(self, "foreign_keys", fks)
+        object.__setattr__(self, "unique", unique)
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:
