@@ -639,12 +639,14 @@ def _plain_contract(raw: bytes) -> Catalog | None:
 
     Files this harness writes are read without the located validator's cost: msgspec decodes
     and type-checks the whole document in C against the shape declared above, what types
-    cannot say is checked column-wise over all columns of the file at once, and every column
-    is built in one pass. It never decides that something is wrong: anything unusual (a wrong
-    type, an unknown or missing key, an unknown column in a key, lineage, any parse error)
-    returns None, and :func:`parse_contract` reads the file again and words the error. So it
-    must accept nothing the located validator rejects, and build the same value from what it
-    accepts; the tests hold both readers to that over valid and broken documents.
+    cannot say (distinct column names, nullability by kind, key columns that exist) takes a
+    few C-level passes per relation, and every column of the file is built in one pass
+    (:func:`~mirror.catalog.make_columns`). It never decides that something is wrong:
+    anything unusual (a wrong type, an unknown or missing key, an unknown column in a key,
+    lineage, any parse error) returns None, and :func:`parse_contract` reads the file again and
+    words the error. So it must accept nothing the located validator rejects, and build the
+    same value from what it accepts; the tests hold both readers to that over valid and broken
+    documents.
 
     Duplicate keys, which a plain parse silently merges, are ruled out by counting: every
     ``:`` of a JSON text is either the one after an object member's key or a character of a
