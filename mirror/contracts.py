@@ -7,7 +7,9 @@ from our models, per-column lineage. Output is deterministic (sorted keys, two-s
 trailing newline) so that a pull request shows exactly what changed. Files are written only
 atomically (a temporary file in the same directory, then ``os.replace``). Hand edits are
 welcome and validated: every problem is a :class:`~mirror.errors.ContractError` naming the
-file, the line and column, and the JSON path (``$.relations[2].columns[0].nullable``).
+file, the line and column, and the JSON path (``$.relations[2].columns[0].nullable``). A file
+as the harness writes it is read by a quick path that locates nothing (a 2,000-relation
+contract in a few dozen milliseconds); anything else goes through the located validator.
 """
 
 from __future__ import annotations
