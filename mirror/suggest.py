@@ -31,21 +31,20 @@ from sqlalchemy.engine import URL
 
 from mirror.catalog import Catalog, Column, Kind, Relation, RelationKey, quote_ident
 from mirror.contracts import write_atomic
-from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
+from mirror.errors import IntrospectionError, UsageError
 from mirror.findings import Finding, FindingKind
 from mirror.introspect import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_IDLE_TIMEOUT_MS,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_STATEMENT_TIMEOUT_MS,
+    _connection,
     _one_line,
-    _where_params,
-    connect_params,
+    _where,
     statement_sql,
 )
 from mirror.policy import parse_object
 from mirror.schema import split_statements
-from mirror.secrets import password_of
 
 _VIEW_KINDS = frozenset({Kind.VIEW, Kind.MATERIALIZED_VIEW})
 # Findings that say nothing about the DDL of a relation.
@@ -761,40 +760,33 @@ def read_view_definitions(
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    secret = password_of(target)
-    params = connect_params(target, connect_timeout_s)
-    where = _where_params(params)
-    try:
-        conn = psycopg2.connect(**params)
-    except psycopg2.Error as exc:
-        raise DatabaseUnreachable(f"cannot connect to {where}: {_one_line(exc, secret)}") from None
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                statement_sql("session"),
-                {
-                    "statement_timeout_ms": statement_timeout_ms,
-                    "lock_timeout_ms": lock_timeout_ms,
-                    "idle_timeout_ms": DEFAULT_IDLE_TIMEOUT_MS,
-                },
-            )
-            cur.execute(
-                statement_sql("view_definitions"),
-                {
-                    "rel_schemas": [k.schema for k in wanted],
-                    "rel_names": [k.name for k in wanted],
-                },
-            )
-            rows: list[Any] = cur.fetchall()
-    except psycopg2.Error as exc:
-        raise IntrospectionError(
-            f"reading view definitions of {where} failed: {_one_line(exc, secret)}"
-        ) from None
-    finally:
-        with contextlib.suppress(psycopg2.Error):
-            conn.rollback()
-        with contextlib.suppress(psycopg2.Error):
-            conn.close()
+    with _connection(target, connect_timeout_s) as (conn, secret):
+        where = _where(conn)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    statement_sql("session"),
+                    {
+                        "statement_timeout_ms": statement_timeout_ms,
+                        "lock_timeout_ms": lock_timeout_ms,
+                        "idle_timeout_ms": DEFAULT_IDLE_TIMEOUT_MS,
+                    },
+                )
+                cur.execute(
+                    statement_sql("view_definitions"),
+                    {
+                        "rel_schemas": [k.schema for k in wanted],
+                        "rel_names": [k.name for k in wanted],
+                    },
+                )
+                rows: list[Any] = cur.fetchall()
+        except psycopg2.Error as exc:
+            raise IntrospectionError(
+                f"reading view definitions of {where} failed: {_one_line(exc, secret)}"
+            ) from None
+        finally:
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
     return {
         RelationKey(schema, name): ViewDefinition(
             RelationKey(schema, name),
