@@ -26,7 +26,7 @@ from benchmarks.settings import Settings
 from benchmarks.table import markdown, print_tables
 from benchmarks.targets import judge
 from mirror.errors import HarnessError
-from mirror.provision import PROVIDERS, Server, provision
+from mirror.provision.providers import PROVIDERS, Server, provision
 
 BENCHMARKS = ("startup", "isolation", "drift", "prefetch")
 DEFAULT_JSON = Path("benchmarks/results.json")

@@ -1,11 +1,11 @@
 """Our drift check against the same check built on the alternatives, 10 to 2,000 relations.
 
 Each size gets a database with ``schema/billig.sql`` plus N synthetic relations (see
-:mod:`benchmarks.synthetic`). Ours is :func:`mirror.drift.check_drift`, what ``billig drift``
+:mod:`benchmarks.synthetic`). Ours is :func:`mirror.drift.check.check_drift`, what ``billig drift``
 runs, end to end: load the contract file and the policy, connect, introspect, compare, build the
 report. An alternative is the same drift check with only the catalog read replaced: the same
 contract reader, a fresh connection, the library's reflection, the conversion of what it returns
-into a :class:`~mirror.catalog.Catalog` (:mod:`benchmarks.reflection`), and the same comparator.
+into a ``Catalog`` (:mod:`benchmarks.reflection`), and the same comparator.
 Before anything is timed, each alternative's catalog must equal ours (apart from SELECT
 privileges and unique constraints, which the comparator does not need) and give the same
 findings, so every approach does the same job and the ratios measure only how the catalog is
@@ -44,13 +44,13 @@ from benchmarks import reflection, synthetic
 from benchmarks.measurement import GcClock, StatementCounter, measure, profile
 from benchmarks.results import Result
 from benchmarks.settings import Settings
-from mirror.catalog import Catalog, Column, Kind, Relation, RelationKey
-from mirror.compare import compare_catalogs
-from mirror.contracts import load_contract, write_contract
-from mirror.drift import DriftCheck, check_drift, restrict_to_schemas
-from mirror.introspect import introspect_catalog
-from mirror.provision import Server
-from mirror.schema import load_schema
+from mirror.catalog.compare import compare_catalogs
+from mirror.catalog.model import Catalog, Column, Kind, Relation, RelationKey
+from mirror.drift.check import DriftCheck, check_drift, restrict_to_schemas
+from mirror.provision.providers import Server
+from mirror.provision.schema import load_schema
+from mirror.sources.contract_file import load_contract, write_contract
+from mirror.sources.introspect import introspect_catalog
 
 SIZES = (10, 100, 1_000, 2_000)
 SCHEMA = "billig"

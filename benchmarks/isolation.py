@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from benchmarks.measurement import measure
 from benchmarks.results import Result
 from benchmarks.settings import Settings
-from mirror.database import DEFAULT_EVENTS, DEFAULT_SEED, Mirror, build_template
-from mirror.provision import Server
-from mirror.schema import load_schema
-from mirror.seed import seed_billig
+from mirror.provision.mirror import DEFAULT_EVENTS, DEFAULT_SEED, Mirror, build_template
+from mirror.provision.providers import Server
+from mirror.provision.schema import load_schema
+from mirror.provision.seed import seed_billig
 
 CASE = f"one test (billig.sql, {DEFAULT_EVENTS} seeded events)"
 SAVEPOINT = "savepoint rollback"

@@ -4,10 +4,10 @@ The Billig database is seeded once with the largest N of events (so only N varie
 sizes, not the table sizes); the site database is a SQLite file with N site events, each sold
 through a different Billig event. Every approach runs in a fresh routed session, reads the site
 events (ORM objects) and produces the JSON document a list endpoint sends: ours with
-:func:`mirror.serializers.render_events_json` (one query per level into plain rows, JSON text
-built directly); the declared models with :func:`mirror.serializers.serialize_events` (ORM
+:func:`mirror.site.serializers.render_events_json` (one query per level into plain rows, JSON text
+built directly); the declared models with :func:`mirror.site.serializers.serialize_events` (ORM
 prefetch, one query per level, a validated model per object), ``to_json`` and ``json.dumps``;
-the naive loop with :func:`mirror.serializers.serialize_event` per event, which loads the Billig
+the naive loop with ``serialize_event`` per event, which loads the Billig
 event, its ticket groups and each group's price groups lazily, as ORM code does by default. All
 three documents are checked to be equal. Statements are counted on both databases: psycopg2
 cursors for Billig, engine events for SQLite.
@@ -31,17 +31,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from benchmarks.measurement import Laps, StatementCounter, Timing, measure, phases
 from benchmarks.results import Result
 from benchmarks.settings import Settings
-from mirror.database import build_template
-from mirror.provision import Server
-from mirror.routing import session_factory
-from mirror.seed import EVENT_ID_BASE, reference_now
-from mirror.serializers import (
+from mirror.provision.mirror import build_template
+from mirror.provision.providers import Server
+from mirror.provision.seed import EVENT_ID_BASE, reference_now
+from mirror.site.events import TICKET_TYPE_BILLIG, Event, create_site_schema
+from mirror.site.routing import session_factory
+from mirror.site.serializers import (
     render_events_json,
     serialize_event,
     serialize_events,
     to_json,
 )
-from mirror.site import TICKET_TYPE_BILLIG, Event, create_site_schema
 
 SIZES = (100, 1_000, 10_000)
 CASE = "site events with Billig data"

@@ -2,7 +2,7 @@
 
 A drift check built on SQLAlchemy or schemainspect reads the catalog through their API and then
 has to turn what they return into something it can compare with the contract: here, the same
-:class:`~mirror.catalog.Catalog` our introspection builds, with each library's own spelling of
+:class:`~mirror.catalog.model.Catalog` our introspection builds, with each library's own spelling of
 types, nullability and keys mapped to ours (SQLAlchemy types compiled with the PostgreSQL
 dialect, as ``str()`` of an ARRAY type would only say "ARRAY"). Each reader comes in two parts:
 the raw read (what the "catalog read only" case times) and the conversion. The drift benchmark
@@ -20,7 +20,15 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.engine.reflection import ObjectKind
 
-from mirror.catalog import Catalog, Column, ForeignKey, Kind, Relation, RelationKey, normalize_type
+from mirror.catalog.model import (
+    Catalog,
+    Column,
+    ForeignKey,
+    Kind,
+    Relation,
+    RelationKey,
+    normalize_type,
+)
 
 _SCHEMAINSPECT_KINDS = {
     "r": Kind.TABLE,

@@ -18,9 +18,9 @@ from dataclasses import replace
 from benchmarks.measurement import MIN_REPEATS, Timing
 from benchmarks.results import Result
 from benchmarks.settings import Settings
-from mirror.database import DEFAULT_EVENTS, Mirror, start_mirror
 from mirror.errors import HarnessError, ProviderError
-from mirror.provision import ProviderOptions, docker_check, embedded_bindir, local_bindir
+from mirror.provision.mirror import DEFAULT_EVENTS, Mirror, start_mirror
+from mirror.provision.providers import ProviderOptions, docker_check, embedded_bindir, local_bindir
 
 PROVIDERS = ("local", "embedded", "docker")
 CASE = f"ready with schema + default seed ({DEFAULT_EVENTS} events)"

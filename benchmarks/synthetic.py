@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from mirror.catalog import quote_ident
+from mirror.catalog.model import quote_ident
 
 SCHEMA = "billig"
 

@@ -21,14 +21,14 @@ import click
 import psycopg2
 import sqlalchemy.exc
 
-from mirror.database import DEFAULT_EVENTS, DEFAULT_SEED, start_mirror
 from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
-from mirror.provision import PROVIDERS, ProviderOptions
-from mirror.report import FORMATS
+from mirror.provision.mirror import DEFAULT_EVENTS, DEFAULT_SEED, start_mirror
+from mirror.provision.providers import PROVIDERS, ProviderOptions
+from mirror.report.render import FORMATS
 from mirror.secrets import scrub
 
 if TYPE_CHECKING:
-    from mirror.drift import DriftCheck
+    from mirror.drift.check import DriftCheck
 
 PROVIDER_CHOICES = ("auto", *PROVIDERS)
 
@@ -294,10 +294,10 @@ def mirror_seed(dsn: str, events: int, seed: int, now: datetime | None) -> None:
     import psycopg2
 
     from mirror.errors import DatabaseUnreachable
-    from mirror.provision import connect_url
-    from mirror.schema import load_schema
+    from mirror.provision.providers import connect_url
+    from mirror.provision.schema import load_schema
+    from mirror.provision.seed import seed_billig
     from mirror.secrets import password_of, redact
-    from mirror.seed import seed_billig
 
     try:
         from sqlalchemy.engine import make_url
@@ -348,7 +348,7 @@ def _contract_context(
     provider: str, dsn: str | None, image: str | None, contracts_path: Path | None
 ) -> Iterator[Any]:
     """A seeded mirror (from schema/billig.sql) and the contract folder, torn down afterwards."""
-    from mirror.contract_check import ContractContext, contracts_dir
+    from mirror.contracts.check import ContractContext, contracts_dir
 
     folder = contracts_path or contracts_dir()
     with (
@@ -392,7 +392,7 @@ def contracts_update(
     kinds: tuple[str, ...],
 ) -> None:
     """Rewrite the contract files from schema.sql, models and serializers; print what changed."""
-    from mirror.contract_check import render_changes, update_contracts
+    from mirror.contracts.check import render_changes, update_contracts
 
     with _contract_context(provider, dsn, image, contracts_path) as (context, _):
         changes = update_contracts(context, list(kinds) or None)
@@ -415,7 +415,7 @@ def contracts_snapshot(dsn: str, schemas: tuple[str, ...], output: Path) -> None
 
     The contract has no lineage: every pinned column counts as read by `billig drift`.
     """
-    from mirror.contract_check import snapshot_database
+    from mirror.contracts.check import snapshot_database
     from mirror.secrets import redact
 
     catalog = snapshot_database(dsn, schemas, output)
@@ -456,7 +456,7 @@ def _run_checks(
     kinds: tuple[str, ...],
     report: Path | None,
 ) -> int:
-    from mirror.contract_check import (
+    from mirror.contracts.check import (
         check_contracts,
         contracts_dir,
         render_results,
@@ -473,7 +473,7 @@ def _run_checks(
     click.echo(render_results(results), nl=False)
     click.echo(f"mirror: provider {m.provider}, ready in {ready:.2f}s; total {took:.2f}s")
     if report is not None:
-        from mirror.contracts import write_atomic
+        from mirror.sources.contract_file import write_atomic
 
         write_atomic(report, render_results_markdown(results))
     return 0 if all(r.ok for r in results) else 1
@@ -601,9 +601,9 @@ def drift(
     Exit 0: nothing at or above --fail-on; 1: drift; 2: usage, contract or policy error;
     3: database unreachable, authentication failed, timeout or introspection failed.
     """
-    from mirror.contracts import write_atomic
-    from mirror.drift import DSN_ENV, Timeouts, check_drift, default_dsn
-    from mirror.report import render, use_color, write_step_summary
+    from mirror.drift.check import DSN_ENV, Timeouts, check_drift, default_dsn
+    from mirror.report.render import render, use_color, write_step_summary
+    from mirror.sources.contract_file import write_atomic
 
     target = dsn or default_dsn()
     if not target:
@@ -641,8 +641,7 @@ def drift(
 
 def _drift_fixing(check: DriftCheck, schema_file: Path | None, write: bool) -> Callable[[], str]:
     """Read what --suggest/--write-schema need; return a function that writes and renders."""
-    from mirror.schema import schema_file as default_schema_file
-    from mirror.suggest import (
+    from mirror.drift.suggest import (
         billig_models,
         model_changes,
         read_view_definitions,
@@ -652,6 +651,7 @@ def _drift_fixing(check: DriftCheck, schema_file: Path | None, write: bool) -> C
         views_to_read,
         write_schema,
     )
+    from mirror.provision.schema import schema_file as default_schema_file
 
     path = schema_file or default_schema_file()
     try:
@@ -722,8 +722,8 @@ def serve(
     billig serve --port 0 -- schemathesis run contracts/openapi.json \\
         --url '$BILLIG_API_URL'
     """
-    from mirror.api import create_app
-    from mirror.api_server import BackgroundServer, api_backends, base_url, bind, serve_forever
+    from mirror.site.api import create_app
+    from mirror.site.server import BackgroundServer, api_backends, base_url, bind, serve_forever
 
     sock = bind(host, port)
     try:

@@ -3,7 +3,7 @@
 Fixtures:
 - ``billig_server`` – the throwaway PostgreSQL server (session; provider from
   ``--billig-provider`` / ``BILLIG_MIRROR_PROVIDER``, default ``auto``).
-- ``billig_mirror`` – the seeded mirror (:class:`mirror.database.Mirror`, session).
+- ``billig_mirror`` – the seeded mirror (:class:`mirror.provision.mirror.Mirror`, session).
 - ``billig_engine`` – SQLAlchemy engine on the mirror database (session).
 - ``billig_session`` – a Session inside a transaction rolled back after the test (default
   isolation, sub-millisecond); commits inside the test become savepoint releases.
@@ -28,8 +28,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session
 
-from mirror.database import DEFAULT_EVENTS, DEFAULT_SEED, Mirror, start_mirror
-from mirror.provision import Server
+from mirror.provision.mirror import DEFAULT_EVENTS, DEFAULT_SEED, Mirror, start_mirror
+from mirror.provision.providers import Server
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mirror.collector import collector_paused
+from mirror.sources.collector import collector_paused
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from mirror.catalog import (
+from mirror.catalog.compare import compare_catalogs, confusable_keys
+from mirror.catalog.findings import Finding, FindingKind, Severity, sort_findings
+from mirror.catalog.model import (
     Catalog,
     Column,
     ColumnRef,
@@ -18,8 +20,6 @@ from mirror.catalog import (
     RelationKey,
     Usage,
 )
-from mirror.compare import compare_catalogs, confusable_keys
-from mirror.findings import Finding, FindingKind, Severity, sort_findings
 
 K = FindingKind
 BREAKING, WARNING, INFO = Severity.BREAKING, Severity.WARNING, Severity.INFO

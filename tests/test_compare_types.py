@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mirror.compare import TypeChange, classify_type_change
+from mirror.catalog.compare import TypeChange, classify_type_change
+from mirror.catalog.findings import Finding, FindingKind, Severity, counts, exit_code
 from mirror.errors import UsageError
-from mirror.findings import Finding, FindingKind, Severity, counts, exit_code
 
 W, N, X = TypeChange.WIDENING, TypeChange.NARROWING, TypeChange.INCOMPATIBLE
 

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.reflection import ObjectKind
 
-from mirror.catalog import (
+from mirror.catalog.model import (
     KINDS_WITH_NULLABILITY,
     Catalog,
     Column,
@@ -32,8 +32,8 @@ from mirror.catalog import (
     normalize_type,
 )
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
-from mirror.introspect import STATEMENTS, connect_params, introspect, introspect_catalog
-from mirror.provision import Server, connect_url
+from mirror.provision.providers import Server, connect_url
+from mirror.sources.introspect import STATEMENTS, connect_params, introspect, introspect_catalog
 
 BILLIG = [
     RelationKey("billig", name)

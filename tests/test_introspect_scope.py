@@ -13,9 +13,9 @@ import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
-from mirror.catalog import RelationKey
-from mirror.introspect import _array, introspect_catalog
-from mirror.provision import connect_url
+from mirror.catalog.model import RelationKey
+from mirror.provision.providers import connect_url
+from mirror.sources.introspect import _array, introspect_catalog
 
 SCHEMA = 'we{ird,\\ "s"'
 NAMES = ['a"b', "c\\d", "e{f}", "g,h", "i j", "NULL", "", "x\\u003a", "ÆØÅ"]

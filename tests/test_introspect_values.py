@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from mirror.catalog import Catalog, Column, ForeignKey, Kind, Relation, RelationKey, normalize_type
+from mirror.catalog.model import (
+    Catalog,
+    Column,
+    ForeignKey,
+    Kind,
+    Relation,
+    RelationKey,
+    normalize_type,
+)
 from mirror.errors import UsageError
-from mirror.introspect import STATEMENTS, Scope, assemble, connect_params, statement_sql
+from mirror.sources.introspect import STATEMENTS, Scope, assemble, connect_params, statement_sql
 
 # (spelling, canonical) – canonical is what PostgreSQL's format_type prints for such a column.
 TYPE_SPELLINGS = [

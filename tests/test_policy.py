@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mirror.errors import PolicyError
-from mirror.findings import Finding, FindingKind, Severity
-from mirror.policy import (
+from mirror.catalog.findings import Finding, FindingKind, Severity
+from mirror.drift.policy import (
     DEFAULT_POLICY_PATH,
     Policy,
     load_policy,
@@ -18,6 +17,7 @@ from mirror.policy import (
     parse_policy,
     policy_template,
 )
+from mirror.errors import PolicyError
 
 TODAY = dt.date(2026, 6, 1)
 

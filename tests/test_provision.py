@@ -25,9 +25,9 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from mirror.database import start_mirror
 from mirror.errors import ProviderError, UsageError
-from mirror.provision import (
+from mirror.provision.mirror import start_mirror
+from mirror.provision.providers import (
     AUTO_ORDER,
     Attempt,
     ProviderOptions,
@@ -38,7 +38,7 @@ from mirror.provision import (
     provision,
     split_image,
 )
-from mirror.reaper import reap
+from mirror.provision.watchdog import reap
 
 IS_ROOT = os.geteuid() == 0
 NO_ENGINE = "unix:///nonexistent/billig-test/docker.sock"
@@ -241,8 +241,8 @@ def test_failure_inside_the_with_block_still_cleans_up() -> None:
 CHILD = textwrap.dedent(
     """
     import json, sys, time
-    from mirror.database import start_mirror
-    from mirror.provision import connect_url
+    from mirror.provision.mirror import start_mirror
+    from mirror.provision.providers import connect_url
 
     with start_mirror(sys.argv[1], events=5) as mirror:
         conn = connect_url(mirror.url)  # left open on purpose: shutdown must not wait for it

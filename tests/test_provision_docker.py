@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
-from mirror.database import start_mirror
 from mirror.errors import ProviderError
-from mirror.provision import (
+from mirror.provision.mirror import start_mirror
+from mirror.provision.providers import (
     ProviderOptions,
     connect_url,
     docker_check,
@@ -170,7 +170,7 @@ def test_image_entrypoint_refuses_to_start_without_a_password(
 
 KILLED_CHILD = """
 import sys, time
-from mirror.provision import provision
+from mirror.provision.providers import provision
 
 with provision("docker") as server:
     print(server.detail, flush=True)

@@ -13,11 +13,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mirror.catalog import Catalog, Column, ColumnRef, Kind, Relation, RelationKey, Usage
-from mirror.compare import compare_catalogs
-from mirror.findings import Finding, FindingKind, Severity
-from mirror.policy import parse_policy
-from mirror.report import (
+from mirror.catalog.compare import compare_catalogs
+from mirror.catalog.findings import Finding, FindingKind, Severity
+from mirror.catalog.model import Catalog, Column, ColumnRef, Kind, Relation, RelationKey, Usage
+from mirror.drift.policy import parse_policy
+from mirror.report.render import (
     FORMATS,
     Report,
     render,

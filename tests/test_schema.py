@@ -7,7 +7,7 @@ import contextlib
 import pytest
 
 from mirror.errors import SchemaLoadError
-from mirror.schema import load_schema, split_statements
+from mirror.provision.schema import load_schema, split_statements
 
 
 def test_split_respects_quotes_comments_and_dollar_quotes():

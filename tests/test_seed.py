@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from mirror.errors import UsageError
-from mirror.seed import EVENT_ID_BASE, SCENARIOS, generate
+from mirror.provision.seed import EVENT_ID_BASE, SCENARIOS, generate
 
 NOW = datetime(2026, 11, 25)
 
@@ -73,7 +73,7 @@ def test_seed_loads_into_the_mirror(billig_session):
 
 
 def test_seeding_a_populated_database_is_refused(billig_mirror, billig_database):
-    from mirror.seed import seed_billig
+    from mirror.provision.seed import seed_billig
 
     with (
         contextlib.closing(billig_mirror.server.connect(billig_database.database)) as conn,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mirror.database import Mirror
+from mirror.provision.mirror import Mirror
 
 BIN = Path(sys.executable).parent
 OPERATIONS = {

@@ -14,12 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel, create_model
 from schemathesis.core.failures import Failure, FailureGroup
 
-from mirror import payment_errors, serializers
-from mirror.api import create_app
-from mirror.contract_check import ContractContext, check_contracts, update_contracts
-from mirror.database import Mirror
-from mirror.errors import ContractError
-from mirror.openapi import (
+from mirror.contracts.check import ContractContext, check_contracts, update_contracts
+from mirror.contracts.openapi import (
     OPENAPI_FILE,
     OpenApiSnapshot,
     SampleRequest,
@@ -29,7 +25,11 @@ from mirror.openapi import (
     openapi_document,
     response_problems,
 )
-from mirror.serializers import PublicModel
+from mirror.errors import ContractError
+from mirror.provision.mirror import Mirror
+from mirror.site import payment_errors, serializers
+from mirror.site.api import create_app
+from mirror.site.serializers import PublicModel
 
 from .conftest import schema_for
 

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from mirror import billig_models as orm
-from mirror.api import MAX_BODY_BYTES
-from mirror.serializers import find_forbidden
+from mirror.site import billig_models as orm
+from mirror.site.api import MAX_BODY_BYTES
+from mirror.site.serializers import find_forbidden
 
 from .conftest import TestClient
 
@@ -80,7 +80,7 @@ def test_payment_error_responses_never_reveal_the_failed_buyer(
 
 
 def test_no_documented_response_can_carry_a_forbidden_key(api_app: FastAPI) -> None:
-    from mirror.openapi import forbidden_properties
+    from mirror.contracts.openapi import forbidden_properties
 
     assert forbidden_properties(api_app.openapi()) == []
 

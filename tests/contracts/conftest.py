@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mirror.contract_check import ContractContext
-from mirror.database import Mirror
+from mirror.contracts.check import ContractContext
+from mirror.provision.mirror import Mirror
 
 
 @pytest.fixture

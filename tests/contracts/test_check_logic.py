@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mirror.catalog import Catalog, Column, ColumnRef, Kind, Relation, RelationKey, Usage
-from mirror.contract_check import (
+from mirror.catalog.model import Catalog, Column, ColumnRef, Kind, Relation, RelationKey, Usage
+from mirror.contracts.check import (
     CheckResult,
     FileChange,
     lineage_changes,

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.engine import URL
 
 from mirror.cli import main
-from mirror.contracts import load_contract
-from mirror.provision import Server, connect_url
+from mirror.provision.providers import Server, connect_url
+from mirror.sources.contract_file import load_contract
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -15,8 +15,7 @@ from pydantic import BaseModel, create_model
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from mirror import serializers
-from mirror.contract_check import (
+from mirror.contracts.check import (
     ContractContext,
     ShapesSnapshot,
     billig_serializers,
@@ -26,10 +25,11 @@ from mirror.contract_check import (
     render_results,
     update_contracts,
 )
-from mirror.database import Mirror
 from mirror.errors import ContractError
-from mirror.provision import connect_url
-from mirror.schema import load_schema
+from mirror.provision.mirror import Mirror
+from mirror.provision.providers import connect_url
+from mirror.provision.schema import load_schema
+from mirror.site import serializers
 
 
 def _failures(results) -> dict[str, tuple[str, ...]]:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.catalog import (
+from mirror.catalog.model import (
     Catalog,
     Column,
     ColumnRef,
@@ -19,14 +19,14 @@ from mirror.catalog import (
     RelationKey,
     Usage,
 )
-from mirror.contracts import (
+from mirror.errors import ContractError
+from mirror.sources.contract_file import (
     dump_contract,
     load_contract,
     write_atomic,
     write_contract,
     write_files_atomic,
 )
-from mirror.errors import ContractError
 
 EVENT = RelationKey("billig", "event")
 GROUP = RelationKey("billig", "ticket_group")

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from mirror.catalog import Catalog, Column, ForeignKey, Kind, Relation, RelationKey
-from mirror.contracts import (
+from mirror.catalog.model import Catalog, Column, ForeignKey, Kind, Relation, RelationKey
+from mirror.errors import ContractError
+from mirror.sources.contract_file import (
     _plain_contract,
     dump_contract,
     dump_json,
@@ -25,7 +26,6 @@ from mirror.contracts import (
     parse_contract,
     parse_json,
 )
-from mirror.errors import ContractError
 
 EVENT = RelationKey("billig", "event")
 GROUP = RelationKey("billig", "ticket_group")

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import ARRAY, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from mirror.billig_models import BilligBase
-from mirror.catalog import Catalog, ColumnRef, Kind, RelationKey, Usage
-from mirror.contract_check import check_models_in_contract, models_catalog
-from mirror.contracts import load_contract
-from mirror.from_models import catalog_from_models
-from mirror.lineage import billig_lineage, with_endpoints
+from mirror.catalog.model import Catalog, ColumnRef, Kind, RelationKey, Usage
+from mirror.contracts.check import check_models_in_contract, models_catalog
+from mirror.contracts.lineage import billig_lineage, with_endpoints
+from mirror.site.billig_models import BilligBase
+from mirror.sources.contract_file import load_contract
+from mirror.sources.sqlalchemy_models import catalog_from_models
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, create_model
 
-from mirror import serializers
-from mirror.errors import ContractError
-from mirror.shapes import (
+from mirror.contracts.shapes import (
     FORBIDDEN_KEYS,
     ShapeSnapshot,
     declared_schema,
@@ -22,6 +20,8 @@ from mirror.shapes import (
     observed_problems,
     snapshot_of,
 )
+from mirror.errors import ContractError
+from mirror.site import serializers
 
 
 def billig_event_with(

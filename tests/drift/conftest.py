@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from psycopg2 import sql
 
-from mirror.provision import Server
-from mirror.schema import load_schema
+from mirror.provision.providers import Server
+from mirror.provision.schema import load_schema
 
 from .production import EXTRAS, GRANTS, ROOT, Production, execute
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
-from mirror.findings import Finding
-from mirror.provision import Server
+from mirror.catalog.findings import Finding
+from mirror.provision.providers import Server
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

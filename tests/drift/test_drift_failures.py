@@ -26,11 +26,11 @@ import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
-from mirror.drift import Timeouts, run_drift
+from mirror.drift.check import Timeouts, run_drift
 from mirror.errors import IntrospectionError
-from mirror.introspect import APPLICATION_NAME
-from mirror.provision import Server, provision
-from mirror.schema import load_schema
+from mirror.provision.providers import Server, provision
+from mirror.provision.schema import load_schema
+from mirror.sources.introspect import APPLICATION_NAME
 
 from .production import ROOT, Production, Run, execute, run_cli
 

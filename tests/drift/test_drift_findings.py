@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mirror.drift import check_drift, run_drift
-from mirror.findings import FindingKind
+from mirror.catalog.findings import FindingKind
+from mirror.drift.check import check_drift, run_drift
 
 from .production import BASELINE, Production, run_cli, triples
 
@@ -300,7 +300,7 @@ def test_fail_on_warning_turns_a_widening_into_drift(production: Production, con
 def test_snapshot_contract_counts_every_pinned_column_as_read(
     production: Production, tmp_path: Path
 ) -> None:
-    from mirror.contract_check import snapshot_database
+    from mirror.contracts.check import snapshot_database
 
     pinned = tmp_path / "columns.json"
     snapshot_database(production.dsn, ["billig"], pinned)

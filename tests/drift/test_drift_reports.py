@@ -14,7 +14,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from mirror.cli import parse_output
-from mirror.drift import run_drift
+from mirror.drift.check import run_drift
 from mirror.errors import UsageError
 
 from .production import ROOT, Production, run_cli

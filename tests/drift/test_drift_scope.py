@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mirror.catalog import Catalog, Column, Kind, Relation, RelationKey
-from mirror.drift import (
+from mirror.catalog.findings import Finding, FindingKind, Severity
+from mirror.catalog.model import Catalog, Column, Kind, Relation, RelationKey
+from mirror.drift.check import (
     default_dsn,
     rename_lookup_schemas,
     resolve_contract,
@@ -16,7 +17,6 @@ from mirror.drift import (
     scope_of,
 )
 from mirror.errors import ContractError, UsageError
-from mirror.findings import Finding, FindingKind, Severity
 
 from .production import ROOT
 

@@ -16,16 +16,19 @@ import sqlalchemy
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
 
-from mirror.catalog import Catalog, Column, ForeignKey, Kind, Relation, RelationKey, normalize_type
-from mirror.compare import compare_catalogs
-from mirror.contracts import load_contract
-from mirror.drift import check_drift
-from mirror.errors import UsageError
-from mirror.findings import Finding, FindingKind, Severity
-from mirror.introspect import introspect_catalog
-from mirror.provision import Server
-from mirror.schema import load_schema
-from mirror.suggest import (
+from mirror.catalog.compare import compare_catalogs
+from mirror.catalog.findings import Finding, FindingKind, Severity
+from mirror.catalog.model import (
+    Catalog,
+    Column,
+    ForeignKey,
+    Kind,
+    Relation,
+    RelationKey,
+    normalize_type,
+)
+from mirror.drift.check import check_drift
+from mirror.drift.suggest import (
     ViewDefinition,
     billig_models,
     mapped_column_line,
@@ -37,6 +40,11 @@ from mirror.suggest import (
     views_to_read,
     write_schema,
 )
+from mirror.errors import UsageError
+from mirror.provision.providers import Server
+from mirror.provision.schema import load_schema
+from mirror.sources.contract_file import load_contract
+from mirror.sources.introspect import introspect_catalog
 
 from .production import ROOT, Production, run_cli
 

@@ -15,16 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mirror import rules
-from mirror.prefetch import (
+from mirror.site import rules
+from mirror.site.events import TICKET_TYPE_BILLIG, TICKET_TYPE_FREE, Event
+from mirror.site.prefetch import (
     PRICE_GROUP_COLUMNS,
     TICKET_GROUP_COLUMNS,
     BilligRows,
     load_billig_events,
     load_billig_rows,
 )
-from mirror.routing import RoutedSession, session_factory
-from mirror.serializers import (
+from mirror.site.routing import RoutedSession, session_factory
+from mirror.site.seed import seed_site
+from mirror.site.serializers import (
     SERIALIZER_SCHEMAS,
     find_forbidden,
     render_events_json,
@@ -32,8 +34,6 @@ from mirror.serializers import (
     serialize_events_json,
     to_json,
 )
-from mirror.site import TICKET_TYPE_BILLIG, TICKET_TYPE_FREE, Event
-from mirror.site_seed import seed_site
 
 from .conftest import StatementLog, scenario_id
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from mirror import billig_models as orm
-from mirror.payment_errors import GENERIC_MESSAGE, lookup_payment_error
-from mirror.routing import RoutedSession, session_factory
-from mirror.serializers import to_json
+from mirror.site import billig_models as orm
+from mirror.site.payment_errors import GENERIC_MESSAGE, lookup_payment_error
+from mirror.site.routing import RoutedSession, session_factory
+from mirror.site.serializers import to_json
 
 from .conftest import StatementLog
 

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from mirror import billig_models as orm
-from mirror.payment import Selection, payment_form, validate_selection
-from mirror.payment_errors import lookup_payment_error
-from mirror.prefetch import relevant_billig_events
-from mirror.routing import RoutedSession
-from mirror.serializers import (
+from mirror.site import billig_models as orm
+from mirror.site.events import Event as SiteEvent
+from mirror.site.payment import Selection, payment_form, validate_selection
+from mirror.site.payment_errors import lookup_payment_error
+from mirror.site.prefetch import relevant_billig_events
+from mirror.site.routing import RoutedSession
+from mirror.site.serializers import (
     FORBIDDEN_FIELDS,
     PublicModel,
     declared_forbidden,
@@ -24,8 +25,7 @@ from mirror.serializers import (
     serialize_events,
     to_json,
 )
-from mirror.site import Event as SiteEvent
-from mirror.tickets import purchase_tickets
+from mirror.site.tickets import purchase_tickets
 
 
 def test_forbidden_set_pins_spec_section_3():

@@ -11,11 +11,11 @@ import sqlalchemy.exc
 from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.engine import URL, Engine
 
-from mirror import billig_models as orm
 from mirror.errors import ReadOnlyError
-from mirror.routing import create_billig_engine, session_factory, site_url
-from mirror.site import Event
-from mirror.site_seed import seed_site
+from mirror.site import billig_models as orm
+from mirror.site.events import Event
+from mirror.site.routing import create_billig_engine, session_factory, site_url
+from mirror.site.seed import seed_site
 
 from .conftest import StatementLog, scenario_id
 

@@ -11,11 +11,12 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from mirror import billig_models as orm
-from mirror.catalog import ColumnRef
-from mirror.prefetch import get_billig_event, relevant_billig_events
-from mirror.routing import RoutedSession
-from mirror.serializers import (
+from mirror.catalog.model import ColumnRef
+from mirror.site import billig_models as orm
+from mirror.site.events import Event as SiteEvent
+from mirror.site.prefetch import get_billig_event, relevant_billig_events
+from mirror.site.routing import RoutedSession
+from mirror.site.serializers import (
     FIELD_LINEAGE,
     SERIALIZER_SCHEMAS,
     BilligEvent,
@@ -32,7 +33,6 @@ from mirror.serializers import (
     serialize_ticket_group,
     to_json,
 )
-from mirror.site import Event as SiteEvent
 
 from .conftest import scenario_id
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from mirror import billig_models as orm
 from mirror.errors import UsageError
-from mirror.routing import RoutedSession
-from mirror.serializers import to_json
-from mirror.tickets import (
+from mirror.site import billig_models as orm
+from mirror.site.routing import RoutedSession
+from mirror.site.serializers import to_json
+from mirror.site.tickets import (
     DEFAULT_TICKET_URL,
     TICKET_URL_ENV,
     TicketRef,

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from mirror.errors import ProviderError
-from mirror.provision import ProviderOptions, Server, connect_url, provision
+from mirror.provision.providers import ProviderOptions, Server, connect_url, provision
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables that would point a command somewhere other than where a test points it.
@@ -151,7 +151,7 @@ def private_server() -> Iterator[Server]:
 
 def cluster_provider() -> str:
     """The provider a test names to start a cluster: ``local`` when it can, else ``embedded``."""
-    from mirror.provision import local_bindirs
+    from mirror.provision.providers import local_bindirs
 
     disabled = ProviderOptions().disabled
     return "local" if "local" not in disabled and local_bindirs() else "embedded"
@@ -285,7 +285,7 @@ def waiting_on_lock(conn: Any, database: str, query_like: str = "%") -> int | No
 
 def new_database(server: Server, name: str, *, schema: bool = True) -> URL:
     """A database on ``server`` with ``schema/billig.sql`` loaded (unseeded)."""
-    from mirror.schema import load_schema
+    from mirror.provision.schema import load_schema
 
     url = server.create_database(name)
     if schema:

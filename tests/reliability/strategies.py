@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
 
-from mirror.catalog import (
+from mirror.catalog.findings import FindingKind
+from mirror.catalog.model import (
     KINDS_WITH_NULLABILITY,
     Catalog,
     Column,
@@ -19,7 +20,6 @@ from mirror.catalog import (
     RelationKey,
     Usage,
 )
-from mirror.findings import FindingKind
 
 # --------------------------------------------------------------------------- types
 

@@ -13,8 +13,8 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import URL
 
-from mirror.catalog import quote_ident
-from mirror.provision import Server, connect_url
+from mirror.catalog.model import quote_ident
+from mirror.provision.providers import Server, connect_url
 
 from .sandbox import (
     ROOT,
@@ -258,9 +258,9 @@ def test_a_mirror_gone_during_the_api_check_is_exit_3_never_a_pass(
 ) -> None:
     """The API answers 503 (a declared status) when its database is gone; the check must not
     take that for "answers as declared"."""
-    import mirror.openapi
+    import mirror.contracts.openapi
 
-    send_all = mirror.openapi._send_all
+    send_all = mirror.contracts.openapi._send_all
 
     async def mirror_gone_first(app, requests):  # type: ignore[no-untyped-def]
         database = app.state.api.billig_engine.url.database
@@ -273,7 +273,7 @@ def test_a_mirror_gone_during_the_api_check_is_exit_3_never_a_pass(
             )
         return await send_all(app, requests)
 
-    monkeypatch.setattr(mirror.openapi, "_send_all", mirror_gone_first)
+    monkeypatch.setattr(mirror.contracts.openapi, "_send_all", mirror_gone_first)
     before = databases(billig_server)
     result = run_cli(
         "contracts", "check", "--provider", "dsn", "--dsn", full(billig_server.admin_url),

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from mirror.provision import Server, connect_url
+from mirror.provision.providers import Server, connect_url
 
 from .sandbox import Measured, billig_measured, full, new_database, query
 

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mirror.catalog import _KEYWORDS, Catalog, normalize_type, quote_ident
-from mirror.compare import compare_catalogs
-from mirror.findings import FindingKind
-from mirror.provision import Server
-from mirror.tickets import (
+from mirror.catalog.compare import compare_catalogs
+from mirror.catalog.findings import FindingKind
+from mirror.catalog.model import _KEYWORDS, Catalog, normalize_type, quote_ident
+from mirror.provision.providers import Server
+from mirror.site.tickets import (
     HMAC_DIGITS,
     MAX_TICKETS,
     TicketReferenceError,

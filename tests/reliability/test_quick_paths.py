@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirror import compare
-from mirror.catalog import Catalog, Column, Relation, make_columns
-from mirror.compare import compare_catalogs
-from mirror.contracts import _plain_contract, dump_contract, parse_contract, parse_json
+from mirror.catalog import compare
+from mirror.catalog.compare import compare_catalogs
+from mirror.catalog.model import Catalog, Column, Relation, make_columns
+from mirror.sources.contract_file import _plain_contract, dump_contract, parse_contract, parse_json
 
 from .strategies import MUTATIONS, catalogs, identifiers, mutations
 

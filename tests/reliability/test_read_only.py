@@ -21,7 +21,7 @@ import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
-from mirror.provision import Server
+from mirror.provision.providers import Server
 
 from .sandbox import Result, admin, full, new_database, query
 

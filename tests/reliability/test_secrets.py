@@ -24,8 +24,8 @@ import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
-from mirror.provision import Server, connect_url
-from mirror.schema import load_schema
+from mirror.provision.providers import Server, connect_url
+from mirror.provision.schema import load_schema
 
 from .sandbox import (
     ROOT,
@@ -218,7 +218,7 @@ def test_contract_commands_with_the_dsn_provider(login: Login, run_cli, caplog, 
 def test_drift_in_every_format_to_stdout_and_files(
     login: Login, run_cli, caplog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mirror.report import FORMATS
+    from mirror.report.render import FORMATS
 
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step-summary.md"))
     outputs = [f"--output={fmt}:{tmp_path / 'reports' / f'drift.{fmt}'}" for fmt in FORMATS]
@@ -346,14 +346,14 @@ def test_an_exception_that_carries_the_dsn_is_scrubbed_even_with_debug(
     debug: bool,
 ) -> None:
     """A library (or a bug of ours) that puts the DSN, or the bare password, into a message."""
-    import mirror.contract_check
+    import mirror.contracts.check
 
     dsn = login.dsn()
 
     def broken(*args: object, **kwargs: object) -> None:
         raise raised(f"{dsn} (password {login.password}, {quote(login.password, safe='')})")
 
-    monkeypatch.setattr(mirror.contract_check, "snapshot_database", broken)
+    monkeypatch.setattr(mirror.contracts.check, "snapshot_database", broken)
     args = ["contracts", "snapshot", "--dsn", dsn, "--schema", "billig", "--output", "x.json"]
     result = run_cli(*(["--debug", *args] if debug else args))
     assert result.code == code, result

@@ -1,0 +1,1 @@
+"""Snapshot kinds (columns, shapes, OpenAPI) and the contract checks over them."""

@@ -1,0 +1,268 @@
+"""The drift check: the live production catalog against the columns contract, as a ``Report``.
+
+:func:`check_drift` is the orchestration behind ``billig drift``: it loads the contract (a file,
+or a folder holding ``columns.json``) and the drift policy (``drift-policy.json`` next to the
+contract unless named; a missing default file is an empty policy), reads the production catalog
+read-only with :func:`mirror.sources.introspect.introspect` (only the contracted relations, their
+namesakes and quoting look-alikes, or whole schemas when asked), compares with the one
+comparator, applies the policy and times each step. A contracted relation that is missing makes
+a second, equally bounded read of its schema to look for a probable rename; relations read only
+for that are not reported as added. Every database failure propagates as a
+:class:`~mirror.errors.DatabaseError` (exit 3), so an unreachable or half-read production never
+turns into a clean verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from mirror.catalog.compare import compare_catalogs, confusable_keys
+from mirror.catalog.findings import Finding, FindingKind, Severity
+from mirror.catalog.model import Catalog, RelationKey
+from mirror.drift.policy import Policy, load_policy
+from mirror.errors import ContractError, UsageError
+from mirror.report.render import Report
+from mirror.secrets import redact
+from mirror.sources.contract_file import COLUMNS_FILE, CONTRACTS_DIR, load_contract
+from mirror.sources.introspect import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_LOCK_TIMEOUT_MS,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+    Introspection,
+    introspect,
+)
+
+DSN_ENV = "BILLIG_PROD_DSN"
+POLICY_FILE = "drift-policy.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Bounds of every catalog read of a drift run."""
+
+    statement_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    connect_s: float = DEFAULT_CONNECT_TIMEOUT_S
+
+
+@dataclass(frozen=True, slots=True)
+class DriftCheck:
+    """One drift run: the report, and what it was made of (for ``--suggest``).
+
+    ``expected`` is the contract as checked (restricted to ``--schema`` when given), ``actual``
+    what production has of it, ``findings`` the comparator's findings before the policy, and
+    ``statements`` the names of the catalog statements sent.
+    """
+
+    report: Report
+    expected: Catalog
+    actual: Catalog
+    findings: tuple[Finding, ...]
+    statements: tuple[str, ...]
+    contract: Path
+    target: str | URL
+
+
+def default_dsn(environ: Mapping[str, str] | None = None) -> str | None:
+    """The production DSN from ``$BILLIG_PROD_DSN`` (None when unset or blank)."""
+    env = os.environ if environ is None else environ
+    value = env.get(DSN_ENV, "").strip()
+    return value or None
+
+
+def resolve_contract(contract: str | Path | None = None) -> Path:
+    """The columns contract file: ``contract`` itself, or ``columns.json`` in that folder.
+
+    Without ``contract``, the project's ``contracts/`` folder.
+    """
+    path = Path(contract) if contract is not None else _contracts_dir()
+    if path.is_dir():
+        path = path / COLUMNS_FILE
+    if not path.is_file():
+        raise ContractError(f"{_shown(path)}: contract file not found")
+    return path
+
+
+def check_drift(
+    dsn: str | URL | None,
+    *,
+    contract: str | Path | None = None,
+    schemas: Iterable[str] | None = None,
+    policy: str | Path | None = None,
+    fail_on: Severity | str = Severity.BREAKING,
+    today: dt.date | None = None,
+    timeouts: Timeouts | None = None,
+) -> DriftCheck:
+    """Compare production (``dsn``) with the columns contract; see the module docstring.
+
+    ``schemas`` limits the check to the contracted relations of these schemas and reads the
+    whole of each, so that relations added there are reported too (and renames are found in
+    one read). Raises :class:`~mirror.errors.UsageError` (no DSN, bad severity, a schema the
+    contract does not cover), :class:`~mirror.errors.ContractError` (contract or policy file)
+    and :class:`~mirror.errors.DatabaseError` (unreachable, timeout, introspection failed).
+    """
+    started = time.perf_counter()
+    if dsn is None or not str(dsn).strip():
+        raise UsageError(f"no database to check: pass --dsn URL or set ${DSN_ENV}")
+    threshold = Severity.parse(fail_on) if isinstance(fail_on, str) else fail_on
+    bounds = timeouts or Timeouts()
+    contract_path = resolve_contract(contract)
+    expected = load_contract(contract_path)
+    policy_path = Path(policy) if policy is not None else contract_path.parent / POLICY_FILE
+    rules = load_policy(policy_path, missing_ok=policy is None)
+    whole = (schemas,) if isinstance(schemas, str) else tuple(dict.fromkeys(schemas or ()))
+    if whole:
+        expected = restrict_to_schemas(expected, whole)
+    if not expected.relations and not expected.schemas:
+        raise ContractError(f"{_shown(contract_path)}: the contract pins no relation")
+    loaded = time.perf_counter()
+
+    first = _read(dsn, bounds, relations=scope_of(expected), schemas=whole)
+    actual = first.catalog
+    statements = first.statements
+    reading = first.seconds
+    findings = compare_catalogs(expected, actual)
+    lookup = [] if whole else rename_lookup_schemas(findings, actual)
+    if lookup:
+        second = _read(dsn, bounds, relations=(), schemas=lookup, namesakes=False)
+        statements += second.statements
+        reading += second.seconds
+        only_second = set(second.catalog.relations) - set(actual.relations)
+        actual = Catalog(
+            {**second.catalog.relations, **actual.relations},
+            actual.schemas | second.catalog.schemas,
+        )
+        findings = [
+            f
+            for f in compare_catalogs(expected, actual)
+            if not (f.kind is FindingKind.RELATION_ADDED and f.key in only_second)
+        ]
+    done = time.perf_counter()
+    report = Report.build(
+        findings,
+        policy=rules,
+        today=today,
+        checked=tuple(expected.relations),
+        fail_on=threshold,
+        timings={
+            "contract": loaded - started,
+            "introspect": reading,
+            "compare": max(0.0, done - loaded - reading),
+            "total": done - started,
+        },
+        target=redact(dsn),
+        contract=_shown(contract_path),
+        policy_file=_shown(policy_path) if _policy_used(rules, policy_path) else None,
+    )
+    return DriftCheck(report, expected, actual, tuple(findings), statements, contract_path, dsn)
+
+
+def run_drift(
+    dsn: str | URL | None,
+    *,
+    contract: str | Path | None = None,
+    schemas: Iterable[str] | None = None,
+    policy: str | Path | None = None,
+    fail_on: Severity | str = Severity.BREAKING,
+    today: dt.date | None = None,
+    timeouts: Timeouts | None = None,
+) -> Report:
+    """The report of :func:`check_drift` (its ``exit_code`` is the run's exit code)."""
+    return check_drift(
+        dsn,
+        contract=contract,
+        schemas=schemas,
+        policy=policy,
+        fail_on=fail_on,
+        today=today,
+        timeouts=timeouts,
+    ).report
+
+
+# --------------------------------------------------------------------------- scope (pure)
+
+
+def restrict_to_schemas(contract: Catalog, schemas: Iterable[str]) -> Catalog:
+    """The contract limited to ``schemas``; a schema the contract does not cover is an error."""
+    wanted = frozenset(schemas)
+    unknown = sorted(wanted - contract.schemas)
+    if unknown:
+        covered = ", ".join(sorted(contract.schemas)) or "none"
+        raise UsageError(f"the contract covers no schema {unknown[0]!r} (it covers: {covered})")
+    return Catalog(
+        {k: r for k, r in contract.relations.items() if k.schema in wanted},
+        wanted,
+        contract.lineage,
+    )
+
+
+def scope_of(contract: Catalog) -> list[RelationKey]:
+    """The relations to read: the contracted ones and their quoting look-alikes.
+
+    Same-named relations in other schemas and dotted single identifiers come with them as
+    namesakes; the look-alikes add the reverse (a contracted ``public."billig.event"`` brings
+    ``billig.event``).
+    """
+    keys = dict.fromkeys(contract.relations)
+    for key in contract.relations:
+        keys.update(dict.fromkeys(confusable_keys(key)))
+    return list(keys)
+
+
+def rename_lookup_schemas(findings: Iterable[Finding], actual: Catalog) -> list[str]:
+    """Schemas to read whole for rename candidates: those of missing relations that exist."""
+    return sorted(
+        {
+            f.schema
+            for f in findings
+            if f.kind is FindingKind.RELATION_MISSING and f.schema in actual.schemas
+        }
+    )
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def _read(
+    dsn: str | URL,
+    bounds: Timeouts,
+    *,
+    relations: Iterable[RelationKey],
+    schemas: Iterable[str],
+    namesakes: bool = True,
+) -> Introspection:
+    return introspect(
+        dsn,
+        relations=list(relations),
+        schemas=list(schemas),
+        namesakes=namesakes,
+        statement_timeout_ms=bounds.statement_ms,
+        lock_timeout_ms=bounds.lock_ms,
+        connect_timeout_s=bounds.connect_s,
+    )
+
+
+def _contracts_dir() -> Path:
+    # As mirror.contracts.check.contracts_dir, without importing the shape machinery (a second
+    # of start-up) into every drift run: ./contracts, else the one next to the package.
+    here = Path.cwd() / CONTRACTS_DIR
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / CONTRACTS_DIR
+
+
+def _policy_used(rules: Policy, path: Path) -> bool:
+    return bool(rules.entries) or path.is_file()
+
+
+def _shown(path: Path) -> str:
+    """A path as reports show it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

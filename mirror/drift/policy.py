@@ -1,0 +1,395 @@
+"""The drift policy: findings we knowingly tolerate, each with a reason, an owner and an expiry.
+
+``contracts/drift-policy.json`` holds ``{"format_version": 1, "tolerate": [entry, …]}``; an entry
+is ``{"kind", "object", "reason", "owner", "expires"}``. ``object`` is written the way findings
+print it (``billig.event.event_note``, ``public."billig.event"``, ``billig``): dot-separated SQL
+identifiers, double-quoted where needed, unquoted ones folded to lower case as PostgreSQL does,
+and a bare ``*`` matching any one part. An entry tolerates matching findings up to and including
+its ``expires`` date; after that it stops tolerating and is reported as expired. Entries that
+match nothing are reported as stale, so the file cannot silently rot. Loading validates the file
+and raises :class:`~mirror.errors.PolicyError` with file, line, column and JSON path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mirror.catalog.findings import Finding, FindingKind
+from mirror.errors import PolicyError
+
+FORMAT_VERSION = 1
+DEFAULT_POLICY_PATH = Path("contracts/drift-policy.json")
+
+_TOP_KEYS = {"format_version", "tolerate"}
+_ENTRY_KEYS = ("kind", "object", "reason", "owner", "expires")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+WILDCARD = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEntry:
+    """One tolerated finding pattern. ``pattern`` holds the parsed ``object`` parts."""
+
+    kind: FindingKind
+    object: str
+    reason: str
+    owner: str
+    expires: dt.date
+    pattern: tuple[str | None, ...]  # None: the ``*`` wildcard
+    source: str = ""  # "file:line" of the entry, for reports
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def matches(self, finding: Finding) -> bool:
+        parts = finding.parts
+        return (
+            finding.kind == self.kind
+            and len(parts) == len(self.pattern)
+            and all(p is None or p == q for p, q in zip(self.pattern, parts, strict=True))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "object": self.object,
+            "reason": self.reason,
+            "owner": self.owner,
+            "expires": self.expires.isoformat(),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerated:
+    finding: Finding
+    entry: PolicyEntry
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyOutcome:
+    """Findings after a policy: the ones that still count, and what the policy did."""
+
+    findings: tuple[Finding, ...] = ()
+    tolerated: tuple[Tolerated, ...] = ()
+    expired: tuple[PolicyEntry, ...] = ()
+    stale: tuple[PolicyEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    entries: tuple[PolicyEntry, ...] = ()
+    source: str = ""
+
+    def apply(self, findings: Iterable[Finding], today: dt.date | None = None) -> PolicyOutcome:
+        """Split findings into still-counting and tolerated ones, as of ``today``.
+
+        A finding matched by an expired entry keeps counting (and the entry is reported as
+        expired); an entry that matches no finding at all is stale.
+        """
+        today = today or dt.date.today()
+        kept: list[Finding] = []
+        tolerated: list[Tolerated] = []
+        used: set[PolicyEntry] = set()
+        for finding in findings:
+            matching = [e for e in self.entries if e.matches(finding)]
+            used.update(matching)
+            valid = [e for e in matching if not e.expired(today)]
+            if valid:
+                tolerated.append(Tolerated(finding, valid[0]))
+            else:
+                kept.append(finding)
+        return PolicyOutcome(
+            findings=tuple(kept),
+            tolerated=tuple(tolerated),
+            expired=tuple(e for e in self.entries if e.expired(today)),
+            stale=tuple(e for e in self.entries if e not in used),
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_policy(path: str | Path, *, missing_ok: bool = False) -> Policy:
+    """Read and validate a policy file; a missing file is an empty policy only if ``missing_ok``."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if missing_ok:
+            return Policy(source=str(path))
+        raise PolicyError(f"{path}: policy file not found") from None
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read policy file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_policy(text, str(path))
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Validate policy JSON text; errors name ``source``, line, column and the JSON path."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise PolicyError(f"{source}: invalid JSON: nested too deeply") from None
+    try:
+        positions = _json_positions(text)
+    except _DuplicateKey as exc:
+        path, offset = exc.args
+        line, col = _line_col(text, offset)
+        raise PolicyError(f"{source}:{line}:{col}: {_json_path(path)}: duplicate key") from None
+    return _Validator(text, source, positions).policy(data)
+
+
+class _DuplicateKey(ValueError):
+    """A key given twice in one object (json.loads would silently keep the last)."""
+
+
+_JsonPath = tuple[str | int, ...]
+
+
+class _Validator:
+    def __init__(
+        self,
+        text: str,
+        source: str,
+        positions: tuple[dict[_JsonPath, int], dict[_JsonPath, int]],
+    ) -> None:
+        self.text = text
+        self.source = source
+        self._positions, self._key_positions = positions
+
+    def fail(self, path: _JsonPath, message: str, *, at_key: bool = False) -> PolicyError:
+        # The nearest located ancestor when the path itself has no position (missing keys).
+        probe = path
+        while probe not in self._positions and probe:
+            probe = probe[:-1]
+        offset = self._positions.get(probe, 0)
+        if at_key and probe == path:
+            offset = self._key_positions.get(path, offset)
+        line, col = _line_col(self.text, offset)
+        where = _json_path(path)
+        return PolicyError(f"{self.source}:{line}:{col}: {where}: {message}")
+
+    def policy(self, data: Any) -> Policy:
+        if not isinstance(data, dict):
+            raise self.fail((), f"expected an object, got {_type_name(data)}")
+        for key in sorted(data.keys() - _TOP_KEYS):
+            raise self.fail(
+                (key,), f"unknown key {key!r} (allowed: format_version, tolerate)", at_key=True
+            )
+        for key in sorted(_TOP_KEYS - data.keys()):
+            raise self.fail((), f"missing key {key!r}")
+        version = data["format_version"]
+        if type(version) is not int or version != FORMAT_VERSION:
+            raise self.fail(
+                ("format_version",), f"unsupported format_version {version!r} (expected 1)"
+            )
+        entries = data["tolerate"]
+        if not isinstance(entries, list):
+            raise self.fail(("tolerate",), f"expected a list, got {_type_name(entries)}")
+        parsed = [self.entry(i, e) for i, e in enumerate(entries)]
+        seen: dict[tuple[FindingKind, tuple[str | None, ...]], int] = {}
+        for i, entry in enumerate(parsed):
+            first = seen.setdefault((entry.kind, entry.pattern), i)
+            if first != i:
+                raise self.fail(
+                    ("tolerate", i), f"duplicates tolerate[{first}] ({entry.kind} {entry.object})"
+                )
+        return Policy(tuple(parsed), self.source)
+
+    def entry(self, index: int, data: Any) -> PolicyEntry:
+        at: _JsonPath = ("tolerate", index)
+        if not isinstance(data, dict):
+            raise self.fail(at, f"expected an object, got {_type_name(data)}")
+        for key in sorted(data.keys() - set(_ENTRY_KEYS)):
+            raise self.fail((*at, key), f"unknown key {key!r} (allowed: {', '.join(_ENTRY_KEYS)})")
+        for key in _ENTRY_KEYS:
+            if key not in data:
+                raise self.fail(at, f"missing key {key!r}")
+            if not isinstance(data[key], str) or not data[key].strip():
+                raise self.fail((*at, key), f"expected a non-empty string, got {_value(data[key])}")
+        try:
+            kind = FindingKind(data["kind"])
+        except ValueError:
+            raise self.fail(
+                (*at, "kind"),
+                f"unknown finding kind {data['kind']!r} "
+                f"(one of: {', '.join(k.value for k in FindingKind)})",
+            ) from None
+        try:
+            pattern = parse_object(data["object"])
+        except ValueError as exc:
+            raise self.fail((*at, "object"), str(exc)) from None
+        expires = self.date((*at, "expires"), data["expires"])
+        line, _ = _line_col(self.text, self._positions.get(at, 0))
+        return PolicyEntry(
+            kind,
+            data["object"],
+            data["reason"].strip(),
+            data["owner"].strip(),
+            expires,
+            pattern,
+            f"{self.source}:{line}",
+        )
+
+    def date(self, path: _JsonPath, text: str) -> dt.date:
+        if not _DATE.match(text):
+            raise self.fail(path, f"expected a date YYYY-MM-DD, got {text!r}")
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise self.fail(path, f"{text!r} is not a valid date") from None
+
+
+def parse_object(text: str) -> tuple[str | None, ...]:
+    """``billig.event.note`` → ("billig", "event", "note"); quoted parts keep dots and case.
+
+    Raises ValueError on an empty part, an unterminated quote, or more than three parts.
+    """
+    parts: list[str | None] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == '"':
+            j, buf = i + 1, []
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    raise ValueError(f"unterminated quoted identifier in {text!r}")
+                buf.append(text[j:k])
+                if text.startswith('""', k):
+                    buf.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            part: str | None = "".join(buf)
+            if not part:
+                raise ValueError(f"empty quoted identifier in {text!r}")
+        else:
+            j = i
+            while j < n and text[j] not in '."':
+                j += 1
+            raw = text[i:j]
+            if not raw.strip() or raw != raw.strip():
+                raise ValueError(f"empty or blank-padded identifier in {text!r}")
+            # Unquoted identifiers fold to lower case (ASCII only, like PostgreSQL).
+            part = None if raw == WILDCARD else raw.translate(_ASCII_LOWER)
+            i = j
+        parts.append(part)
+        if i == n:
+            break
+        if text[i] != ".":
+            raise ValueError(f"expected '.' after an identifier at offset {i} in {text!r}")
+        i += 1
+    if len(parts) > 3:
+        raise ValueError(f"{text!r} has more than three parts (schema.relation.column)")
+    return tuple(parts)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return "an empty string"
+    return _type_name(value)
+
+
+def _json_path(path: Sequence[str | int]) -> str:
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _json_positions(text: str) -> tuple[dict[_JsonPath, int], dict[_JsonPath, int]]:
+    """Offsets of every value, and of every object key, in (valid) JSON text, by path.
+
+    Raises _DuplicateKey(path, offset) for a key given twice in one object.
+    """
+    decoder = json.JSONDecoder()
+    positions: dict[_JsonPath, int] = {}
+    key_positions: dict[_JsonPath, int] = {}
+
+    def skip(i: int) -> int:
+        match = _WS.match(text, i)
+        return match.end() if match else i
+
+    def value(i: int, path: _JsonPath) -> int:
+        i = skip(i)
+        positions[path] = i
+        if text[i] == "{":
+            i = skip(i + 1)
+            if text[i] == "}":
+                return i + 1
+            seen: set[str] = set()
+            while True:
+                start = i
+                key, i = decoder.raw_decode(text, i)
+                if key in seen:
+                    raise _DuplicateKey((*path, key), start)
+                seen.add(key)
+                key_positions[(*path, key)] = start
+                i = skip(i) + 1  # the ':'
+                i = skip(value(i, (*path, key)))
+                if text[i] == "}":
+                    return i + 1
+                i = skip(i + 1)  # the ','
+        if text[i] == "[":
+            i = skip(i + 1)
+            if text[i] == "]":
+                return i + 1
+            index = 0
+            while True:
+                i = skip(value(i, (*path, index)))
+                index += 1
+                if text[i] == "]":
+                    return i + 1
+                i += 1
+        _, end = decoder.raw_decode(text, i)
+        return end
+
+    value(0, ())
+    return positions, key_positions
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def policy_template() -> str:
+    """The text of an empty policy file, as ``billig`` writes it."""
+    return json.dumps({"format_version": FORMAT_VERSION, "tolerate": []}, indent=2) + "\n"

@@ -1,0 +1,1 @@
+"""Throwaway PostgreSQL servers, their watchdog, schema loading and the seed."""

@@ -1,0 +1,119 @@
+"""The seeded mirror: a throwaway server with ``schema/billig.sql`` loaded into a template
+database and seeded, plus cheap per-use copies of it (``CREATE DATABASE … TEMPLATE``)."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import psycopg2
+from sqlalchemy.engine import URL
+
+from mirror.errors import ProviderError
+from mirror.provision.providers import ProviderOptions, Server, provision
+from mirror.provision.schema import load_schema
+from mirror.secrets import password_of, redact, scrub
+
+TEMPLATE_DB = "billig_template"
+MIRROR_DB = "billig"
+DEFAULT_EVENTS = 60
+DEFAULT_SEED = 1
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A running, seeded mirror: ``url`` is the database to use, ``server`` can clone more."""
+
+    server: Server
+    url: URL
+    template: str = TEMPLATE_DB
+
+    @property
+    def provider(self) -> str:
+        return self.server.provider
+
+    @property
+    def masked_url(self) -> str:
+        return redact(self.url)
+
+    @property
+    def full_url(self) -> str:
+        """libpq URL with the password, for psql and other tools (``BILLIG_MIRROR_URL``)."""
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def clone(self, name: str | None = None) -> URL:
+        """A fresh copy of the seeded template; drop it with :meth:`drop`."""
+        name = name or f"billig_{secrets.token_hex(6)}"
+        return self.server.create_database(name, template=self.template)
+
+    def drop(self, url: URL) -> None:
+        assert url.database
+        self.server.drop_database(url.database)
+
+
+def build_template(
+    server: Server,
+    *,
+    events: int = DEFAULT_EVENTS,
+    seed: int = DEFAULT_SEED,
+    now: datetime | None = None,
+    schema_path: Path | None = None,
+    name: str = TEMPLATE_DB,
+) -> URL:
+    """Create database ``name`` with the schema loaded and Billig seeded; no session stays open."""
+    from mirror.provision.seed import seed_billig
+
+    url = server.create_database(name)
+    try:
+        with contextlib.closing(server.connect(name)) as conn:
+            load_schema(conn, schema_path)
+            seed_billig(conn, events=events, seed=seed, now=now)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            server.drop_database(name)
+        raise
+    return url
+
+
+@contextlib.contextmanager
+def start_mirror(
+    provider: str = "auto",
+    *,
+    events: int = DEFAULT_EVENTS,
+    seed: int = DEFAULT_SEED,
+    now: datetime | None = None,
+    options: ProviderOptions | None = None,
+    schema_path: Path | None = None,
+) -> Iterator[Mirror]:
+    """Provision a server, load and seed the template, and hand out a clone as the mirror."""
+    with provision(provider, options) as server:
+        created: list[str] = []
+        try:
+            # A dsn server is shared: give our template a unique name and drop all we made.
+            template = (
+                TEMPLATE_DB if server.provider != "dsn" else f"billig_t_{secrets.token_hex(4)}"
+            )
+            name = MIRROR_DB if server.provider != "dsn" else f"billig_m_{secrets.token_hex(4)}"
+            try:
+                build_template(
+                    server, events=events, seed=seed, now=now, schema_path=schema_path,
+                    name=template,
+                )  # fmt: skip
+                created.append(template)
+                url = server.create_database(name, template=template)
+                created.append(name)
+            except psycopg2.Error as exc:  # e.g. the server died while we built the mirror
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ProviderError(
+                    f"the {server.provider} server failed while the mirror was built: "
+                    + scrub(first, password_of(server.admin_url))
+                ) from None
+            yield Mirror(server=server, url=url, template=template)
+        finally:
+            for name in reversed(created):
+                with contextlib.suppress(Exception):
+                    server.drop_database(name)

@@ -1,0 +1,886 @@
+"""Throwaway PostgreSQL servers: the docker, local, embedded and dsn providers and ``auto``.
+
+Each provider is a context manager that yields a :class:`Server` and removes everything it
+created (containers, clusters, databases, temporary directories) on exit, including on
+Ctrl-C and on failure. ``auto`` tries docker, local, embedded in that order and, when none
+works, raises one :class:`~mirror.errors.ProviderError` that lists every attempt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import http.client
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg2
+from psycopg2 import sql
+from sqlalchemy.engine import URL, make_url
+
+from mirror.errors import ProviderError, UsageError
+from mirror.secrets import password_of, redact, scrub
+
+PROVIDERS = ("docker", "local", "embedded", "dsn")
+AUTO_ORDER = ("docker", "local", "embedded")
+DEFAULT_IMAGE = "postgres:15"
+READY_TIMEOUT = 60.0
+# Users a root process may drop to for initdb/postgres, in order; never created by us.
+UNPRIVILEGED_USERS = ("postgres", "nobody")
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running PostgreSQL server we may create and drop databases in."""
+
+    provider: str
+    admin_url: URL  # superuser (or database owner) URL of the maintenance database
+    detail: str = ""
+
+    def url_for(self, database: str) -> URL:
+        return self.admin_url.set(database=database)
+
+    def connect(self, database: str | None = None) -> psycopg2.extensions.connection:
+        url = self.url_for(database) if database else self.admin_url
+        return connect_url(url)
+
+    def create_database(self, name: str, template: str | None = None) -> URL:
+        with contextlib.closing(self.connect()) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+                if template:
+                    stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(name), sql.Identifier(template)
+                    )
+                cur.execute(stmt)
+        return self.url_for(name)
+
+    def drop_database(self, name: str) -> None:
+        with contextlib.closing(self.connect()) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
+def connect_url(url: URL, **kwargs: Any) -> psycopg2.extensions.connection:
+    """psycopg2 connection for a SQLAlchemy URL (host may be a socket directory).
+
+    libpq settings in the URL's query (``sslmode``, ``sslrootcert``, ``options``, …) are kept:
+    dropping them would, for one, connect without the TLS that ``sslmode=require`` demands.
+    """
+    query = {k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}
+    params: dict[str, Any] = {"connect_timeout": 10, **query}
+    params.update(
+        host=url.host or query.get("host"),
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+    )
+    params.update(kwargs)
+    return psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    provider: str
+    reason: str
+
+
+@dataclass
+class ProviderOptions:
+    """How providers start; defaults come from the ``BILLIG_MIRROR_*`` environment variables.
+
+    ``image``: the docker provider's image; ``dsn``: the dsn provider's server; ``disabled``:
+    providers ``auto`` skips (comma-separated in ``BILLIG_MIRROR_DISABLE``); ``user``: the
+    existing unprivileged user a root process runs ``initdb``/``postgres`` as.
+    """
+
+    image: str = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_IMAGE", DEFAULT_IMAGE))
+    dsn: str | None = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_DSN"))
+    # Providers auto must skip, e.g. "local" to prove the embedded path on a machine with binaries.
+    disabled: frozenset[str] = field(
+        default_factory=lambda: frozenset(
+            p.strip() for p in os.environ.get("BILLIG_MIRROR_DISABLE", "").split(",") if p.strip()
+        )
+    )
+    user: str | None = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_USER"))
+
+
+# --------------------------------------------------------------------------- reaper
+
+_REAPER_SCRIPT = Path(__file__).with_name("watchdog.py")
+
+
+@contextlib.contextmanager
+def _reaper() -> Iterator[Callable[[str], None]]:
+    """Start the watchdog and yield a function announcing what it must remove if we die.
+
+    Leaving the context closes the pipe: the reaper then removes only what still exists, which
+    after our own cleanup is nothing. Best effort: without a Python executable there is none.
+    """
+    read_fd, write_fd = os.pipe()
+    reaper: subprocess.Popen[bytes] | None = None
+    try:
+        if sys.executable:
+            reaper = subprocess.Popen(
+                [sys.executable, "-I", str(_REAPER_SCRIPT)],
+                stdin=read_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+    except OSError:
+        reaper = None
+    finally:
+        os.close(read_fd)
+
+    def announce(line: str) -> None:
+        if reaper is not None:
+            with contextlib.suppress(OSError):
+                os.write(write_fd, (line + "\n").encode())
+
+    try:
+        yield announce
+    finally:
+        os.close(write_fd)
+        if reaper is not None:
+            # After our own cleanup it finds nothing to do and ends at once.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                reaper.wait(timeout=5)
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+def _run_as(user: pwd.struct_passwd | None) -> dict[str, Any]:
+    if user is None:
+        return {}
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+
+def unprivileged_user(preferred: str | None = None) -> pwd.struct_passwd | None:
+    """The user initdb/postgres run as: None when not root, else an existing unprivileged user.
+
+    Users are looked up, never created: a harness that silently adds system users to a
+    developer's machine is worse than one that asks for ``BILLIG_MIRROR_USER``.
+    """
+    if os.geteuid() != 0:
+        return None
+    if preferred:
+        try:
+            entry = pwd.getpwnam(preferred)
+        except KeyError:
+            raise ProviderError(
+                f"BILLIG_MIRROR_USER={preferred} does not exist; as root, PostgreSQL must run as "
+                "an existing unprivileged user (this harness never creates users)"
+            ) from None
+        if entry.pw_uid == 0:
+            raise ProviderError(
+                f"BILLIG_MIRROR_USER={preferred} has uid 0; initdb and postgres refuse to run "
+                "as root, name an unprivileged user"
+            )
+        return entry
+    for name in UNPRIVILEGED_USERS:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            if entry.pw_uid != 0:
+                return entry
+    raise ProviderError(
+        "running as root, and none of the users " + ", ".join(UNPRIVILEGED_USERS) + " exists to "
+        "run PostgreSQL as (initdb refuses root); set BILLIG_MIRROR_USER to an existing "
+        "unprivileged user"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _can_execute(binary: Path, user: pwd.struct_passwd | None) -> str | None:
+    """None when ``binary --version`` runs as ``user``, else why not."""
+    try:
+        proc = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=10, **_run_as(user)
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{binary} cannot run: {exc}"
+    if proc.returncode != 0:
+        return f"{binary} --version failed: {(proc.stderr or proc.stdout).strip()[:200]}"
+    return None
+
+
+# How often a cluster start is retried when the free port we picked was taken meanwhile.
+_PORT_ATTEMPTS = 3
+
+
+# Clusters live in memory when the machine has room: CREATE DATABASE … TEMPLATE copies files,
+# and on tmpfs a per-test clone is several times faster than on disk.
+TMPFS = Path("/dev/shm")
+TMPFS_MIN_FREE = 2 * 1024**3
+
+
+def cluster_parent() -> str | None:
+    """Where cluster directories go: ``$BILLIG_MIRROR_TMPDIR``, else a roomy tmpfs, else TMPDIR."""
+    configured = os.environ.get("BILLIG_MIRROR_TMPDIR")
+    if configured:
+        return configured
+    try:
+        stat = os.statvfs(TMPFS)
+    except OSError:
+        return None
+    roomy = stat.f_bavail * stat.f_frsize >= TMPFS_MIN_FREE
+    return str(TMPFS) if roomy and os.access(TMPFS, os.W_OK | os.X_OK) else None
+
+
+@contextlib.contextmanager
+def run_cluster(bindir: Path, provider: str, user_name: str | None = None) -> Iterator[Server]:
+    """Private cluster from server binaries: temp data dir, private socket and port, fsync off.
+
+    The postmaster runs in its own session (so a terminal's Ctrl-C reaches only us, and we stop
+    it in order); the postmaster, its backends and the temporary directory are gone when the
+    context exits, whether normally, by an exception or by KeyboardInterrupt, and the reaper
+    removes them if this process is killed outright.
+    """
+    user = unprivileged_user(user_name)
+    password = secrets.token_urlsafe(18)
+    with _reaper() as announce:
+        root = Path(tempfile.mkdtemp(prefix=f"billig-mirror-{provider}-", dir=cluster_parent()))
+        announce(f"dir {root}")
+        with _cluster(bindir, provider, root, password, user, announce) as server:
+            yield server
+
+
+@contextlib.contextmanager
+def _cluster(
+    bindir: Path,
+    provider: str,
+    root: Path,
+    password: str,
+    user: pwd.struct_passwd | None,
+    announce: Callable[[str], None],
+) -> Iterator[Server]:
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        data = root / "data"
+        try:
+            _init_cluster(bindir, root, data, password, user)
+            for attempt in range(1, _PORT_ATTEMPTS + 1):
+                port = _free_port()
+                proc = _start_postmaster(bindir, root, data, port, user)
+                announce(f"pid {proc.pid}")
+                url = URL.create(
+                    "postgresql+psycopg2", username="postgres", password=password,
+                    host="127.0.0.1", port=port, database="postgres",
+                )  # fmt: skip
+                try:
+                    _wait_ready(url, _exited(proc), root / "postgres.log")
+                    break
+                except ProviderError:
+                    if attempt == _PORT_ATTEMPTS or not _lost_port_race(root / "postgres.log"):
+                        raise
+                    _stop_process(proc)
+                    proc = None
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ProviderError(f"cannot start a {provider} cluster from {bindir}: {exc}") from None
+        yield Server(provider=provider, admin_url=url, detail=str(bindir))
+    finally:
+        if proc is not None:
+            _stop_process(proc)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _init_cluster(
+    bindir: Path, root: Path, data: Path, password: str, user: pwd.struct_passwd | None
+) -> None:
+    (root / "sock").mkdir()
+    pwfile = root / "pwfile"
+    pwfile.write_text(password + "\n")
+    if user is not None:
+        for path in (root, root / "sock", pwfile):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    os.chmod(root, 0o700)
+    try:
+        init = subprocess.run(
+            [
+                str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+                "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}", "--no-sync",
+            ],
+            capture_output=True, text=True, timeout=120, cwd=root, **_run_as(user),
+        )  # fmt: skip
+    finally:
+        pwfile.unlink()
+    if init.returncode != 0:
+        last = (init.stderr or init.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise ProviderError(f"initdb failed: {last[0]}")
+
+
+def _start_postmaster(
+    bindir: Path, root: Path, data: Path, port: int, user: pwd.struct_passwd | None
+) -> subprocess.Popen[bytes]:
+    with open(root / "postgres.log", "wb") as log:
+        return subprocess.Popen(
+            [
+                str(bindir / "postgres"), "-D", str(data), "-k", str(root / "sock"),
+                "-p", str(port), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", "max_locks_per_transaction=1024", "-c", "max_connections=200",
+            ],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root,
+            start_new_session=True, **_run_as(user),
+        )  # fmt: skip
+
+
+def _lost_port_race(log: Path) -> bool:
+    """True when postgres failed because another process took the port we had picked."""
+    with contextlib.suppress(OSError):
+        return "Address already in use" in log.read_text(errors="replace")
+    return False
+
+
+def _wait_ready(url: URL, died: Callable[[], object], log: Path | None) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = ""
+    while time.monotonic() < deadline:
+        if died():
+            tail = []
+            if log is not None and log.exists():
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+            raise ProviderError("postgres exited during start-up: " + " | ".join(tail))
+        try:
+            connect_url(url, connect_timeout=2).close()
+            return
+        except psycopg2.OperationalError as exc:
+            last = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            time.sleep(0.05)
+    raise ProviderError(f"postgres did not accept connections within {READY_TIMEOUT:.0f}s: {last}")
+
+
+def _exited(proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
+    return lambda: proc.poll() is not None
+
+
+def _stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Fast shutdown (SIGINT), then SIGKILL of the whole process group after a grace period.
+
+    The SIGKILL of the group also runs when the wait is interrupted (a second Ctrl-C), so no
+    backend outlives the postmaster whatever happens during shutdown.
+    """
+    try:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=15)
+    finally:
+        # Backends are children of the postmaster, in its process group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- local
+
+
+def local_bindirs() -> list[Path]:
+    """Candidate server binary directories: pg_config --bindir, PATH, Debian's layout."""
+    found: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            if out:
+                found.append(Path(out))
+    for exe in (shutil.which("initdb"), shutil.which("postgres")):
+        if exe:
+            found.append(Path(exe).resolve().parent)
+    debian = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True
+    )
+    found.extend(Path(p) for p in debian)
+    unique: list[Path] = []
+    for path in found:
+        if path not in unique and (path / "initdb").exists() and (path / "postgres").exists():
+            unique.append(path)
+    return unique
+
+
+def local_bindir(user_name: str | None = None) -> Path:
+    dirs = local_bindirs()
+    if not dirs:
+        raise ProviderError(
+            "no PostgreSQL server binaries (initdb, postgres) found via pg_config, PATH or "
+            "/usr/lib/postgresql/*/bin"
+        )
+    user = unprivileged_user(user_name)
+    reasons = []
+    for path in dirs:
+        why = _can_execute(path / "postgres", user)
+        if why is None:
+            return path
+        reasons.append(why)
+    raise ProviderError("; ".join(reasons))
+
+
+# --------------------------------------------------------------------------- embedded
+
+
+def embedded_bindir(user_name: str | None = None) -> Path:
+    """pgserver's binaries; copied to a world-readable cache when the user cannot reach them."""
+    try:
+        # pgserver imports platformdirs, which warns about an unset XDG_RUNTIME_DIR on servers.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+    except ImportError as exc:
+        raise ProviderError(f"the pgserver package is not installed ({exc})") from exc
+    install = Path(pgserver.__file__).parent / "pginstall"
+    if not (install / "bin" / "postgres").exists():
+        raise ProviderError(f"pgserver has no server binaries under {install}")
+    user = unprivileged_user(user_name)
+    if _can_execute(install / "bin" / "postgres", user) is None:
+        return install / "bin"
+    # The wheel lives where the unprivileged user cannot read it (e.g. a venv under /root).
+    try:
+        version = subprocess.run(
+            [str(install / "bin" / "postgres"), "--version"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.split()[-1]  # fmt: skip
+    except (OSError, subprocess.SubprocessError, IndexError) as exc:
+        raise ProviderError(f"pgserver's postgres does not run: {exc}") from None
+    cache = Path(tempfile.gettempdir()) / f"billig-harness-pg-{version}"
+    bindir = cache / "pgserver" / "pginstall" / "bin"
+    if not (bindir / "postgres").exists():
+        _copy_install(install, cache)
+    _check_owned(cache)
+    why = _can_execute(bindir / "postgres", user)
+    if why is not None:
+        raise ProviderError(why)
+    return bindir
+
+
+def _copy_install(install: Path, cache: Path) -> None:
+    """Copy the install tree keeping the wheel's layout: the binaries find their vendored
+    libraries through the relative rpath ``$ORIGIN/../../../pgserver.libs``."""
+    staging = Path(tempfile.mkdtemp(prefix="billig-harness-pg-", dir=cache.parent))
+    try:
+        for part in ("bin", "lib", "share"):
+            shutil.copytree(
+                install / part, staging / "pgserver" / "pginstall" / part, symlinks=True
+            )
+        vendored = install.parent.parent / "pgserver.libs"
+        if vendored.is_dir():
+            shutil.copytree(vendored, staging / "pgserver.libs", symlinks=True)
+        for folder in (staging, staging / "pgserver", staging / "pgserver" / "pginstall"):
+            os.chmod(folder, 0o755)
+        try:
+            os.rename(staging, cache)  # atomic: a concurrent copier wins or we do
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _check_owned(cache: Path) -> None:
+    """Refuse a cache in a shared temp dir that someone else could have planted or can modify."""
+    info = cache.stat()
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise ProviderError(
+            f"{cache} is not owned by this user or is writable by others; remove it and retry"
+        )
+
+
+# --------------------------------------------------------------------------- docker
+
+
+# A probe must be cheap: auto runs it first on every machine, most of which have no engine.
+PING_TIMEOUT = 1.0
+PULL_TIMEOUT = 600.0
+
+
+def _docker_host() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def _docker_socket() -> str | None:
+    host = _docker_host()
+    return host[len("unix://") :] if host.startswith("unix://") else None
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+def _docker_api(
+    sock: str, method: str, path: str, timeout: float = PING_TIMEOUT
+) -> tuple[int, bytes]:
+    conn = _UnixHTTPConnection(sock, timeout)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    except TimeoutError:
+        raise ProviderError(
+            f"the Docker engine at {sock} did not answer {method} {path.split('?')[0]} "
+            f"within {timeout:.0f}s"
+        ) from None
+    except OSError as exc:
+        raise ProviderError(f"no Docker engine answers at {sock} ({exc})") from None
+    finally:
+        conn.close()
+
+
+def split_image(image: str) -> tuple[str, str | None]:
+    """``repo[:tag]`` or ``repo@digest`` → (repository, tag); a registry port is not a tag."""
+    if "@" in image:
+        return image, None
+    slash, colon = image.rfind("/"), image.rfind(":")
+    if colon > slash:
+        return image[:colon], image[colon + 1 :]
+    return image, "latest"
+
+
+def _api_message(body: bytes) -> str:
+    """The error text of a Docker API answer (a JSON object, or the last line of a stream)."""
+    lines = body.decode(errors="replace").strip().splitlines()
+    if not lines:
+        return ""
+    try:
+        doc = json.loads(lines[-1])
+    except ValueError:
+        return lines[-1][:200]
+    if not isinstance(doc, dict):
+        return ""
+    return str(doc.get("error") or doc.get("message") or "")
+
+
+def docker_check(image: str) -> None:
+    """Raise ProviderError unless an engine answers a ping and the image is present or pullable.
+
+    A local Unix socket (the default) is probed with raw HTTP: under a millisecond when nothing
+    listens, where importing the Docker SDK alone costs ~80 ms. Other ``DOCKER_HOST`` forms
+    (tcp, ssh, TLS settings) go through the Docker SDK.
+    """
+    sock = _docker_socket()
+    if sock is None:
+        _docker_check_sdk(image)
+        return
+    status, body = _docker_api(sock, "GET", "/_ping")
+    if status != 200:
+        raise ProviderError(f"the Docker engine at {sock} answered ping with HTTP {status}")
+    status, _ = _docker_api(sock, "GET", f"/images/{quote(image, safe='/:@')}/json")
+    if status == 200:
+        return
+    repo, tag = split_image(image)
+    query = f"fromImage={quote(repo, safe='')}" + (f"&tag={quote(tag, safe='')}" if tag else "")
+    status, body = _docker_api(sock, "POST", f"/images/create?{query}", timeout=PULL_TIMEOUT)
+    message = _api_message(body)
+    # A pull streams JSON lines with HTTP 200; a failure shows as an "error" in the last one.
+    if status != 200 or '"error"' in body.decode(errors="replace").strip()[-2000:]:
+        raise ProviderError(
+            f"image {image} is not present and cannot be pulled ({message or f'HTTP {status}'})"
+        )
+
+
+def _docker_check_sdk(image: str) -> None:
+    host = scrub(_docker_host())
+    try:
+        import docker
+        from docker.errors import DockerException, ImageNotFound
+    except ImportError as exc:
+        raise ProviderError(f"the docker package is not installed ({exc})") from None
+    try:
+        client = docker.from_env(timeout=int(PING_TIMEOUT) or 1)
+    except DockerException as exc:
+        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+    try:
+        client.ping()
+        try:
+            client.images.get(image)
+            return
+        except ImageNotFound:
+            pass
+        client.api.timeout = PULL_TIMEOUT
+        repo, tag = split_image(image)
+        try:
+            client.images.pull(repo, tag=tag)
+        except DockerException as exc:
+            raise ProviderError(
+                f"image {image} is not present and cannot be pulled ({exc})"
+            ) from None
+    except DockerException as exc:
+        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+    except OSError as exc:  # requests' timeouts and connection errors
+        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+    finally:
+        client.close()
+
+
+def postgres_container_class() -> type[Any]:
+    """Testcontainers' PostgresContainer with a readiness wait that notices a dead container.
+
+    Upstream waits up to its full timeout for ``psql`` to succeed even when the container has
+    already exited (a broken image, a bad setting); we fail at once and show the container's log.
+    """
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:
+        try:
+            from testcontainers.postgres import PostgresContainer
+        except ImportError as exc:
+            raise ProviderError(f"testcontainers is not installed ({exc})") from None
+
+    _ryuk_off_unless_asked()
+
+    class _Container(PostgresContainer):
+        def _connect(self) -> None:
+            from docker.errors import APIError
+
+            wrapped = self.get_wrapped_container()
+            # The same check upstream runs: psql inside the container over TCP.
+            probe = [
+                "psql", "--username", self.username, "--dbname", self.dbname,
+                "--host", "127.0.0.1", "-c", "select version();",
+            ]  # fmt: skip
+            deadline = time.monotonic() + READY_TIMEOUT
+            last = ""
+            while time.monotonic() < deadline:
+                wrapped.reload()
+                if wrapped.status in ("exited", "dead"):
+                    code = wrapped.attrs.get("State", {}).get("ExitCode")
+                    tail = wrapped.logs(tail=5).decode(errors="replace").strip().splitlines()
+                    raise ProviderError(
+                        f"container from {self.image} exited during start-up (code {code}): "
+                        + scrub(" | ".join(tail), self.password)
+                    )
+                try:
+                    result = wrapped.exec_run(probe, environment={"PGPASSWORD": self.password})
+                except APIError as exc:  # e.g. 409 when it stopped between reload and exec
+                    last = str(exc)
+                else:
+                    if result.exit_code == 0:
+                        return
+                    last = result.output.decode(errors="replace").strip()
+                time.sleep(0.1)
+            raise ProviderError(
+                f"container from {self.image} not ready within {READY_TIMEOUT:.0f}s: "
+                + scrub(last, self.password)[:200]
+            )
+
+    return _Container
+
+
+def _ryuk_off_unless_asked() -> None:
+    # Ryuk's image cannot be pulled without a registry, and we remove our containers ourselves.
+    if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
+        from testcontainers.core.config import testcontainers_config
+
+        testcontainers_config.ryuk_disabled = True
+
+
+@contextlib.contextmanager
+def run_docker(image: str) -> Iterator[Server]:
+    """A PostgreSQL container through Testcontainers; removed on exit (also on failure/Ctrl-C)."""
+    docker_check(image)
+    container_class = postgres_container_class()
+    password = secrets.token_urlsafe(18)
+    # A unique name lets us find and remove the container even when we are interrupted
+    # between the engine creating it and testcontainers handing it to us.
+    name = f"billig-mirror-{secrets.token_hex(6)}"
+    container = container_class(
+        image, username="postgres", password=password, dbname="postgres", driver="psycopg2"
+    )
+    container.with_name(name)
+    container.with_command("postgres -c fsync=off -c max_locks_per_transaction=1024")
+    # A throwaway cluster needs no fsync at initdb either (seconds on a busy disk); the official
+    # image and ours both pass POSTGRES_INITDB_ARGS to initdb.
+    container.with_env("POSTGRES_INITDB_ARGS", "--no-sync")
+    with _reaper() as announce:
+        sock = _docker_socket()
+        if sock is not None:
+            announce(f"container {name} {sock}")
+        with _container(container, image, name, password) as server:
+            yield server
+
+
+@contextlib.contextmanager
+def _container(container: Any, image: str, name: str, password: str) -> Iterator[Server]:
+    try:
+        try:
+            container.start()
+            wrapped = container.get_wrapped_container()
+            url = URL.create(
+                "postgresql+psycopg2", username="postgres", password=password,
+                host=container.get_container_host_ip(),
+                port=int(container.get_exposed_port(5432)), database="postgres",
+            )  # fmt: skip
+        except ProviderError:
+            raise
+        except Exception as exc:  # docker.errors.*, timeouts: all mean "not this provider"
+            raise ProviderError(
+                f"container from {image} did not start: {scrub(str(exc), password)[:300]}"
+            ) from None
+
+        def died() -> bool:
+            wrapped.reload()
+            return wrapped.status in ("exited", "dead")
+
+        _wait_ready(url, died, None)
+        yield Server(provider="docker", admin_url=url, detail=f"{image} ({name})")
+    finally:
+        _remove_container(container, name)
+
+
+def _remove_container(container: Any, name: str) -> None:
+    with contextlib.suppress(Exception):
+        container.stop()
+    with contextlib.suppress(Exception):
+        # Created but never handed to testcontainers (interrupted mid-start): remove by name.
+        container.get_docker_client().client.containers.get(name).remove(force=True, v=True)
+
+
+# --------------------------------------------------------------------------- dsn
+
+
+@contextlib.contextmanager
+def run_dsn(dsn: str) -> Iterator[Server]:
+    """An existing server: we only create (and later drop) databases of our own in it."""
+    try:
+        url = make_url(dsn)
+    except Exception:
+        raise UsageError(f"not a database URL: {redact(dsn)}") from None
+    if url.get_backend_name() != "postgresql":
+        raise UsageError(f"the dsn provider needs a PostgreSQL URL, got {redact(url)}")
+    url = url.set(drivername="postgresql+psycopg2")
+    try:
+        with contextlib.closing(connect_url(url)) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT rolsuper OR rolcreatedb FROM pg_catalog.pg_roles"
+                " WHERE rolname = current_user"
+            )
+            row = cur.fetchone()
+    except psycopg2.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ProviderError(
+            f"cannot connect to {redact(url)}: {scrub(first, password_of(url))}"
+        ) from None
+    if not row or not row[0]:
+        raise ProviderError(
+            f"the login of {redact(url)} may not create databases (needs CREATEDB); the dsn "
+            "provider creates a database of its own there and drops it afterwards"
+        )
+    yield Server(provider="dsn", admin_url=url, detail=redact(url))
+
+
+# --------------------------------------------------------------------------- selection
+
+
+@contextlib.contextmanager
+def _start(name: str, options: ProviderOptions) -> Iterator[Server]:
+    if name == "docker":
+        with run_docker(options.image) as server:
+            yield server
+    elif name == "local":
+        with run_cluster(local_bindir(options.user), "local", options.user) as server:
+            yield server
+    elif name == "embedded":
+        with run_cluster(embedded_bindir(options.user), "embedded", options.user) as server:
+            yield server
+    elif name == "dsn":
+        if not options.dsn:
+            raise UsageError("the dsn provider needs --dsn URL or BILLIG_MIRROR_DSN")
+        with run_dsn(options.dsn) as server:
+            yield server
+    else:
+        raise UsageError(f"unknown provider {name!r}; choose one of auto, {', '.join(PROVIDERS)}")
+
+
+_HINTS = {
+    "docker": "start a Docker engine with a PostgreSQL image (see .ci/docker-tests)",
+    "local": "install PostgreSQL server binaries (e.g. apt-get install postgresql)",
+    "embedded": "pip install pgserver (a dependency of billig-harness)",
+}
+
+
+@contextlib.contextmanager
+def provision(provider: str = "auto", options: ProviderOptions | None = None) -> Iterator[Server]:
+    """Start a throwaway server with ``provider`` (or the first that works, for ``auto``).
+
+    ``auto`` tries :data:`AUTO_ORDER`, skipping providers named in ``options.disabled``; a
+    provider that fails to start (``ProviderError``) is recorded and the next one tried. When
+    none works, one ``ProviderError`` lists every attempt, why it failed and how to fix it.
+    """
+    options = options or ProviderOptions()
+    if provider != "auto" and provider not in PROVIDERS:
+        raise UsageError(
+            f"unknown provider {provider!r}; choose one of auto, {', '.join(PROVIDERS)}"
+        )
+    unknown = sorted(options.disabled - set(PROVIDERS))
+    if unknown:
+        # A typo here would silently leave the provider enabled.
+        raise UsageError(
+            f"BILLIG_MIRROR_DISABLE names unknown provider(s) {', '.join(unknown)}; "
+            f"auto uses {', '.join(AUTO_ORDER)}"
+        )
+    if provider != "auto":
+        with _start(provider, options) as server:
+            yield server
+        return
+    attempts: list[Attempt] = []
+    for name in AUTO_ORDER:
+        if name in options.disabled:
+            attempts.append(Attempt(name, "disabled by BILLIG_MIRROR_DISABLE"))
+            continue
+        stack = contextlib.ExitStack()
+        try:
+            server = stack.enter_context(_start(name, options))
+        except ProviderError as exc:
+            stack.close()
+            attempts.append(Attempt(name, str(exc)))
+            continue
+        with stack:
+            yield server
+        return
+    raise ProviderError(no_provider_message(attempts))
+
+
+def no_provider_message(attempts: list[Attempt]) -> str:
+    """The combined error of ``auto``: one line per attempt with its reason and a fix."""
+    lines = ["no PostgreSQL provider worked; tried:"]
+    for attempt in attempts:
+        line = f"  - {attempt.provider}: {attempt.reason}"
+        if attempt.provider in _HINTS and not attempt.reason.startswith("disabled"):
+            line += f" (fix: {_HINTS[attempt.provider]})"
+        lines.append(line)
+    lines.append("or name an existing server with --provider dsn --dsn URL")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Reports: one result type and its renderers (text, JSON, JUnit, Markdown, GitHub)."""

@@ -1,0 +1,1 @@
+"""The reference site under contract: SQLAlchemy models, rules, serializers and the API."""

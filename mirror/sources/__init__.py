@@ -1,0 +1,1 @@
+"""Sources that become catalogs: a live database, contract files, SQLAlchemy models."""

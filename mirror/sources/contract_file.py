@@ -1,0 +1,804 @@
+"""Contract files: the columns contract as JSON, loaded into and dumped from a ``Catalog``.
+
+The columns contract (``contracts/columns.json``) pins the Billig relations the site depends on:
+relations sorted by (schema, name), columns in table order with normalized type, nullability
+(``"unknown"`` for view columns), default, keys, relation kind and, when the contract was made
+from our models, per-column lineage. Output is deterministic (sorted keys, two-space indent,
+trailing newline) so that a pull request shows exactly what changed. Files are written only
+atomically (a temporary file in the same directory, then ``os.replace``). Hand edits are
+welcome and validated: every problem is a :class:`~mirror.errors.ContractError` naming the
+file, the line and column, and the JSON path (``$.relations[2].columns[0].nullable``). A file
+as the harness writes it is read by a quick path that locates nothing (a 2,000-relation
+contract in a few dozen milliseconds); anything else goes through the located validator.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from mirror.catalog.model import (
+    KINDS_WITH_NULLABILITY,
+    Catalog,
+    Column,
+    ColumnRef,
+    ForeignKey,
+    Kind,
+    Relation,
+    RelationKey,
+    Usage,
+    make_columns,
+    normalize_type,
+)
+from mirror.errors import ContractError
+from mirror.sources.collector import collector_paused
+
+FORMAT_VERSION = 1
+UNKNOWN = "unknown"  # nullability of view columns
+CONTRACTS_DIR = Path("contracts")
+COLUMNS_FILE = "columns.json"
+
+JsonPath = tuple[str | int, ...]
+
+
+# --------------------------------------------------------------------------- JSON documents
+
+
+def json_path(path: JsonPath) -> str:
+    """``("relations", 2, "name")`` → ``$.relations[2].name`` (the location in messages)."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}"
+        else:
+            out += "[" + json.dumps(part, ensure_ascii=False) + "]"
+    return out
+
+
+@dataclass(frozen=True)
+class JsonDocument:
+    """A parsed JSON file that can turn a JSON path into ``file:line:col`` for error messages."""
+
+    path: Path
+    text: str
+    data: Any
+
+    def error(self, where: JsonPath, message: str) -> ContractError:
+        line, col = _locate(self.text, where)
+        return ContractError(f"{self.path}:{line}:{col}: {json_path(where)}: {message}")
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # dict() in C, then one length check: a Python loop over every member of every object
+    # doubled the parse time of a large contract. Only a duplicate pays for the search.
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_json(path: Path, *, what: str = "contract") -> JsonDocument:
+    """Read and parse a JSON file; every failure is a located :class:`ContractError`."""
+    return parse_json(path, _read_bytes(path, what), what=what)
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ContractError(
+            f"{path}: {what} file missing (run `billig contracts update` to create it)"
+        ) from None
+    except OSError as exc:
+        raise ContractError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
+
+
+def parse_json(path: Path, raw: bytes, *, what: str = "contract") -> JsonDocument:
+    """Parse the bytes of file ``path`` (already read); errors as in :func:`read_json`."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ContractError(
+            f"{path}:{line}:{col}: not UTF-8 text (byte {exc.start}); is this a {what} file?"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise ContractError(f"{path}:1:1: empty {what} file, expected a JSON object")
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        where = _find_duplicate(text)
+        line, col = _offset_to_line_col(text, where[1]) if where else (1, 1)
+        location = json_path(where[0]) if where else "$"
+        raise ContractError(f"{path}:{line}:{col}: {location}: duplicate key {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ContractError(f"{path}: invalid JSON: {exc}") from None
+    return JsonDocument(path, text, data)
+
+
+def dump_json(data: Any) -> str:
+    """The one JSON formatting of contract files: sorted keys, 2-space indent, final newline."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# A JSON value's position: a tiny parser that follows an already-valid document. Used only to
+# put line numbers into error messages, so it never decides validity itself.
+_WS = re.compile(r"[ \t\n\r]*")
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
+
+
+def _positions(text: str) -> tuple[dict[JsonPath, int], tuple[JsonPath, int] | None]:
+    """Offsets of every value (of the key, for object members) and the first duplicate key."""
+    found: dict[JsonPath, int] = {}
+    duplicate: list[tuple[JsonPath, int]] = []
+
+    def ws(i: int) -> int:
+        match = _WS.match(text, i)
+        return match.end() if match else i
+
+    def value(i: int, path: JsonPath) -> int:
+        i = ws(i)
+        found.setdefault(path, i)
+        char = text[i]
+        if char == "{":
+            i = ws(i + 1)
+            seen: set[str] = set()
+            if text[i] == "}":
+                return i + 1
+            while True:
+                i = ws(i)
+                start = i
+                key, i = _scanstring(text, i + 1)
+                if key in seen and not duplicate:
+                    duplicate.append(((*path, key), start))
+                seen.add(key)
+                found.setdefault((*path, key), start)
+                i = ws(ws(i) + 1)  # past ':'
+                i = ws(value(i, (*path, key)))
+                if text[i] == "}":
+                    return i + 1
+                i += 1  # ','
+        if char == "[":
+            i = ws(i + 1)
+            if text[i] == "]":
+                return i + 1
+            index = 0
+            while True:
+                i = ws(value(i, (*path, index)))
+                if text[i] == "]":
+                    return i + 1
+                i += 1
+                index += 1
+        if char == '"':
+            return _scanstring(text, i + 1)[1]
+        match = _SCALAR.match(text, i)
+        if not match:
+            raise ValueError(f"unexpected {char!r}")
+        return match.end()
+
+    with contextlib.suppress(ValueError, IndexError, RecursionError):
+        value(0, ())
+    return found, (duplicate[0] if duplicate else None)
+
+
+def _offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _locate(text: str, where: JsonPath) -> tuple[int, int]:
+    """Line and column of the deepest existing prefix of ``where`` (1, 1 when unknown)."""
+    found, _ = _positions(text)
+    for end in range(len(where), -1, -1):
+        if where[:end] in found:
+            return _offset_to_line_col(text, found[where[:end]])
+    return 1, 1
+
+
+def _find_duplicate(text: str) -> tuple[JsonPath, int] | None:
+    return _positions(text)[1]
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically: readers see the old or the new file."""
+    write_files_atomic({path: text})
+
+
+def write_files_atomic(files: Mapping[Path, str]) -> None:
+    """Write several files: all temporary files first, then one ``os.replace`` each.
+
+    A failure while writing (disk full, Ctrl-C) leaves every target as it was and removes the
+    temporary files.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(OSError):
+                # mkstemp creates 0600 files; contracts are ordinary, reviewable files.
+                os.chmod(tmp, 0o644)
+        while staged:
+            tmp, path = staged[0]
+            os.replace(tmp, path)
+            staged.pop(0)
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+# --------------------------------------------------------------------------- dump
+
+
+def catalog_to_json(catalog: Catalog) -> dict[str, Any]:
+    """The columns-contract document of a catalog (lineage included when the catalog has it)."""
+    has_lineage = catalog.lineage is not None
+    relations = []
+    for rel in catalog:
+        columns = []
+        for col in rel.columns:
+            entry: dict[str, Any] = {
+                "name": col.name,
+                "type": col.type,
+                "nullable": UNKNOWN if col.nullable is None else col.nullable,
+                "default": col.default,
+            }
+            if has_lineage:
+                usage = catalog.usage(ColumnRef(rel.key.schema, rel.key.name, col.name))
+                entry["lineage"] = _usage_to_json(usage or Usage())
+            columns.append(entry)
+        relations.append(
+            {
+                "schema": rel.key.schema,
+                "name": rel.key.name,
+                "kind": str(rel.kind),
+                "columns": columns,
+                "primary_key": list(rel.primary_key),
+                "foreign_keys": [
+                    {
+                        "columns": list(fk.columns),
+                        "target": {"schema": fk.target.schema, "name": fk.target.name},
+                        "target_columns": list(fk.target_columns),
+                    }
+                    for fk in rel.foreign_keys
+                ],
+                "unique": [list(u) for u in rel.unique],
+            }
+        )
+    return {
+        "format_version": FORMAT_VERSION,
+        "lineage": has_lineage,
+        "schemas": sorted(catalog.schemas),
+        "relations": relations,
+    }
+
+
+def _usage_to_json(usage: Usage) -> dict[str, Any]:
+    # Empty lists and false are left out: an unused column reads as "lineage": {}.
+    out: dict[str, Any] = {}
+    for key, values in (
+        ("models", usage.models),
+        ("fields", usage.fields),
+        ("endpoints", usage.endpoints),
+    ):
+        if values:
+            out[key] = sorted(set(values))
+    if usage.requires_not_null:
+        out["requires_not_null"] = True
+    return out
+
+
+def dump_contract(catalog: Catalog) -> str:
+    """The columns contract as text, byte-for-byte deterministic for equal catalogs."""
+    return dump_json(catalog_to_json(catalog))
+
+
+def write_contract(path: Path, catalog: Catalog) -> None:
+    write_atomic(path, dump_contract(catalog))
+
+
+# --------------------------------------------------------------------------- load + validation
+
+
+def load_contract(path: Path) -> Catalog:
+    """Read and validate a columns contract; errors name file, line, column and JSON path.
+
+    A file as this harness writes it takes a quick path (:func:`_plain_contract`); anything
+    else, every error included, goes through the located validator, which alone words errors.
+    """
+    raw = _read_bytes(path, "contract")
+    with collector_paused():
+        # The parsed document is freed before the collector resumes, so it never scans it.
+        catalog = _plain_contract(raw)
+        return catalog if catalog is not None else parse_contract(parse_json(path, raw))
+
+
+def parse_contract(doc: JsonDocument) -> Catalog:
+    return _ContractReader(doc).catalog()
+
+
+_TOP_KEYS = {"format_version", "lineage", "schemas", "relations"}
+_RELATION_KEYS = {
+    "schema",
+    "name",
+    "kind",
+    "columns",
+    "primary_key",
+    "foreign_keys",
+    "unique",
+}
+_COLUMN_KEYS = {"name", "type", "nullable", "default"}
+_FK_KEYS = {"columns", "target", "target_columns"}
+_TARGET_KEYS = {"schema", "name"}
+_LINEAGE_KEYS = {"models", "fields", "endpoints", "requires_not_null"}
+
+
+class _ContractReader:
+    """Walks the parsed document with its JSON path, raising located errors."""
+
+    def __init__(self, doc: JsonDocument) -> None:
+        self.doc = doc
+
+    def fail(self, where: JsonPath, message: str) -> ContractError:
+        return self.doc.error(where, message)
+
+    # typed accessors -------------------------------------------------------------------
+    def obj(
+        self, value: Any, where: JsonPath, required: set[str], optional: set[str] | None = None
+    ) -> dict[str, Any]:
+        optional = optional or set()
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected an object, got {_json_type(value)}")
+        for key in value:
+            if key not in required and key not in optional:
+                allowed = ", ".join(sorted(required | optional))
+                raise self.fail((*where, key), f"unknown key {key!r} (allowed: {allowed})")
+        for key in sorted(required):
+            if key not in value:
+                raise self.fail(where, f"missing key {key!r}")
+        return value
+
+    def array(self, value: Any, where: JsonPath) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"expected an array, got {_json_type(value)}")
+        return value
+
+    def string(self, value: Any, where: JsonPath) -> str:
+        if not isinstance(value, str):
+            raise self.fail(where, f"expected a string, got {_json_type(value)}")
+        if not value:
+            raise self.fail(where, "expected a non-empty string")
+        return value
+
+    def boolean(self, value: Any, where: JsonPath) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(where, f"expected true or false, got {_json_type(value)}")
+        return value
+
+    def strings(self, value: Any, where: JsonPath) -> tuple[str, ...]:
+        items = self.array(value, where)
+        return tuple(self.string(item, (*where, i)) for i, item in enumerate(items))
+
+    def names(self, value: Any, where: JsonPath, columns: Sequence[str]) -> tuple[str, ...]:
+        """A list of column names that must exist in the relation, each once."""
+        names = self.strings(value, where)
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name not in columns:
+                raise self.fail((*where, i), f"no column {name!r} in this relation")
+            if name in seen:
+                raise self.fail((*where, i), f"column {name!r} listed twice")
+            seen.add(name)
+        return names
+
+    # the document ----------------------------------------------------------------------
+    def catalog(self) -> Catalog:
+        top = self.doc.data
+        if not isinstance(top, dict):
+            raise self.fail((), f"expected a JSON object, got {_json_type(top)}")
+        if "format_version" not in top:
+            raise self.fail((), "missing key 'format_version'")
+        version = top["format_version"]
+        if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
+            raise self.fail(
+                ("format_version",),
+                f"unsupported format_version {json.dumps(version)} "
+                f"(this harness reads {FORMAT_VERSION})",
+            )
+        self.obj(top, (), _TOP_KEYS)
+        has_lineage = self.boolean(top["lineage"], ("lineage",))
+        schemas = self.strings(top["schemas"], ("schemas",))
+        relations: list[Relation] = []
+        lineage: dict[ColumnRef, Usage] = {}
+        seen: dict[RelationKey, int] = {}
+        items = self.array(top["relations"], ("relations",))
+        for i, item in enumerate(items):
+            rel = self.relation(item, ("relations", i), has_lineage, lineage)
+            if rel.key in seen:
+                raise self.fail(
+                    ("relations", i, "name"),
+                    f"relation {rel.key} appears twice (also at $.relations[{seen[rel.key]}])",
+                )
+            seen[rel.key] = i
+            relations.append(rel)
+        keys = {rel.key: rel for rel in relations}
+        for i, rel in enumerate(items):
+            self.check_fk_targets(rel, ("relations", i), keys)
+        return Catalog.of(relations, schemas, lineage if has_lineage else None)
+
+    def relation(
+        self, value: Any, where: JsonPath, has_lineage: bool, lineage: dict[ColumnRef, Usage]
+    ) -> Relation:
+        rel = self.obj(value, where, _RELATION_KEYS)
+        key = RelationKey(
+            self.string(rel["schema"], (*where, "schema")),
+            self.string(rel["name"], (*where, "name")),
+        )
+        kind_text = self.string(rel["kind"], (*where, "kind"))
+        try:
+            kind = Kind(kind_text)
+        except ValueError:
+            kinds = ", ".join(k.value for k in Kind)
+            raise self.fail(
+                (*where, "kind"), f"unknown kind {kind_text!r} (one of {kinds})"
+            ) from None
+        columns: list[Column] = []
+        for j, item in enumerate(self.array(rel["columns"], (*where, "columns"))):
+            col_where: JsonPath = (*where, "columns", j)
+            column, usage = self.column(item, col_where, kind, has_lineage)
+            if any(c.name == column.name for c in columns):
+                raise self.fail((*col_where, "name"), f"column {column.name!r} appears twice")
+            columns.append(column)
+            if usage is not None and usage != Usage():
+                lineage[ColumnRef(key.schema, key.name, column.name)] = usage
+        names = [c.name for c in columns]
+        primary_key = self.names(rel["primary_key"], (*where, "primary_key"), names)
+        foreign_keys = []
+        for j, item in enumerate(self.array(rel["foreign_keys"], (*where, "foreign_keys"))):
+            foreign_keys.append(self.foreign_key(item, (*where, "foreign_keys", j), names))
+        unique = []
+        for j, item in enumerate(self.array(rel["unique"], (*where, "unique"))):
+            cols = self.names(item, (*where, "unique", j), names)
+            if not cols:
+                raise self.fail((*where, "unique", j), "a unique constraint needs columns")
+            unique.append(cols)
+        return Relation(
+            key=key,
+            kind=kind,
+            columns=tuple(columns),
+            primary_key=primary_key,
+            foreign_keys=tuple(foreign_keys),
+            unique=tuple(unique),
+        )
+
+    def column(
+        self, value: Any, where: JsonPath, kind: Kind, has_lineage: bool
+    ) -> tuple[Column, Usage | None]:
+        if not has_lineage and isinstance(value, dict) and "lineage" in value:
+            raise self.fail((*where, "lineage"), "lineage given but the contract has lineage false")
+        col = self.obj(value, where, _COLUMN_KEYS, {"lineage"} if has_lineage else set())
+        name = self.string(col["name"], (*where, "name"))
+        type_ = normalize_type(self.string(col["type"], (*where, "type")))
+        nullable_raw = col["nullable"]
+        nullable: bool | None
+        if kind in KINDS_WITH_NULLABILITY:
+            if not isinstance(nullable_raw, bool):
+                raise self.fail(
+                    (*where, "nullable"),
+                    f"expected true or false for a {kind} column, got {json.dumps(nullable_raw)}",
+                )
+            nullable = nullable_raw
+        else:
+            if nullable_raw != UNKNOWN:
+                raise self.fail(
+                    (*where, "nullable"),
+                    f'nullability of a {kind} column is "unknown" (PostgreSQL does not know it), '
+                    f"got {json.dumps(nullable_raw)}",
+                )
+            nullable = None
+        default = col["default"]
+        if default is not None and not isinstance(default, str):
+            raise self.fail(
+                (*where, "default"), f"expected a string or null, got {_json_type(default)}"
+            )
+        usage = self.usage(col.get("lineage", {}), (*where, "lineage")) if has_lineage else None
+        return Column(name=name, type=type_, nullable=nullable, default=default), usage
+
+    def usage(self, value: Any, where: JsonPath) -> Usage:
+        data = self.obj(value, where, set(), _LINEAGE_KEYS)
+        return Usage(
+            models=self.strings(data.get("models", []), (*where, "models")),
+            fields=self.strings(data.get("fields", []), (*where, "fields")),
+            endpoints=self.strings(data.get("endpoints", []), (*where, "endpoints")),
+            requires_not_null=self.boolean(
+                data.get("requires_not_null", False), (*where, "requires_not_null")
+            ),
+        )
+
+    def foreign_key(self, value: Any, where: JsonPath, names: Sequence[str]) -> ForeignKey:
+        fk = self.obj(value, where, _FK_KEYS)
+        columns = self.names(fk["columns"], (*where, "columns"), names)
+        target = self.obj(fk["target"], (*where, "target"), _TARGET_KEYS)
+        target_key = RelationKey(
+            self.string(target["schema"], (*where, "target", "schema")),
+            self.string(target["name"], (*where, "target", "name")),
+        )
+        target_columns = self.strings(fk["target_columns"], (*where, "target_columns"))
+        if not columns:
+            raise self.fail((*where, "columns"), "a foreign key needs columns")
+        if len(columns) != len(target_columns):
+            raise self.fail(
+                (*where, "target_columns"),
+                f"{len(columns)} column(s) reference {len(target_columns)} target column(s)",
+            )
+        return ForeignKey(columns=columns, target=target_key, target_columns=target_columns)
+
+    def check_fk_targets(
+        self, value: dict[str, Any], where: JsonPath, relations: Mapping[RelationKey, Relation]
+    ) -> None:
+        """Targets inside the contract must have the referenced columns (outside: not pinned)."""
+        for j, fk in enumerate(value["foreign_keys"]):
+            target = relations.get(RelationKey(fk["target"]["schema"], fk["target"]["name"]))
+            if target is None:
+                continue
+            for k, name in enumerate(fk["target_columns"]):
+                if target.column(name) is None:
+                    raise self.fail(
+                        (*where, "foreign_keys", j, "target_columns", k),
+                        f"no column {name!r} in {target.key}",
+                    )
+
+
+# --------------------------------------------------------------------------- the quick path
+
+
+_NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class _PlainColumn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    name: _NonEmpty
+    type: _NonEmpty
+    nullable: bool | Literal["unknown"]
+    default: str | None
+
+
+class _PlainTarget(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    schema: _NonEmpty
+    name: _NonEmpty
+
+
+class _PlainForeignKey(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    columns: list[_NonEmpty]
+    target: _PlainTarget
+    target_columns: list[_NonEmpty]
+
+
+class _PlainRelation(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    schema: _NonEmpty
+    name: _NonEmpty
+    kind: Literal["table", "view", "materialized_view", "partitioned_table", "foreign_table"]
+    columns: list[_PlainColumn]
+    primary_key: list[_NonEmpty]
+    foreign_keys: list[_PlainForeignKey]
+    unique: list[list[_NonEmpty]]
+
+
+class _PlainDocument(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A contract without lineage, every key required and no other allowed."""
+
+    format_version: int
+    lineage: Literal[False]
+    schemas: list[_NonEmpty]
+    relations: list[_PlainRelation]
+
+
+_PLAIN_DECODER = msgspec.json.Decoder(_PlainDocument)
+
+
+def _plain_contract(raw: bytes) -> Catalog | None:
+    """The contract in ``raw`` when it is plainly valid and has no lineage, else None.
+
+    Files this harness writes are read without the located validator's cost: msgspec decodes
+    and type-checks the whole document in C against the shape declared above, what types
+    cannot say (distinct column names, nullability by kind, key columns that exist) takes a
+    few C-level passes per relation, and every column of the file is built in one pass
+    (:func:`~mirror.catalog.model.make_columns`). It never decides that something is wrong:
+    anything unusual (a wrong type, an unknown or missing key, an unknown column in a key,
+    lineage, any parse error) returns None, and :func:`parse_contract` reads the file again and
+    words the error. So it must accept nothing the located validator rejects, and build the
+    same value from what it accepts; the tests hold both readers to that over valid and broken
+    documents.
+
+    Duplicate keys, which a plain parse silently merges, are ruled out by counting: every
+    ``:`` of a JSON text is either the one after an object member's key or a character of a
+    string, so the text has as many as the parsed objects have members plus the strings have
+    colons – unless some member was lost to a duplicate. (A ``\\u`` escape could spell a colon
+    that the text does not show; such files take the located path.)
+    """
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    if b"\\" in raw and b"\\u" in raw:
+        return None
+    try:
+        doc = _PLAIN_DECODER.decode(raw)
+    except (msgspec.MsgspecError, ValueError):  # not JSON, not UTF-8, not this shape
+        return None
+    if doc.format_version != FORMAT_VERSION:
+        return None
+    names: list[str] = []
+    types: list[str] = []
+    nullables: list[bool | None] = []
+    defaults: list[str | None] = []
+    strings: list[str] = list(doc.schemas)  # every other string, for counting colons
+    members = len(_TOP_KEYS)
+    heads = []
+    column_sets: dict[RelationKey, set[str]] = {}
+    for rel in doc.relations:
+        columns = rel.columns
+        count = len(columns)
+        col_names = list(map(_NAME, columns))
+        distinct = set(col_names)
+        if len(distinct) != count:
+            return None
+        col_nullables = list(map(_NULLABLE, columns))
+        kind = _KIND_OF[rel.kind]
+        if kind in KINDS_WITH_NULLABILITY:
+            if UNKNOWN in col_nullables:
+                return None
+            nullables += col_nullables
+        else:
+            if col_nullables.count(UNKNOWN) != count:
+                return None
+            nullables += repeat(None, count)
+        names += col_names
+        types += map(_TYPE, columns)
+        defaults += map(_DEFAULT, columns)
+        keys = _plain_keys(rel, distinct, strings)
+        if keys is None:
+            return None
+        members += len(_RELATION_KEYS) + 4 * count + 5 * len(rel.foreign_keys)
+        strings += (rel.schema, rel.name, rel.kind)
+        key = RelationKey(rel.schema, rel.name)
+        heads.append((key, kind, count, *keys))
+        column_sets.setdefault(key, distinct)
+    colons = sum(
+        "".join(values).count(":") for values in (names, types, filter(None, defaults), strings)
+    )
+    if raw.count(b":") != members + colons:
+        return None  # a member lost to a duplicate key
+    built = make_columns(names, list(map(normalize_type, types)), nullables, defaults)
+    relations: dict[RelationKey, Relation] = {}
+    start = 0
+    for key, kind, count, primary_key, foreign_keys, unique in heads:
+        if key in relations:
+            return None
+        relations[key] = Relation(
+            key, kind, built[start : start + count], primary_key, foreign_keys, unique
+        )
+        start += count
+    for relation in relations.values():
+        for foreign_key in relation.foreign_keys:
+            target_columns = column_sets.get(foreign_key.target)
+            if target_columns is not None and not target_columns.issuperset(
+                foreign_key.target_columns
+            ):
+                return None
+    return Catalog.of(relations.values(), doc.schemas)
+
+
+def _plain_keys(
+    rel: _PlainRelation, columns: set[str], strings: list[str]
+) -> tuple[tuple[str, ...], tuple[ForeignKey, ...], tuple[tuple[str, ...], ...]] | None:
+    """Primary key, foreign keys and unique constraints as the located reader reads them."""
+    primary_key = _plain_names(rel.primary_key, columns)
+    if primary_key is None:
+        return None
+    foreign_keys = []
+    for fk in rel.foreign_keys:
+        fk_columns = _plain_names(fk.columns, columns)
+        if not fk_columns or len(fk.target_columns) != len(fk_columns):
+            return None
+        target = fk.target
+        strings += (*fk_columns, target.schema, target.name, *fk.target_columns)
+        foreign_keys.append(
+            ForeignKey(
+                fk_columns, RelationKey(target.schema, target.name), tuple(fk.target_columns)
+            )
+        )
+    unique = []
+    for cols in rel.unique:
+        names = _plain_names(cols, columns)
+        if not names:
+            return None
+        unique.append(names)
+        strings += names
+    strings += primary_key
+    return primary_key, tuple(foreign_keys), tuple(unique)
+
+
+_KIND_OF = {kind.value: kind for kind in Kind}
+_NAME, _TYPE, _NULLABLE, _DEFAULT = map(attrgetter, ("name", "type", "nullable", "default"))
+
+
+def _plain_names(names: list[str], columns: set[str]) -> tuple[str, ...] | None:
+    """Distinct names of ``columns`` (as :meth:`_ContractReader.names` wants them), else None."""
+    distinct = set(names)
+    if len(distinct) != len(names) or not distinct <= columns:
+        return None
+    return tuple(names)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({json.dumps(value, ensure_ascii=False)[:40]})"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# --------------------------------------------------------------------------- lineage merge
+
+
+def with_lineage(catalog: Catalog, lineage: Mapping[ColumnRef, Usage] | None) -> Catalog:
+    """The same relations carrying ``lineage`` (None: a contract without lineage)."""
+    return Catalog(catalog.relations, catalog.schemas, lineage)
+
+
+def merge_usages(usages: Iterable[Usage]) -> Usage:
+    """One column read by several readers: union of readers, NOT NULL if any requires it."""
+    models: set[str] = set()
+    fields: set[str] = set()
+    endpoints: set[str] = set()
+    not_null = False
+    for usage in usages:
+        models.update(usage.models)
+        fields.update(usage.fields)
+        endpoints.update(usage.endpoints)
+        not_null = not_null or usage.requires_not_null
+    return Usage(tuple(sorted(models)), tuple(sorted(fields)), tuple(sorted(endpoints)), not_null)

@@ -1,0 +1,463 @@
+"""Reading a live PostgreSQL catalog into a ``Catalog``, fast and read-only.
+
+Whatever the size of the database, introspection sends the same four statements, each kept in
+``mirror/sql/<name>.sql``: ``session`` opens a read-only, repeatable-read transaction with
+statement, lock and idle timeouts and a fixed ``search_path``; ``schemas`` finds which of the
+asked schemas exist; ``relations`` reads relations and columns (canonical types, nullability,
+defaults, the login's SELECT privilege per column); ``constraints`` reads primary keys, unique
+constraints and foreign keys of exactly those relations. The scope is passed as arrays of
+(schema, name) pairs or schema names, so a 9-relation contract against a 2,000-relation database
+reads only those 9 (plus their *namesakes*: same-named relations in other schemas and dotted
+single-identifier names such as ``public."billig.event"``, which let the comparator report a
+moved relation or quoting confusion instead of a plain "missing"). Turning rows into a
+``Catalog`` is a pure function (:func:`assemble`); nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import operator
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from itertools import groupby
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from sqlalchemy.engine import URL
+
+from mirror.catalog.model import (
+    KINDS_WITH_NULLABILITY,
+    Catalog,
+    ForeignKey,
+    Kind,
+    Relation,
+    RelationKey,
+    make_columns,
+    normalize_type,
+)
+from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
+from mirror.secrets import password_of, scrub
+from mirror.sources.collector import collector_paused
+
+DEFAULT_STATEMENT_TIMEOUT_MS = 10_000
+DEFAULT_LOCK_TIMEOUT_MS = 2_000
+DEFAULT_IDLE_TIMEOUT_MS = 30_000
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+APPLICATION_NAME = "billig-harness introspect"
+
+# The statements introspection sends, in order; their count never depends on the database.
+STATEMENTS = ("session", "relations", "columns", "constraints")
+
+_KINDS = {
+    "r": Kind.TABLE,
+    "v": Kind.VIEW,
+    "m": Kind.MATERIALIZED_VIEW,
+    "p": Kind.PARTITIONED_TABLE,
+    "f": Kind.FOREIGN_TABLE,
+}
+
+Connection = psycopg2.extensions.connection
+Target = str | URL | Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Introspection:
+    """A catalog read, with what it took: the statements sent (names of the .sql files)."""
+
+    catalog: Catalog
+    statements: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What to read: asked relations, whole schemas, or (neither given) every user schema."""
+
+    relations: tuple[RelationKey, ...] = ()
+    schemas: tuple[str, ...] = ()
+    everything: bool = False
+    namesakes: bool = True
+
+    @classmethod
+    def of(
+        cls,
+        relations: Iterable[RelationKey | tuple[str, str]] | None = None,
+        schemas: Iterable[str] | None = None,
+        *,
+        namesakes: bool = True,
+    ) -> Scope:
+        asked = list(relations or ())
+        for rel in asked:
+            if isinstance(rel, str) or len(rel) != 2:
+                raise UsageError(f"relations are (schema, name) pairs, not {rel!r}")
+        if isinstance(schemas, str):
+            raise UsageError(f"schemas is a list of schema names, not the string {schemas!r}")
+        rels = tuple(dict.fromkeys(RelationKey(*r) for r in asked))
+        names = tuple(dict.fromkeys(schemas or ()))
+        return cls(rels, names, relations is None and schemas is None, namesakes)
+
+    def params(self) -> dict[str, Any]:
+        """Query parameters shared by the scope-dependent statements."""
+        asked_schemas = dict.fromkeys(self.schemas)
+        asked_schemas.update(dict.fromkeys(k.schema for k in self.relations))
+        return {
+            "rel_schemas": [k.schema for k in self.relations],
+            "rel_names": [k.name for k in self.relations],
+            "whole_schemas": list(self.schemas),
+            "schemas": list(asked_schemas),
+            "everything": self.everything,
+            "namesakes": self.namesakes,
+        }
+
+
+def introspect_catalog(
+    target: Target,
+    *,
+    relations: Iterable[RelationKey | tuple[str, str]] | None = None,
+    schemas: Iterable[str] | None = None,
+    namesakes: bool = True,
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+) -> Catalog:
+    """The catalog of ``target`` (a DSN, a SQLAlchemy URL or an open psycopg2 connection).
+
+    ``relations`` and ``schemas`` limit what is read (their union); with neither, every
+    non-system schema is read. ``Catalog.schemas`` holds the asked schemas that exist, so a
+    missing schema is visible. See :func:`introspect` for the statements sent and errors.
+    """
+    return introspect(
+        target,
+        relations=relations,
+        schemas=schemas,
+        namesakes=namesakes,
+        statement_timeout_ms=statement_timeout_ms,
+        lock_timeout_ms=lock_timeout_ms,
+        idle_timeout_ms=idle_timeout_ms,
+        connect_timeout_s=connect_timeout_s,
+    ).catalog
+
+
+def introspect(
+    target: Target,
+    *,
+    relations: Iterable[RelationKey | tuple[str, str]] | None = None,
+    schemas: Iterable[str] | None = None,
+    namesakes: bool = True,
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+) -> Introspection:
+    """Read the catalog in one read-only transaction with a fixed set of statements.
+
+    A connection passed in must not be inside a transaction; it is left open, in its original
+    autocommit mode, with the introspection transaction rolled back. A DSN or URL gets its own
+    connection (``default_transaction_read_only`` on, ``connect_timeout_s``), closed afterwards.
+
+    Raises :class:`~mirror.errors.DatabaseUnreachable` when no connection can be made (refused,
+    DNS, wrong password, TLS required, connect timeout), :class:`~mirror.errors.IntrospectionError`
+    when the catalog cannot be read completely (timeout, lost connection, missing privilege) and
+    :class:`~mirror.errors.UsageError` for a malformed DSN or bad arguments. Messages are one line
+    and never contain the password.
+    """
+    timeouts = {
+        "statement_timeout_ms": statement_timeout_ms,
+        "lock_timeout_ms": lock_timeout_ms,
+        "idle_timeout_ms": idle_timeout_ms,
+    }
+    for name, value in timeouts.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise UsageError(f"{name} must be a positive number of milliseconds, not {value!r}")
+    if connect_timeout_s <= 0:
+        raise UsageError(f"connect_timeout_s must be positive, not {connect_timeout_s!r}")
+    scope = Scope.of(relations, schemas, namesakes=namesakes)
+    started = time.perf_counter()
+    with _connection(target, connect_timeout_s) as (conn, secret):
+        catalog, sent = _read(conn, scope, timeouts, secret)
+    return Introspection(catalog, sent, time.perf_counter() - started)
+
+
+# --------------------------------------------------------------------------- pure core
+
+ScopeRow = tuple[
+    Sequence[str] | None,  # asked schemas that exist
+    Sequence[int] | None,  # relation oids
+    Sequence[str] | None,  # their schemas
+    Sequence[str] | None,  # their names
+    Sequence[str] | None,  # their relkinds
+    Sequence[bool] | None,  # whether the login has USAGE on their schema
+]
+ColumnRow = tuple[int, int, str, str, bool, str | None, bool | None]
+ConstraintRow = tuple[
+    int, str, Sequence[int], int, str | None, str | None, Sequence[int] | None, Sequence[str] | None
+]
+
+
+def assemble(
+    scope_row: ScopeRow,
+    column_rows: Iterable[ColumnRow],
+    constraint_rows: Iterable[ConstraintRow],
+) -> Catalog:
+    """Build the Catalog from the rows of ``relations.sql``, ``columns.sql``, ``constraints.sql``.
+
+    Column and constraint rows refer to relations by oid and to columns by number; columns
+    are put in column-number order. View and materialized view columns get ``nullable=None``:
+    the catalog calls them all nullable, which means "unknown", not "nullable". A column is
+    ``selectable`` when the login may use the schema and SELECT the column.
+    """
+    schemas, oids, nsps, names, kinds, usable = scope_row
+    heads = {
+        oid: (RelationKey(nsp, name), _KINDS[kind], use)
+        for oid, nsp, name, kind, use in zip(
+            oids or (), nsps or (), names or (), kinds or (), usable or (), strict=True
+        )
+    }
+    # Rows sorted by (relation, column number; unique, so the other fields never decide): each
+    # relation's columns are then one run of rows. Rows come from a scan in (nearly) that order
+    # already, which the sort detects in one pass. The columns are built field by field over
+    # all rows at once, then cut into one tuple per relation: no per-column Python code.
+    rows = sorted(column_rows)
+    row_oids, row_numbers, col_names, col_types, not_nulls, defaults, privileges = (
+        zip(*rows, strict=True) if rows else ((),) * 7
+    )
+    nullables: list[bool | None] = list(map(operator.not_, not_nulls))
+    selectables: list[bool | None] = list(map(bool, privileges))
+    runs: list[tuple[int, int, int]] = []  # (oid, first row, end row)
+    start = 0
+    for oid, group in groupby(row_oids):
+        end = start + len(list(group))
+        runs.append((oid, start, end))
+        _, kind, use = heads[oid]
+        if kind not in KINDS_WITH_NULLABILITY:
+            nullables[start:end] = [None] * (end - start)
+        if not use:
+            selectables[start:end] = [False] * (end - start)
+        start = end
+    built = make_columns(
+        col_names, list(map(normalize_type, col_types)), nullables, defaults, selectables
+    )
+    columns = {oid: built[first:end] for oid, first, end in runs}
+    spans = {oid: (first, end) for oid, first, end in runs}
+    column_names: dict[int, dict[int, str]] = {}
+
+    def name_of(oid: int) -> dict[int, str]:
+        # Column number → name, only for relations that have constraints.
+        found = column_names.get(oid)
+        if found is None:
+            first, end = spans.get(oid, (0, 0))
+            found = column_names[oid] = dict(
+                zip(row_numbers[first:end], col_names[first:end], strict=True)
+            )
+        return found
+
+    primary: dict[int, tuple[str, ...]] = {}
+    unique: dict[int, list[tuple[str, ...]]] = {}
+    foreign: dict[int, list[ForeignKey]] = {}
+    for row in constraint_rows:
+        oid, contype, key, target_oid, target_nsp, target_name, target_key, target_cols = row
+        key_names = tuple(map(name_of(oid).__getitem__, key))
+        if contype == "p":
+            primary[oid] = key_names
+        elif contype == "u":
+            unique.setdefault(oid, []).append(key_names)
+        elif contype == "f" and target_nsp is not None and target_name is not None:
+            head = heads.get(target_oid)
+            if head is not None:  # target in scope: named from what we read
+                target = head[0]
+                target_cols = list(map(name_of(target_oid).__getitem__, target_key or ()))
+            else:
+                target = RelationKey(target_nsp, target_name)
+            fk = ForeignKey(key_names, target, tuple(target_cols or ()))
+            foreign.setdefault(oid, []).append(fk)
+    return Catalog.of(
+        (
+            Relation(
+                key=key,
+                kind=kind,
+                columns=columns.get(oid, ()),
+                primary_key=primary.get(oid, ()),
+                foreign_keys=tuple(foreign.get(oid, ())),
+                unique=tuple(unique.get(oid, ())),
+            )
+            for oid, (key, kind, _) in heads.items()
+        ),
+        schemas=schemas or (),
+    )
+
+
+@cache
+def statement_sql(name: str) -> str:
+    """The text of ``mirror/sql/<name>.sql``."""
+    return (
+        resources.files("mirror.sources").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+    )
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def _read(
+    conn: Connection, scope: Scope, timeouts: dict[str, int], secret: str | None
+) -> tuple[Catalog, tuple[str, ...]]:
+    where = _where(conn)
+    sent: list[str] = []
+    params = scope.params()
+    try:
+        with conn.cursor() as cur, collector_paused():
+
+            def run(name: str, args: dict[str, Any]) -> list[Any]:
+                sent.append(name)
+                cur.execute(statement_sql(name), _literal_arrays(args))
+                return cur.fetchall() if cur.description is not None else []
+
+            run("session", timeouts)
+            (scope_row,) = run("relations", params)
+            oids = {"oids": list(scope_row[1] or ())}
+            column_rows = run("columns", oids)
+            constraint_rows = run("constraints", oids)
+            catalog = assemble(scope_row, column_rows, constraint_rows)
+    except psycopg2.Error as exc:
+        raise _read_error(exc, where, timeouts, secret) from None
+    finally:
+        # Read-only anyway; rolling back also ends the transaction of a borrowed connection.
+        with contextlib.suppress(psycopg2.Error):
+            conn.rollback()
+    return catalog, tuple(sent)
+
+
+def _literal_arrays(args: dict[str, Any]) -> dict[str, Any]:
+    """Lists as PostgreSQL array literals (``'{"a","b"}'``), one constant each.
+
+    psycopg2 sends a list as ``ARRAY['a', 'b', …]``, an expression the server parses and plans
+    element by element: with 2,000 relations in scope that was a quarter of a statement's time.
+    Every element is quoted, so any name (quotes, backslashes, commas, braces) survives.
+    """
+    return {key: _array(value) if isinstance(value, list) else value for key, value in args.items()}
+
+
+def _array(values: list[Any]) -> str:
+    text = '","'.join(map(str, values))
+    # Only quotes and backslashes need escaping inside a quoted element; usually there are none.
+    if "\\" in text or text.count('"') != 2 * max(len(values) - 1, 0):
+        text = '","'.join(str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return '{"' + text + '"}' if values else "{}"
+
+
+@contextlib.contextmanager
+def _connection(
+    target: Target, connect_timeout_s: float
+) -> Iterator[tuple[Connection, str | None]]:
+    """An idle connection in transaction mode, and the password to scrub from messages."""
+    if isinstance(target, Connection):
+        yield from _borrowed(target)
+        return
+    if not isinstance(target, str | URL):
+        raise UsageError(f"cannot introspect a {type(target).__name__}: give a DSN or URL")
+    secret = password_of(target)
+    params = connect_params(target, connect_timeout_s)
+    where = _where_params(params)
+    try:
+        conn = psycopg2.connect(**params)
+    except psycopg2.Error as exc:
+        raise DatabaseUnreachable(f"cannot connect to {where}: {_one_line(exc, secret)}") from None
+    try:
+        yield conn, secret
+    finally:
+        with contextlib.suppress(psycopg2.Error):
+            conn.close()
+
+
+def _borrowed(conn: Connection) -> Iterator[tuple[Connection, str | None]]:
+    if conn.closed:
+        raise IntrospectionError("cannot introspect: the connection is closed")
+    status = conn.info.transaction_status
+    if status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        raise UsageError(
+            "cannot introspect on a connection inside a transaction: commit or roll back first"
+        )
+    secret = conn.info.password or None
+    autocommit = conn.autocommit
+    conn.autocommit = False  # the session statement needs a transaction to apply to
+    try:
+        yield conn, secret
+    finally:
+        if not conn.closed:
+            with contextlib.suppress(psycopg2.Error):
+                conn.autocommit = autocommit
+
+
+_DRIVER_SCHEME = re.compile(r"^postgres(?:ql)?\+[A-Za-z0-9_]+://")
+
+
+def connect_params(target: str | URL, connect_timeout_s: float) -> dict[str, Any]:
+    """psycopg2 keyword arguments for a DSN or URL, read-only by default, bounded connect."""
+    if isinstance(target, URL):
+        dsn = target.set(drivername="postgresql").render_as_string(hide_password=False)
+    else:
+        dsn = _DRIVER_SCHEME.sub("postgresql://", target.strip(), count=1)
+    try:
+        params: dict[str, Any] = psycopg2.extensions.parse_dsn(dsn)
+    except psycopg2.Error as exc:
+        raise UsageError(f"malformed DSN {scrub(str(target))}: {_one_line(exc, None)}") from None
+    # libpq checks ports only when connecting; a typo is a usage error, not "unreachable".
+    ports = [p.strip() for p in str(params.get("port", "")).split(",")]
+    if any(p and not p.isdigit() for p in ports):
+        raise UsageError(
+            f"malformed DSN {scrub(str(target))}: port {params['port']!r} is not a number"
+        )
+    options = params.get("options", "")
+    params["options"] = f"{options} -c default_transaction_read_only=on".strip()
+    # libpq takes whole seconds (and treats 1 as 2); never round a short timeout down to 0.
+    params["connect_timeout"] = max(1, math.ceil(connect_timeout_s))
+    params.setdefault("application_name", APPLICATION_NAME)
+    params.setdefault("client_encoding", "UTF8")
+    return params
+
+
+def _read_error(
+    exc: psycopg2.Error, where: str, timeouts: dict[str, int], secret: str | None
+) -> IntrospectionError:
+    detail = _one_line(exc, secret)
+    if isinstance(exc, psycopg2.errors.LockNotAvailable):
+        why = f"waited longer than lock_timeout ({timeouts['lock_timeout_ms']} ms) for a lock"
+    elif isinstance(exc, psycopg2.errors.QueryCanceled):
+        limit = timeouts["statement_timeout_ms"]
+        why = f"a statement was cancelled (statement_timeout is {limit} ms)"
+    elif isinstance(exc, psycopg2.errors.InsufficientPrivilege):
+        why = "the login lacks a privilege"
+    elif isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        why = "the connection was lost"
+    else:
+        why = "a catalog statement failed"
+    return IntrospectionError(f"reading the catalog of {where} failed, {why}: {detail}")
+
+
+def _one_line(exc: BaseException, secret: str | None) -> str:
+    # The server's primary message, without the statement excerpt psycopg2 appends.
+    diag = getattr(exc, "diag", None)
+    text = (diag.message_primary if diag is not None else None) or str(exc)
+    return scrub(" ".join(text.split()) or type(exc).__name__, secret)
+
+
+def _where(conn: Connection) -> str:
+    info = conn.info
+    return _where_params(
+        {"user": info.user, "host": info.host, "port": info.port, "dbname": info.dbname}
+    )
+
+
+def _where_params(params: dict[str, Any]) -> str:
+    """user@host:port/dbname, never the password."""
+    user = f"{params['user']}@" if params.get("user") else ""
+    host = params.get("host") or "localhost"
+    port = f":{params['port']}" if params.get("port") else ""
+    return f"{user}{host}{port}/{params.get('dbname') or ''}"
