@@ -1,0 +1,1 @@
+"""Cirkus: a site that sells its events' tickets through Billig (an example Django project)."""

@@ -1,0 +1,1 @@
+"""The site's own events, each optionally sold through a Billig event."""
