@@ -393,7 +393,8 @@ CASES: list[tuple[str, Catalog, Mutation, list[tuple[str, str, str]]]] = [
             without_column(WEB, "event_note"),
         ),
         [
-            ("relation_kind_changed", "breaking", "billig.event_lim_web"),
+            # The lost column is breaking on its own; the change of kind alone is not.
+            ("relation_kind_changed", "warning", "billig.event_lim_web"),
             ("column_missing", "breaking", "billig.event_lim_web.event_note"),
         ],
     ),
@@ -827,3 +828,24 @@ def test_findings_are_sorted_and_independent_of_input_order() -> None:
     rels = list(mutation(SNAPSHOT))
     random.Random(7).shuffle(rels)
     assert compare_catalogs(SNAPSHOT, Catalog.of(rels, schemas=["billig"])) == findings
+
+
+def test_a_change_of_kind_counts_lost_columns_once_as_their_own_findings() -> None:
+    to_view = chain(
+        with_relation(
+            GROUP,
+            kind=Kind.VIEW,
+            primary_key=(),
+            foreign_keys=(),
+            columns=tuple(
+                dataclasses.replace(c, nullable=None, default=None)
+                for c in SNAPSHOT.relations[GROUP].columns
+                if c.name != "num"
+            ),
+        ),
+    )
+    findings = {f.kind: f for f in drift(SNAPSHOT, to_view)}
+    changed = findings[K.RELATION_KIND_CHANGED]
+    assert changed.severity is WARNING
+    assert changed.message == "billig.ticket_group changed from a table to a view"
+    assert findings[K.COLUMN_MISSING].severity is BREAKING

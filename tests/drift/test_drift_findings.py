@@ -113,6 +113,19 @@ MUTATIONS = [
         0,
     ),
     Mutation(
+        "table became a view without one of its columns",
+        "ALTER TABLE billig.ticket_card RENAME TO ticket_card_data; "
+        "CREATE VIEW billig.ticket_card AS SELECT card, owner_member_id "
+        "FROM billig.ticket_card_data",
+        frozenset(
+            {
+                ("relation_kind_changed", WARNING, "billig.ticket_card"),
+                ("column_missing", BREAKING, "billig.ticket_card.membership_ends"),
+            }
+        ),
+        1,
+    ),
+    Mutation(
         "view became a table",
         "DROP VIEW billig.event_lim_web; "
         "CREATE TABLE billig.event_lim_web AS SELECT * FROM billig.event",
