@@ -849,3 +849,41 @@ def test_a_change_of_kind_counts_lost_columns_once_as_their_own_findings() -> No
     assert changed.severity is WARNING
     assert changed.message == "billig.ticket_group changed from a table to a view"
     assert findings[K.COLUMN_MISSING].severity is BREAKING
+
+
+# --------------------------------------------------------------------------- foreign key text
+
+
+def _group_pointing_to(target: RelationKey) -> Catalog:
+    return with_relation(GROUP, foreign_keys=(ForeignKey(("event",), target, ("event",)),))(
+        SNAPSHOT
+    )
+
+
+def test_a_retargeted_foreign_key_reads_as_was_then_now() -> None:
+    [finding] = compare_catalogs(_group_pointing_to(WEB), _group_pointing_to(EVENT))
+    assert (finding.kind, finding.change) == (K.FOREIGN_KEY_CHANGED, "changed")
+    assert finding.expected == "billig.ticket_group (event) → billig.event_lim_web (event)"
+    assert finding.actual == "billig.ticket_group (event) → billig.event (event)"
+    assert finding.message == (
+        "foreign key billig.ticket_group (event) → billig.event_lim_web (event) "
+        "became → billig.event (event)"
+    )
+
+
+def test_a_dropped_and_an_added_foreign_key_read_as_one_key_each() -> None:
+    without = with_relation(GROUP, foreign_keys=())(SNAPSHOT)
+    [dropped] = compare_catalogs(SNAPSHOT, without)
+    assert dropped.message == (
+        "foreign key billig.ticket_group (event) → billig.event (event) is gone"
+    )
+    assert (dropped.expected, dropped.actual) == (
+        "billig.ticket_group (event) → billig.event (event)",
+        "(none)",
+    )
+    [added] = compare_catalogs(without, SNAPSHOT)
+    assert added.message == "new foreign key billig.ticket_group (event) → billig.event (event)"
+    assert (added.expected, added.actual) == (
+        "(none)",
+        "billig.ticket_group (event) → billig.event (event)",
+    )

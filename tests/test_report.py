@@ -15,7 +15,16 @@ import pytest
 
 from mirror.catalog.compare import compare_catalogs
 from mirror.catalog.findings import Finding, FindingKind, Severity
-from mirror.catalog.model import Catalog, Column, ColumnRef, Kind, Relation, RelationKey, Usage
+from mirror.catalog.model import (
+    Catalog,
+    Column,
+    ColumnRef,
+    ForeignKey,
+    Kind,
+    Relation,
+    RelationKey,
+    Usage,
+)
 from mirror.drift.policy import parse_policy
 from mirror.report.render import (
     FORMATS,
@@ -406,3 +415,29 @@ def test_build_accepts_a_generator_of_findings() -> None:
     report = Report.build(f for f in findings)
     assert report.findings == tuple(findings)
     assert report.policy.findings == tuple(findings)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_retargeted_foreign_key_reads_as_was_then_now_in_every_format(fmt: str) -> None:
+    def group(target: RelationKey) -> Catalog:
+        contract = _contract()
+        rel = dataclasses.replace(
+            contract.relations[GROUP],
+            foreign_keys=(ForeignKey(("num",), target, ("event",)),),
+        )
+        return Catalog.of([contract.relations[EVENT], rel])
+
+    report = Report.build(
+        compare_catalogs(group(RelationKey("public", "billig.event")), group(EVENT)),
+        checked=(GROUP,),
+    )
+    rendered = render(report, fmt)
+    if fmt == "json":
+        rendered = "\n".join(str(v) for v in json.loads(rendered)["findings"][0].values())
+    elif fmt == "junit":
+        rendered = "".join(ET.fromstring(rendered).itertext())
+    assert (
+        'foreign key billig.ticket_group (num) → public."billig.event" (event) '
+        "became → billig.event (event)"
+    ) in rendered
+    assert "(num): (num)" not in rendered

@@ -458,11 +458,14 @@ def _cols(columns: tuple[str, ...]) -> str:
     return f"({', '.join(quote_ident(c) for c in columns)})" if columns else _NONE
 
 
-def _fk_text(fks: Iterable[ForeignKey]) -> str:
-    return (
-        "; ".join(f"{_cols(fk.columns)} → {fk.target} {_cols(fk.target_columns)}" for fk in fks)
-        or _NONE
-    )
+def _fk_targets(fks: Iterable[ForeignKey]) -> str:
+    """Where foreign keys on one column list point: ``→ billig.event (event)``."""
+    return "; ".join(f"→ {fk.target} {_cols(fk.target_columns)}" for fk in fks)
+
+
+def _fk_text(key: RelationKey, columns: tuple[str, ...], fks: tuple[ForeignKey, ...]) -> str:
+    """Foreign keys as one reads them: ``billig.ticket_group (event) → billig.event (event)``."""
+    return f"{key} {_cols(columns)} {_fk_targets(fks)}" if fks else _NONE
 
 
 def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterator[Finding]:
@@ -482,25 +485,27 @@ def _compare_foreign_keys(ctx: _Context, exp: Relation, act: Relation) -> Iterat
         if {follow(fk) for fk in before} == set(after):
             continue
         reading = ctx.columns(exp.key, cols)
+        was, now = _fk_text(exp.key, cols, before), _fk_text(exp.key, cols, after)
+        # Read as was → now: the key as the contract has it, then where it points now.
         if not before:
             if not ctx.report_added:
                 continue
-            change, severity, what = "added", Severity.INFO, "has a new foreign key"
+            change, severity, message = "added", Severity.INFO, f"new foreign key {now}"
         elif not after:
-            change, severity, what = "removed", Severity.WARNING, "lost a foreign key"
+            change, severity, message = "removed", Severity.WARNING, f"foreign key {was} is gone"
         else:
             change = "changed"
             severity = _judge(Severity.BREAKING, reading)
-            what = "has a foreign key with a different target"
+            message = f"foreign key {was} became {_fk_targets(after)}"
         yield Finding(
             FindingKind.FOREIGN_KEY_CHANGED,
             severity,
             exp.key.schema,
             exp.key.name,
             None,
-            _fk_text(before),
-            _fk_text(after),
-            f"{exp.key} {what} on {_cols(cols)}: {_fk_text(before)} → {_fk_text(after)}",
+            was,
+            now,
+            message,
             reading.readers,
             change=change,
         )
