@@ -124,7 +124,9 @@ def check_drift(
         raise ContractError(f"{_shown(contract_path)}: the contract pins no relation")
     loaded = time.perf_counter()
 
-    first = _read(dsn, bounds, relations=scope_of(expected), schemas=whole)
+    first = _read(
+        dsn, bounds, relations=scope_of(expected), schemas=whole, expected_schemas=expected.schemas
+    )
     actual = first.catalog
     statements = first.statements
     reading = first.seconds
@@ -237,12 +239,14 @@ def _read(
     relations: Iterable[RelationKey],
     schemas: Iterable[str],
     namesakes: bool = True,
+    expected_schemas: Iterable[str] = (),
 ) -> Introspection:
     return introspect(
         dsn,
         relations=list(relations),
         schemas=list(schemas),
         namesakes=namesakes,
+        expected_schemas=sorted(expected_schemas),
         statement_timeout_ms=bounds.statement_ms,
         lock_timeout_ms=bounds.lock_ms,
         connect_timeout_s=bounds.connect_s,

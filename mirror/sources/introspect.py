@@ -84,6 +84,8 @@ class Scope:
     schemas: tuple[str, ...] = ()
     everything: bool = False
     namesakes: bool = True
+    # Schemas whose existence is asked without reading their relations.
+    expected_schemas: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -92,6 +94,7 @@ class Scope:
         schemas: Iterable[str] | None = None,
         *,
         namesakes: bool = True,
+        expected_schemas: Iterable[str] = (),
     ) -> Scope:
         asked = list(relations or ())
         for rel in asked:
@@ -101,12 +104,16 @@ class Scope:
             raise UsageError(f"schemas is a list of schema names, not the string {schemas!r}")
         rels = tuple(dict.fromkeys(RelationKey(*r) for r in asked))
         names = tuple(dict.fromkeys(schemas or ()))
-        return cls(rels, names, relations is None and schemas is None, namesakes)
+        if isinstance(expected_schemas, str):
+            raise UsageError(f"expected_schemas is a list of names, not {expected_schemas!r}")
+        expected = tuple(dict.fromkeys(expected_schemas))
+        return cls(rels, names, relations is None and schemas is None, namesakes, expected)
 
     def params(self) -> dict[str, Any]:
         """Query parameters shared by the scope-dependent statements."""
         asked_schemas = dict.fromkeys(self.schemas)
         asked_schemas.update(dict.fromkeys(k.schema for k in self.relations))
+        asked_schemas.update(dict.fromkeys(self.expected_schemas))
         return {
             "rel_schemas": [k.schema for k in self.relations],
             "rel_names": [k.name for k in self.relations],
@@ -152,6 +159,7 @@ def introspect(
     relations: Iterable[RelationKey | tuple[str, str]] | None = None,
     schemas: Iterable[str] | None = None,
     namesakes: bool = True,
+    expected_schemas: Iterable[str] = (),
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
     idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS,
@@ -162,6 +170,8 @@ def introspect(
     A connection passed in must not be inside a transaction; it is left open, in its original
     autocommit mode, with the introspection transaction rolled back. A DSN or URL gets its own
     connection (``default_transaction_read_only`` on, ``connect_timeout_s``), closed afterwards.
+    ``Catalog.schemas`` also says which of ``expected_schemas`` exist (their relations are not
+    read unless asked): a contract may pin a schema with no relation in it.
 
     Raises :class:`~mirror.errors.DatabaseUnreachable` when no connection can be made (refused,
     DNS, wrong password, TLS required, connect timeout), :class:`~mirror.errors.IntrospectionError`
@@ -179,7 +189,7 @@ def introspect(
             raise UsageError(f"{name} must be a positive number of milliseconds, not {value!r}")
     if connect_timeout_s <= 0:
         raise UsageError(f"connect_timeout_s must be positive, not {connect_timeout_s!r}")
-    scope = Scope.of(relations, schemas, namesakes=namesakes)
+    scope = Scope.of(relations, schemas, namesakes=namesakes, expected_schemas=expected_schemas)
     started = time.perf_counter()
     with _connection(target, connect_timeout_s) as (conn, secret):
         catalog, sent = _read(conn, scope, timeouts, secret)

@@ -386,3 +386,26 @@ def test_cli_exit_code_and_json_report(
     assert data["exit_code"] == code
     assert kind in {f["kind"] for f in data["findings"]}
     assert production.password not in out.read_text() + done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- schemas alone
+
+
+@pytest.mark.parametrize(
+    ("schemas", "findings"),
+    [
+        (["billig"], []),
+        (["billig", "kasse"], [("schema_missing", "warning", "kasse")]),
+    ],
+    ids=["existing schema", "one of two missing"],
+)
+def test_a_contract_of_schemas_alone_reports_only_the_missing_ones(
+    production: Production, tmp_path: Path, schemas: list[str], findings: list[tuple[str, ...]]
+) -> None:
+    pinned = tmp_path / "columns.json"
+    pinned.write_text(
+        json.dumps({"format_version": 1, "lineage": False, "relations": [], "schemas": schemas})
+    )
+    report = run_drift(production.login, contract=pinned)
+    assert triples(report.findings) == findings
+    assert report.exit_code == 0
