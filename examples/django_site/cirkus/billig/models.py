@@ -61,7 +61,9 @@ class BilligTicketGroup(models.Model):
         related_name="ticket_groups",
     )
     name = models.CharField(max_length=140, db_column="ticket_group_name")
-    is_theater_ticket_group = models.BooleanField(default=False, db_column="is_theater_ticket_group")
+    is_theater_ticket_group = models.BooleanField(
+        default=False, db_column="is_theater_ticket_group"
+    )
     ticket_limit = models.IntegerField(null=True, db_column="ticket_limit")
     num_sold = models.IntegerField(db_column="num_sold")
     num = models.IntegerField(db_column="num")

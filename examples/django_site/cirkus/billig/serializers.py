@@ -10,7 +10,12 @@ from datetime import datetime
 
 from rest_framework import serializers
 
-from cirkus.billig.models import BilligEvent, BilligPaymentError, BilligPriceGroup, BilligTicketGroup
+from cirkus.billig.models import (
+    BilligEvent,
+    BilligPaymentError,
+    BilligPriceGroup,
+    BilligTicketGroup,
+)
 
 
 def context_now(context: dict[str, object]) -> datetime:
@@ -21,7 +26,7 @@ def context_now(context: dict[str, object]) -> datetime:
 class PriceGroupSerializer(serializers.ModelSerializer):
     class Meta:
         model = BilligPriceGroup
-        fields = ["id", "name", "can_be_put_on_card", "membership_needed", "netsale", "price"]
+        fields = ("id", "name", "can_be_put_on_card", "membership_needed", "netsale", "price")
 
 
 class TicketGroupSerializer(serializers.ModelSerializer):
@@ -31,7 +36,7 @@ class TicketGroupSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BilligTicketGroup
-        fields = ["id", "name", "is_sold_out", "is_almost_sold_out", "ticket_limit", "price_groups"]
+        fields = ("id", "name", "is_sold_out", "is_almost_sold_out", "ticket_limit", "price_groups")
 
 
 class BilligEventSerializer(serializers.ModelSerializer):
@@ -42,7 +47,7 @@ class BilligEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BilligEvent
-        fields = [
+        fields = (
             "id",
             "name",
             "ticket_groups",
@@ -51,7 +56,7 @@ class BilligEventSerializer(serializers.ModelSerializer):
             "in_sale_period",
             "is_almost_sold_out",
             "is_sold_out",
-        ]
+        )
 
     def get_in_sale_period(self, event: BilligEvent) -> bool:
         return event.in_sale_period(context_now(self.context))
@@ -60,4 +65,4 @@ class BilligEventSerializer(serializers.ModelSerializer):
 class PaymentErrorSerializer(serializers.ModelSerializer):
     class Meta:
         model = BilligPaymentError
-        fields = ["message", "failed"]
+        fields = ("message", "failed")

@@ -26,5 +26,5 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Event
-        fields = ["id", "title", "start_dt", "ticket_type", "billig"]
+        fields = ("id", "title", "start_dt", "ticket_type", "billig")
         list_serializer_class = EventListSerializer
