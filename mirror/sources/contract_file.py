@@ -43,7 +43,6 @@ from mirror.catalog.model import (
     normalize_type,
 )
 from mirror.errors import ContractError
-from mirror.sources.collector import collector_paused
 
 FORMAT_VERSION = 1
 UNKNOWN = "unknown"  # nullability of view columns
@@ -348,10 +347,8 @@ def load_contract(path: Path) -> Catalog:
     else, every error included, goes through the located validator, which alone words errors.
     """
     raw = _read_bytes(path, "contract")
-    with collector_paused():
-        # The parsed document is freed before the collector resumes, so it never scans it.
-        catalog = _plain_contract(raw)
-        return catalog if catalog is not None else parse_contract(parse_json(path, raw))
+    catalog = _plain_contract(raw)
+    return catalog if catalog is not None else parse_contract(parse_json(path, raw))
 
 
 def parse_contract(doc: JsonDocument) -> Catalog:

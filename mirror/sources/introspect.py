@@ -44,7 +44,6 @@ from mirror.catalog.model import (
 )
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
 from mirror.secrets import password_of, scrub
-from mirror.sources.collector import collector_paused
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 10_000
 DEFAULT_LOCK_TIMEOUT_MS = 2_000
@@ -322,7 +321,7 @@ def _read(
     sent: list[str] = []
     params = scope.params()
     try:
-        with conn.cursor() as cur, collector_paused():
+        with conn.cursor() as cur:
 
             def run(name: str, args: dict[str, Any]) -> list[Any]:
                 sent.append(name)
