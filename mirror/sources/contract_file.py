@@ -7,27 +7,22 @@ from our models, per-column lineage. Output is deterministic (sorted keys, two-s
 trailing newline) so that a pull request shows exactly what changed. Files are written only
 atomically (a temporary file in the same directory, then ``os.replace``). Hand edits are
 welcome and validated: every problem is a :class:`~mirror.errors.ContractError` naming the
-file, the line and column, and the JSON path (``$.relations[2].columns[0].nullable``). A file
-as the harness writes it is read by a quick path that locates nothing (a 2,000-relation
-contract in a few dozen milliseconds); anything else goes through the located validator.
+file, the line and column, and the JSON path (``$.relations[2].columns[0].nullable``). Every
+file takes the same path: one parse, one validating pass; positions are worked out only for
+the error being reported.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
-from itertools import repeat
-from operator import attrgetter
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-import msgspec
+from typing import Any
 
 from mirror.catalog.model import (
     KINDS_WITH_NULLABILITY,
@@ -39,7 +34,6 @@ from mirror.catalog.model import (
     Relation,
     RelationKey,
     Usage,
-    make_columns,
     normalize_type,
 )
 from mirror.errors import ContractError
@@ -341,34 +335,23 @@ def write_contract(path: Path, catalog: Catalog) -> None:
 
 
 def load_contract(path: Path) -> Catalog:
-    """Read and validate a columns contract; errors name file, line, column and JSON path.
-
-    A file as this harness writes it takes a quick path (:func:`_plain_contract`); anything
-    else, every error included, goes through the located validator, which alone words errors.
-    """
-    raw = _read_bytes(path, "contract")
-    catalog = _plain_contract(raw)
-    return catalog if catalog is not None else parse_contract(parse_json(path, raw))
+    """Read and validate a columns contract; errors name file, line, column and JSON path."""
+    return parse_contract(read_json(path))
 
 
 def parse_contract(doc: JsonDocument) -> Catalog:
     return _ContractReader(doc).catalog()
 
 
-_TOP_KEYS = {"format_version", "lineage", "schemas", "relations"}
-_RELATION_KEYS = {
-    "schema",
-    "name",
-    "kind",
-    "columns",
-    "primary_key",
-    "foreign_keys",
-    "unique",
-}
-_COLUMN_KEYS = {"name", "type", "nullable", "default"}
-_FK_KEYS = {"columns", "target", "target_columns"}
-_TARGET_KEYS = {"schema", "name"}
-_LINEAGE_KEYS = {"models", "fields", "endpoints", "requires_not_null"}
+_TOP_KEYS = frozenset({"format_version", "lineage", "schemas", "relations"})
+_RELATION_KEYS = frozenset(
+    {"schema", "name", "kind", "columns", "primary_key", "foreign_keys", "unique"}
+)
+_COLUMN_KEYS = frozenset({"name", "type", "nullable", "default"})
+_COLUMN_KEYS_WITH_LINEAGE = _COLUMN_KEYS | {"lineage"}
+_FK_KEYS = frozenset({"columns", "target", "target_columns"})
+_TARGET_KEYS = frozenset({"schema", "name"})
+_LINEAGE_KEYS = frozenset({"models", "fields", "endpoints", "requires_not_null"})
 
 
 class _ContractReader:
@@ -382,18 +365,22 @@ class _ContractReader:
 
     # typed accessors -------------------------------------------------------------------
     def obj(
-        self, value: Any, where: JsonPath, required: set[str], optional: set[str] | None = None
+        self,
+        value: Any,
+        where: JsonPath,
+        required: frozenset[str],
+        allowed: frozenset[str] | None = None,
     ) -> dict[str, Any]:
-        optional = optional or set()
+        """An object with every ``required`` key and no key outside ``allowed``."""
+        allowed = required if allowed is None else allowed
         if not isinstance(value, dict):
             raise self.fail(where, f"expected an object, got {_json_type(value)}")
-        for key in value:
-            if key not in required and key not in optional:
-                allowed = ", ".join(sorted(required | optional))
-                raise self.fail((*where, key), f"unknown key {key!r} (allowed: {allowed})")
-        for key in sorted(required):
-            if key not in value:
-                raise self.fail(where, f"missing key {key!r}")
+        if not value.keys() <= allowed:
+            key = next(k for k in value if k not in allowed)  # the first one as written
+            names = ", ".join(sorted(allowed))
+            raise self.fail((*where, key), f"unknown key {key!r} (allowed: {names})")
+        if not required <= value.keys():
+            raise self.fail(where, f"missing key {min(required - value.keys())!r}")
         return value
 
     def array(self, value: Any, where: JsonPath) -> list[Any]:
@@ -417,7 +404,7 @@ class _ContractReader:
         items = self.array(value, where)
         return tuple(self.string(item, (*where, i)) for i, item in enumerate(items))
 
-    def names(self, value: Any, where: JsonPath, columns: Sequence[str]) -> tuple[str, ...]:
+    def names(self, value: Any, where: JsonPath, columns: Set[str]) -> tuple[str, ...]:
         """A list of column names that must exist in the relation, each once."""
         names = self.strings(value, where)
         seen: set[str] = set()
@@ -481,15 +468,16 @@ class _ContractReader:
                 (*where, "kind"), f"unknown kind {kind_text!r} (one of {kinds})"
             ) from None
         columns: list[Column] = []
+        names: set[str] = set()
         for j, item in enumerate(self.array(rel["columns"], (*where, "columns"))):
             col_where: JsonPath = (*where, "columns", j)
             column, usage = self.column(item, col_where, kind, has_lineage)
-            if any(c.name == column.name for c in columns):
+            if column.name in names:
                 raise self.fail((*col_where, "name"), f"column {column.name!r} appears twice")
+            names.add(column.name)
             columns.append(column)
             if usage is not None and usage != Usage():
                 lineage[ColumnRef(key.schema, key.name, column.name)] = usage
-        names = [c.name for c in columns]
         primary_key = self.names(rel["primary_key"], (*where, "primary_key"), names)
         foreign_keys = []
         for j, item in enumerate(self.array(rel["foreign_keys"], (*where, "foreign_keys"))):
@@ -514,7 +502,9 @@ class _ContractReader:
     ) -> tuple[Column, Usage | None]:
         if not has_lineage and isinstance(value, dict) and "lineage" in value:
             raise self.fail((*where, "lineage"), "lineage given but the contract has lineage false")
-        col = self.obj(value, where, _COLUMN_KEYS, {"lineage"} if has_lineage else set())
+        col = self.obj(
+            value, where, _COLUMN_KEYS, _COLUMN_KEYS_WITH_LINEAGE if has_lineage else None
+        )
         name = self.string(col["name"], (*where, "name"))
         type_ = normalize_type(self.string(col["type"], (*where, "type")))
         nullable_raw = col["nullable"]
@@ -543,7 +533,7 @@ class _ContractReader:
         return Column(name=name, type=type_, nullable=nullable, default=default), usage
 
     def usage(self, value: Any, where: JsonPath) -> Usage:
-        data = self.obj(value, where, set(), _LINEAGE_KEYS)
+        data = self.obj(value, where, frozenset(), _LINEAGE_KEYS)
         return Usage(
             models=self.strings(data.get("models", []), (*where, "models")),
             fields=self.strings(data.get("fields", []), (*where, "fields")),
@@ -553,7 +543,7 @@ class _ContractReader:
             ),
         )
 
-    def foreign_key(self, value: Any, where: JsonPath, names: Sequence[str]) -> ForeignKey:
+    def foreign_key(self, value: Any, where: JsonPath, names: Set[str]) -> ForeignKey:
         fk = self.obj(value, where, _FK_KEYS)
         columns = self.names(fk["columns"], (*where, "columns"), names)
         target = self.obj(fk["target"], (*where, "target"), _TARGET_KEYS)
@@ -585,184 +575,6 @@ class _ContractReader:
                         (*where, "foreign_keys", j, "target_columns", k),
                         f"no column {name!r} in {target.key}",
                     )
-
-
-# --------------------------------------------------------------------------- the quick path
-
-
-_NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-
-
-class _PlainColumn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    name: _NonEmpty
-    type: _NonEmpty
-    nullable: bool | Literal["unknown"]
-    default: str | None
-
-
-class _PlainTarget(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    schema: _NonEmpty
-    name: _NonEmpty
-
-
-class _PlainForeignKey(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    columns: list[_NonEmpty]
-    target: _PlainTarget
-    target_columns: list[_NonEmpty]
-
-
-class _PlainRelation(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    schema: _NonEmpty
-    name: _NonEmpty
-    kind: Literal["table", "view", "materialized_view", "partitioned_table", "foreign_table"]
-    columns: list[_PlainColumn]
-    primary_key: list[_NonEmpty]
-    foreign_keys: list[_PlainForeignKey]
-    unique: list[list[_NonEmpty]]
-
-
-class _PlainDocument(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """A contract without lineage, every key required and no other allowed."""
-
-    format_version: int
-    lineage: Literal[False]
-    schemas: list[_NonEmpty]
-    relations: list[_PlainRelation]
-
-
-_PLAIN_DECODER = msgspec.json.Decoder(_PlainDocument)
-
-
-def _plain_contract(raw: bytes) -> Catalog | None:
-    """The contract in ``raw`` when it is plainly valid and has no lineage, else None.
-
-    Files this harness writes are read without the located validator's cost: msgspec decodes
-    and type-checks the whole document in C against the shape declared above, what types
-    cannot say (distinct column names, nullability by kind, key columns that exist) takes a
-    few C-level passes per relation, and every column of the file is built in one pass
-    (:func:`~mirror.catalog.model.make_columns`). It never decides that something is wrong:
-    anything unusual (a wrong type, an unknown or missing key, an unknown column in a key,
-    lineage, any parse error) returns None, and :func:`parse_contract` reads the file again and
-    words the error. So it must accept nothing the located validator rejects, and build the
-    same value from what it accepts; the tests hold both readers to that over valid and broken
-    documents.
-
-    Duplicate keys, which a plain parse silently merges, are ruled out by counting: every
-    ``:`` of a JSON text is either the one after an object member's key or a character of a
-    string, so the text has as many as the parsed objects have members plus the strings have
-    colons – unless some member was lost to a duplicate. (A ``\\u`` escape could spell a colon
-    that the text does not show; such files take the located path.)
-    """
-    raw = raw.removeprefix(codecs.BOM_UTF8)
-    if b"\\" in raw and b"\\u" in raw:
-        return None
-    try:
-        doc = _PLAIN_DECODER.decode(raw)
-    except (msgspec.MsgspecError, ValueError):  # not JSON, not UTF-8, not this shape
-        return None
-    if doc.format_version != FORMAT_VERSION:
-        return None
-    names: list[str] = []
-    types: list[str] = []
-    nullables: list[bool | None] = []
-    defaults: list[str | None] = []
-    strings: list[str] = list(doc.schemas)  # every other string, for counting colons
-    members = len(_TOP_KEYS)
-    heads = []
-    column_sets: dict[RelationKey, set[str]] = {}
-    for rel in doc.relations:
-        columns = rel.columns
-        count = len(columns)
-        col_names = list(map(_NAME, columns))
-        distinct = set(col_names)
-        if len(distinct) != count:
-            return None
-        col_nullables = list(map(_NULLABLE, columns))
-        kind = _KIND_OF[rel.kind]
-        if kind in KINDS_WITH_NULLABILITY:
-            if UNKNOWN in col_nullables:
-                return None
-            nullables += col_nullables
-        else:
-            if col_nullables.count(UNKNOWN) != count:
-                return None
-            nullables += repeat(None, count)
-        names += col_names
-        types += map(_TYPE, columns)
-        defaults += map(_DEFAULT, columns)
-        keys = _plain_keys(rel, distinct, strings)
-        if keys is None:
-            return None
-        members += len(_RELATION_KEYS) + 4 * count + 5 * len(rel.foreign_keys)
-        strings += (rel.schema, rel.name, rel.kind)
-        key = RelationKey(rel.schema, rel.name)
-        heads.append((key, kind, count, *keys))
-        column_sets.setdefault(key, distinct)
-    colons = sum(
-        "".join(values).count(":") for values in (names, types, filter(None, defaults), strings)
-    )
-    if raw.count(b":") != members + colons:
-        return None  # a member lost to a duplicate key
-    built = make_columns(names, list(map(normalize_type, types)), nullables, defaults)
-    relations: dict[RelationKey, Relation] = {}
-    start = 0
-    for key, kind, count, primary_key, foreign_keys, unique in heads:
-        if key in relations:
-            return None
-        relations[key] = Relation(
-            key, kind, built[start : start + count], primary_key, foreign_keys, unique
-        )
-        start += count
-    for relation in relations.values():
-        for foreign_key in relation.foreign_keys:
-            target_columns = column_sets.get(foreign_key.target)
-            if target_columns is not None and not target_columns.issuperset(
-                foreign_key.target_columns
-            ):
-                return None
-    return Catalog.of(relations.values(), doc.schemas)
-
-
-def _plain_keys(
-    rel: _PlainRelation, columns: set[str], strings: list[str]
-) -> tuple[tuple[str, ...], tuple[ForeignKey, ...], tuple[tuple[str, ...], ...]] | None:
-    """Primary key, foreign keys and unique constraints as the located reader reads them."""
-    primary_key = _plain_names(rel.primary_key, columns)
-    if primary_key is None:
-        return None
-    foreign_keys = []
-    for fk in rel.foreign_keys:
-        fk_columns = _plain_names(fk.columns, columns)
-        if not fk_columns or len(fk.target_columns) != len(fk_columns):
-            return None
-        target = fk.target
-        strings += (*fk_columns, target.schema, target.name, *fk.target_columns)
-        foreign_keys.append(
-            ForeignKey(
-                fk_columns, RelationKey(target.schema, target.name), tuple(fk.target_columns)
-            )
-        )
-    unique = []
-    for cols in rel.unique:
-        names = _plain_names(cols, columns)
-        if not names:
-            return None
-        unique.append(names)
-        strings += names
-    strings += primary_key
-    return primary_key, tuple(foreign_keys), tuple(unique)
-
-
-_KIND_OF = {kind.value: kind for kind in Kind}
-_NAME, _TYPE, _NULLABLE, _DEFAULT = map(attrgetter, ("name", "type", "nullable", "default"))
-
-
-def _plain_names(names: list[str], columns: set[str]) -> tuple[str, ...] | None:
-    """Distinct names of ``columns`` (as :meth:`_ContractReader.names` wants them), else None."""
-    distinct = set(names)
-    if len(distinct) != len(names) or not distinct <= columns:
-        return None
-    return tuple(names)
 
 
 def _json_type(value: Any) -> str:

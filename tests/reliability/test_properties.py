@@ -7,21 +7,25 @@
 - ticket references: a valid one always yields its id; anything else is a reasoned
   ``TicketReferenceError``, never another exception, never echoing a reference.
 - the comparator: a catalog against itself has no findings; every single mutation of it yields
-  at least one finding of the kind that names the mutation.
+  at least one finding of the kind that names the mutation; its at-a-glance checks for
+  unchanged columns and foreign keys change no finding.
+- contract files: any catalog, written as a contract, reads back as itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from mirror.catalog import compare
 from mirror.catalog.compare import compare_catalogs
 from mirror.catalog.findings import FindingKind
-from mirror.catalog.model import _KEYWORDS, Catalog, normalize_type, quote_ident
+from mirror.catalog.model import _KEYWORDS, Catalog, Column, Relation, normalize_type, quote_ident
 from mirror.provision.providers import Server
 from mirror.site.tickets import (
     HMAC_DIGITS,
@@ -30,6 +34,7 @@ from mirror.site.tickets import (
     parse_ticket_refs,
     pdf_url,
 )
+from mirror.sources.contract_file import dump_contract, parse_contract, parse_json
 
 from .strategies import MUTATIONS, catalogs, identifiers, mutations, type_spellings
 
@@ -210,3 +215,49 @@ def test_every_single_mutation_yields_a_finding_of_its_kind(name: str, data: st.
     if FindingKind.RELATION_RENAMED in mutation.kinds:
         # A probable rename or move is never also an unexplained drop plus add.
         assert not kinds & {FindingKind.RELATION_MISSING, FindingKind.RELATION_ADDED}, findings
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_the_comparators_glance_at_unchanged_relations_changes_no_finding(
+    data: st.DataObject,
+) -> None:
+    expected = data.draw(catalogs())
+    name = data.draw(st.sampled_from(MUTATIONS))
+    mutation = data.draw(mutations(expected, name))
+    actual = expected if mutation is None else mutation.catalog
+    quick = compare_catalogs(expected, actual)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compare, "_same_columns", lambda exp, act: False)
+        patch.setattr(compare, "_same_foreign_keys", lambda ctx, exp, act: False)
+        walked = compare_catalogs(expected, actual)
+    assert quick == walked
+
+
+# --------------------------------------------------------------------------- contract files
+
+
+def _as_contract(catalog: Catalog) -> Catalog:
+    """What a contract file keeps of ``catalog``: no privileges, no lineage."""
+    return Catalog.of(
+        (
+            Relation(
+                rel.key,
+                rel.kind,
+                tuple(Column(c.name, c.type, c.nullable, c.default) for c in rel.columns),
+                rel.primary_key,
+                rel.foreign_keys,
+                rel.unique,
+            )
+            for rel in catalog
+        ),
+        catalog.schemas,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(catalogs())
+def test_a_written_contract_reads_back_as_its_catalog(catalog: Catalog) -> None:
+    contract = _as_contract(catalog)
+    raw = dump_contract(contract).encode()
+    assert parse_contract(parse_json(Path("columns.json"), raw)) == contract

@@ -1,9 +1,6 @@
-"""The quick path for large contracts: the same catalog as the located reader, or no answer.
-
-``_plain_contract`` reads files as the harness writes them without the located validator's
-cost; it must never accept what the located reader rejects (then ``load_contract`` falls back
-and words the error), and duplicate JSON keys, which a plain parse silently merges, must still
-be found.
+"""Contracts as written and as edited by hand: awkward names read back as they were written,
+every broken edit is a located error, and a duplicated JSON key (which a plain parse silently
+merges) is found wherever it is.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ import pytest
 from mirror.catalog.model import Catalog, Column, ForeignKey, Kind, Relation, RelationKey
 from mirror.errors import ContractError
 from mirror.sources.contract_file import (
-    _plain_contract,
     dump_contract,
     dump_json,
     load_contract,
@@ -65,26 +61,24 @@ def awkward_catalog() -> Catalog:
     )
 
 
-def _located(path: Path, raw: bytes) -> Catalog:
+def _read(path: Path, raw: bytes) -> Catalog:
     return parse_contract(parse_json(path, raw))
 
 
-def test_quick_path_reads_a_written_contract_as_the_located_reader_does(tmp_path: Path) -> None:
-    raw = dump_contract(awkward_catalog()).encode()
-    quick = _plain_contract(raw)
-    assert quick is not None
-    assert quick == _located(tmp_path / "columns.json", raw) == awkward_catalog()
+def test_a_written_contract_with_awkward_names_reads_back_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "columns.json"
+    path.write_text(dump_contract(awkward_catalog()), encoding="utf-8")
+    assert load_contract(path) == awkward_catalog()
 
 
-def test_quick_path_skips_contracts_with_lineage(tmp_path: Path) -> None:
+def test_a_contract_with_lineage_and_empty_usages_reads_with_lineage(tmp_path: Path) -> None:
     doc = json.loads(dump_contract(awkward_catalog()))
     doc["lineage"] = True
     for rel in doc["relations"]:
         for col in rel["columns"]:
             col["lineage"] = {}
     raw = dump_json(doc).encode()
-    assert _plain_contract(raw) is None
-    assert _located(tmp_path / "columns.json", raw).lineage is not None
+    assert _read(tmp_path / "columns.json", raw).lineage is not None
 
 
 Edit = Callable[[dict[str, Any]], object]
@@ -162,13 +156,12 @@ BROKEN: dict[str, Edit] = {
 
 
 @pytest.mark.parametrize("edit", list(BROKEN.values()), ids=list(BROKEN))
-def test_a_broken_contract_is_left_to_the_located_reader(tmp_path: Path, edit: Edit) -> None:
+def test_a_broken_contract_is_a_located_error(tmp_path: Path, edit: Edit) -> None:
     doc = json.loads(dump_contract(awkward_catalog()))
     # The canonical order of relations: billig.event, billig.event_lim_web, billig.m, ...
     doc["relations"].sort(key=lambda r: (r["name"] != "ticket_group", r["name"]))
     edit(doc)
     raw = dump_json(doc).encode()
-    assert _plain_contract(raw) is None
     path = tmp_path / "columns.json"
     path.write_bytes(raw)
     with pytest.raises(ContractError, match=r"^.*columns\.json:\d+:\d+: "):
@@ -201,21 +194,17 @@ def test_a_duplicated_key_is_found_though_a_plain_parse_hides_it(
 ) -> None:
     text = _duplicated(dump_contract(awkward_catalog()), key, occurrence)
     assert json.loads(text)  # still JSON, with the key silently merged
-    assert _plain_contract(text.encode()) is None
     path = tmp_path / "columns.json"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ContractError, match=rf"duplicate key {key}$"):
         load_contract(path)
 
 
-def test_an_escaped_colon_takes_the_located_path_and_reads_the_same(tmp_path: Path) -> None:
-    # "\u003a" is a colon the text does not show, so counting colons proves nothing here ...
+def test_an_escaped_colon_reads_the_same_and_hides_no_duplicate_key(tmp_path: Path) -> None:
     text = dump_contract(awkward_catalog()).replace("'a:b'", "'a\\u003ab'")
-    assert _plain_contract(text.encode()) is None
     path = tmp_path / "columns.json"
     path.write_text(text, encoding="utf-8")
     assert load_contract(path) == awkward_catalog()
-    # ... and together with a duplicate key it would hide it: the located path finds it.
     path.write_text(_duplicated(text, "type", 3), encoding="utf-8")
     with pytest.raises(ContractError, match=r"duplicate key type$"):
         load_contract(path)
@@ -223,4 +212,4 @@ def test_an_escaped_colon_takes_the_located_path_and_reads_the_same(tmp_path: Pa
 
 def test_a_file_with_a_byte_order_mark_reads_the_same(tmp_path: Path) -> None:
     raw = "\ufeff".encode() + dump_contract(awkward_catalog()).encode()
-    assert _plain_contract(raw) == _located(tmp_path / "columns.json", raw) == awkward_catalog()
+    assert _read(tmp_path / "columns.json", raw) == awkward_catalog()
