@@ -694,11 +694,22 @@ def test_ambiguous_column_rename_falls_back_to_missing_and_added() -> None:
 # --------------------------------------------------------------------------- quoting and schemas
 
 
+def _dotted(key: RelationKey) -> RelationKey:
+    return RelationKey("public", f"{key.schema}.{key.name}")
+
+
 def _dotted_in_public(catalog: Catalog) -> Catalog:
-    """The whole billig schema recreated as single dotted identifiers in ``public``."""
+    """The whole billig schema recreated as single dotted identifiers in ``public`` (foreign
+    keys follow, as they do when PostgreSQL renames or moves a table)."""
     return Catalog.of(
         [
-            dataclasses.replace(r, key=RelationKey("public", f"{r.key.schema}.{r.key.name}"))
+            dataclasses.replace(
+                r,
+                key=_dotted(r.key),
+                foreign_keys=tuple(
+                    dataclasses.replace(fk, target=_dotted(fk.target)) for fk in r.foreign_keys
+                ),
+            )
             for r in catalog
         ],
         schemas=["public"],
@@ -719,6 +730,36 @@ def test_schema_quoted_as_dotted_identifiers_in_public_is_quoting_confusion() ->
     assert "billig.event" in confusion.message
     assert 'public."billig.event"' in confusion.message
     assert "different relations" in confusion.message
+
+
+def test_a_look_alike_is_compared_column_by_column() -> None:
+    look_alike = _dotted(GROUP)
+    actual = chain(
+        renaming_relation(GROUP, look_alike),
+        without_column(look_alike, "num"),
+        with_column(look_alike, "ticket_group_name", type="text"),
+    )(Catalog(SNAPSHOT.relations, SNAPSHOT.schemas))
+    findings = compare_catalogs(SNAPSHOT, actual)
+    assert summary(findings) == [
+        ("quoting_confusion", "breaking", "billig.ticket_group"),
+        ("column_missing", "breaking", "billig.ticket_group.num"),
+        ("type_changed", "warning", "billig.ticket_group.ticket_group_name"),
+    ]
+    assert {f.evidence for f in findings[1:]} == {
+        'compared with the look-alike public."billig.ticket_group"'
+    }
+
+
+def test_foreign_keys_that_follow_a_look_alike_have_not_changed() -> None:
+    # billig.event is quoted as one identifier and billig.ticket_group's key points to it.
+    look_alike = _dotted(EVENT)
+    actual = chain(
+        renaming_relation(EVENT, look_alike),
+        with_relation(GROUP, foreign_keys=(ForeignKey(("event",), look_alike, ("event",)),)),
+    )(Catalog(SNAPSHOT.relations, SNAPSHOT.schemas))
+    assert summary(compare_catalogs(SNAPSHOT, actual)) == [
+        ("quoting_confusion", "breaking", "billig.event"),
+    ]
 
 
 def test_quoting_confusion_in_reverse() -> None:

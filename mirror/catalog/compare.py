@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from operator import attrgetter
 
@@ -85,10 +85,13 @@ def compare_catalogs(
     for key in missing:
         if key not in renames.explained:
             findings.append(_relation_missing(ctx, expected.relations[key]))
-    ctx.renamed = renames.pairs
+    # Foreign keys that follow a renamed relation, or its look-alike, have not changed.
+    ctx.renamed = {**confused.pairs, **renames.pairs}
     for key, rel in expected.relations.items():
         if key in actual.relations:
             findings += _compare_relation(ctx, rel, actual.relations[key])
+        elif key in confused.pairs:
+            findings += _look_alike_differences(ctx, rel, actual.relations[confused.pairs[key]])
     if report_added:
         for key in unexplained:
             if key not in renames.used:
@@ -250,6 +253,20 @@ def _quoting_confusions(ctx: _Context, missing: list[RelationKey]) -> _Explained
         )
         pairs[key] = found
     return _Explained(findings, pairs)
+
+
+def _look_alike_differences(ctx: _Context, exp: Relation, act: Relation) -> list[Finding]:
+    """The contracted relation compared with its quoting look-alike, column by column.
+
+    The confusion alone would hide what else changed: a reader that fixes its quoting still
+    meets these. They are reported on the contracted relation (where readers and policies name
+    them), each saying which relation it was compared with.
+    """
+    where = f"compared with the look-alike {act.key}"
+    return [
+        replace(f, evidence=f"{f.evidence}; {where}" if f.evidence else where)
+        for f in _compare_relation(ctx, exp, act)
+    ]
 
 
 def _describe(key: RelationKey) -> str:

@@ -3,9 +3,10 @@
 After a drift check, :func:`updated_schema` rewrites the schema file for the contracted
 relations as production has them now: a relation without a DDL-relevant finding keeps its
 statement (and comment) verbatim, a changed one is regenerated from the live catalog (a rename
-or quoting confusion is followed to the relation production has, a table that became a view is
-written as that view), a relation gone from production is removed, and every other statement of
-the file stays as it was. Statements are ordered so that foreign key targets and the relations a
+is followed to the relation production has, a table that became a view is written as that
+view, a relation production has only as a misquoted look-alike keeps its contracted name), a
+relation gone from production is removed, and every other statement of the file stays as it
+was. Statements are ordered so that foreign key targets and the relations a
 view reads come first, so the file loads. :func:`model_changes` lists the SQLAlchemy
 ``mapped_column`` lines (and renamed tables) the Billig models need for the same state. Both are
 pure functions of the drift findings and catalogs; the only I/O here is reading view
@@ -21,7 +22,7 @@ import heapq
 import re
 import textwrap
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,11 @@ class ViewDefinition:
 class SchemaUpdate:
     """The new text of the schema file and what the rewrite did.
 
-    ``relations`` maps each contracted relation to the production relation the file now
-    defines for it (None: gone in production, removed from the file); ``regenerated`` lists the
-    relations written from the live catalog; ``notes`` say what a reviewer should know.
+    ``relations`` maps each contracted relation to the relation the file now defines for it:
+    production's (followed through a rename), the contracted one where production has only a
+    misquoted look-alike, or None (gone in production, removed from the file); ``regenerated``
+    lists the relations written from the live catalog; ``notes`` say what a reviewer should
+    know.
     """
 
     text: str
@@ -129,13 +132,70 @@ def _key_of(text: str) -> RelationKey | None:
     return RelationKey(parts[0], parts[1])
 
 
+def misquoted_look_alikes(
+    actual: Catalog, findings: Iterable[Finding]
+) -> dict[RelationKey, RelationKey]:
+    """Contracted relation → the misquoted look-alike production has instead of it.
+
+    Only quoting confusions where production's name is the wrong one: a dotted single
+    identifier (``public."billig.event"``) standing for the schema-qualified relation the
+    contract names (``billig.event``). The schema file never copies such a name.
+    """
+    out: dict[RelationKey, RelationKey] = {}
+    for f in findings:
+        if f.kind is FindingKind.QUOTING_CONFUSION and f.key is not None and f.actual:
+            found = _key_of(f.actual)
+            if (
+                found is not None
+                and found in actual.relations
+                and found.name == f"{f.key.schema}.{f.key.name}"
+            ):
+                out[f.key] = found
+    return out
+
+
+def _named_as_contracted(
+    actual: Catalog, look_alikes: Mapping[RelationKey, RelationKey]
+) -> Catalog:
+    """Production with each misquoted look-alike under its contracted name, and foreign keys
+    to it following (the view definitions that read it still name it: they are not used)."""
+    back = {found: key for key, found in look_alikes.items()}
+    relations = []
+    for rel in actual:
+        fks = tuple(replace(fk, target=back.get(fk.target, fk.target)) for fk in rel.foreign_keys)
+        if rel.key in back or fks != rel.foreign_keys:
+            rel = replace(rel, key=back.get(rel.key, rel.key), foreign_keys=fks)
+        relations.append(rel)
+    return Catalog.of(relations, actual.schemas | {k.schema for k in look_alikes})
+
+
+def _as_the_file_names_it(
+    actual: Catalog, findings: list[Finding]
+) -> tuple[Catalog, list[Finding], dict[RelationKey, RelationKey]]:
+    """Production and findings as the schema file sees them: misquoted look-alikes under their
+    contracted names, their confusion no reason by itself to rewrite a statement (the column
+    differences the comparator found in them still are)."""
+    look_alikes = misquoted_look_alikes(actual, findings)
+    if not look_alikes:
+        return actual, findings, look_alikes
+    kept = [
+        f
+        for f in findings
+        if not (f.kind is FindingKind.QUOTING_CONFUSION and f.key in look_alikes)
+    ]
+    return _named_as_contracted(actual, look_alikes), kept, look_alikes
+
+
 def views_to_read(
     expected: Catalog, actual: Catalog, findings: Iterable[Finding]
 ) -> list[RelationKey]:
     """Production views whose definitions a schema update needs."""
-    keys = production_keys(expected, actual, findings)
+    named, found, look_alikes = _as_the_file_names_it(actual, list(findings))
+    keys = production_keys(expected, named, found)
     return sorted(
-        k for k in keys.values() if k is not None and actual.relations[k].kind in _VIEW_KINDS
+        k
+        for k in keys.values()
+        if k is not None and k not in look_alikes and named.relations[k].kind in _VIEW_KINDS
     )
 
 
@@ -311,10 +371,18 @@ def updated_schema(
 
     ``findings`` are the comparator's (before any policy: tolerating drift does not make the
     mirror faithful). Raises :class:`~mirror.errors.UsageError` when production has none of
-    the contracted relations: rewriting would only empty the file.
+    the contracted relations: rewriting would only empty the file. A relation production has
+    only as a misquoted look-alike (``public."billig.event"`` for ``billig.event``) keeps its
+    contracted name, with the look-alike's columns where they differ: the fix of a quoting
+    confusion is on the reader's side, never a copy of the wrong name.
     """
-    found = list(findings)
+    actual, found, look_alikes = _as_the_file_names_it(actual, list(findings))
     views = views or {}
+    notes: list[str] = [
+        f"{key}: production has only the look-alike {found_as} (a dotted name quoted as one "
+        f"identifier); the file keeps the name {key}"
+        for key, found_as in sorted(look_alikes.items())
+    ]
     mapping = production_keys(expected, actual, found)
     if expected.relations and all(v is None for v in mapping.values()):
         raise UsageError(
@@ -359,7 +427,6 @@ def updated_schema(
         if (seq := _sequence(col.default)) is not None
     }
     units: list[_Unit] = []
-    notes: list[str] = []
     regenerated: list[RelationKey] = []
     taken: set[str] = set()
     schemas_created: set[str] = set()

@@ -61,6 +61,22 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA billig GRANT SELECT ON TABLES TO {role};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role};
 """
 
+# Every billig relation (contracted or not) becomes public."billig.<name>".
+QUOTE_WHOLE_SCHEMA = """
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.relname, CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END AS what
+             FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'billig' AND c.relkind IN ('r', 'v')
+  LOOP
+    EXECUTE format('ALTER %s billig.%I RENAME TO %I', r.what, r.relname, 'billig.' || r.relname);
+    EXECUTE format('ALTER %s billig.%I SET SCHEMA public', r.what, 'billig.' || r.relname);
+  END LOOP;
+END $$;
+DROP SCHEMA billig;
+"""
+
 # What the unmodified production adds to the contract: extra columns, information only.
 BASELINE = frozenset(
     {

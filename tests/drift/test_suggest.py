@@ -8,6 +8,7 @@ proof that counts is on a real server: after many mutations of production, the r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from mirror.provision.schema import load_schema
 from mirror.sources.contract_file import load_contract
 from mirror.sources.introspect import introspect_catalog
 
-from .production import ROOT, Production, run_cli
+from .production import QUOTE_WHOLE_SCHEMA, ROOT, Production, run_cli
 
 SCHEMA_SQL = ROOT / "schema" / "billig.sql"
 
@@ -211,7 +212,10 @@ CREATE OR REPLACE VIEW billig.event_lim_web AS
       FROM billig.event WHERE NOT hidden;
 ALTER TABLE billig.payment_error_price_group SET SCHEMA public;
 ALTER TABLE public.payment_error_price_group RENAME TO "billig.payment_error_price_group";
+ALTER TABLE public."billig.payment_error_price_group" ADD COLUMN note text;
 """
+PEPG = RelationKey("billig", "payment_error_price_group")
+PEPG_LOOK_ALIKE = RelationKey("public", "billig.payment_error_price_group")
 
 
 def _superuser(production: Production) -> URL:
@@ -236,11 +240,22 @@ def test_written_schema_loads_and_reintrospects_equal_to_production(
     assert target.read_text().startswith(source.split("CREATE SCHEMA")[0])  # header kept
 
     written = sorted(k for k in update.relations.values() if k is not None)
-    assert RelationKey("public", "billig.payment_error_price_group") in written
+    # The misquoted look-alike is written under the contracted name, with its columns.
+    assert PEPG in written and PEPG_LOOK_ALIKE not in written
+    assert '"billig.payment_error_price_group"' not in target.read_text()
+    assert "CREATE TABLE billig.payment_error_price_group (" in target.read_text()
+    assert "+    note text" in diff
     with contextlib.closing(billig_server.connect(fresh_database.database)) as conn:
         load_schema(conn, target)
     # Both read as a superuser, so privileges are equal and only the DDL is compared.
-    live = introspect_catalog(_superuser(production), relations=written, namesakes=False)
+    live = introspect_catalog(
+        _superuser(production),
+        relations=[PEPG_LOOK_ALIKE if k == PEPG else k for k in written],
+        namesakes=False,
+    )
+    live = Catalog.of(
+        dataclasses.replace(r, key=PEPG) if r.key == PEPG_LOOK_ALIKE else r for r in live
+    )
     mirror = introspect_catalog(fresh_database, relations=written, namesakes=False)
     assert len(mirror) == len(written) == 9
     differences = compare_catalogs(live, mirror)
@@ -275,6 +290,45 @@ def test_suggested_model_changes_follow_production(production: Production) -> No
         "BilligPaymentErrorPriceGroup",
         '__table_args__ = {"schema": "public"}',
     ) in changes
+
+
+def test_a_misquoted_look_alike_keeps_the_contracted_name_in_the_file(contract: Catalog) -> None:
+    source = SCHEMA_SQL.read_text()
+    look_alike = dataclasses.replace(contract.relations[PEPG], key=PEPG_LOOK_ALIKE)
+    actual = Catalog.of([*(r for r in contract if r.key != PEPG), look_alike])
+    findings = compare_catalogs(contract, actual)
+    assert [f.kind for f in findings] == [FindingKind.QUOTING_CONFUSION]
+    update = updated_schema(source, contract, actual, findings)
+    assert update.text == source
+    assert update.relations[PEPG] == PEPG
+    assert update.notes == (
+        'billig.payment_error_price_group: production has only the look-alike public."billig.'
+        'payment_error_price_group" (a dotted name quoted as one identifier); the file keeps '
+        "the name billig.payment_error_price_group",
+    )
+    # The reader side follows production: the model's table name and schema.
+    changes = model_changes(contract, actual, findings, billig_models())
+    assert [c.line for c in changes if c.model == "BilligPaymentErrorPriceGroup"] == [
+        '__tablename__ = "billig.payment_error_price_group"',
+        '__table_args__ = {"schema": "public"}',
+    ]
+
+
+def test_cli_suggest_for_a_schema_quoted_as_dotted_identifiers_never_copies_the_names(
+    production: Production, tmp_path: Path
+) -> None:
+    production.execute(QUOTE_WHOLE_SCHEMA)
+    schema = tmp_path / "billig.sql"
+    shutil.copy(SCHEMA_SQL, schema)
+    done = run_cli("--suggest", "--schema-file", str(schema), dsn=production.dsn)
+    assert done.code == 1, done.stderr
+    suggested = done.stdout[done.stdout.index(f"{schema}: suggested edit") :]
+    edit = suggested.split("model fields")[0].splitlines()
+    assert not [line for line in edit if line.startswith("+") and '"billig.' in line]
+    # Only the columns production has beyond the contract change the file.
+    assert "+    created timestamp without time zone," in edit
+    assert '__tablename__ = "billig.event_lim_web"' in done.stdout
+    assert schema.read_text() == SCHEMA_SQL.read_text()
 
 
 def test_cli_suggest_prints_the_edits_and_writes_nothing(
