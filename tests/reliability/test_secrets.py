@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,10 +33,10 @@ from .sandbox import (
     Result,
     assert_error,
     billig,
+    billig_command,
     cli_env,
     finish,
     full,
-    start_billig,
 )
 
 pytestmark = pytest.mark.usefixtures("capture_logs")
@@ -168,10 +169,14 @@ def test_mirror_run_with_the_dsn_provider(login: Login, run_cli, caplog) -> None
     assert_no_password(login, result, logs=log_lines(caplog))
 
 
-def test_mirror_up_with_the_dsn_provider(login: Login) -> None:
-    proc = start_billig(
-        "mirror", "up", "--provider", "dsn", "--dsn", login.dsn("postgres"), "--events", "5"
-    )
+def test_mirror_up_with_the_dsn_provider(login: Login, spawn) -> None:
+    proc = spawn(
+        billig_command(
+            "mirror", "up", "--provider", "dsn", "--dsn", login.dsn("postgres"), "--events", "5"
+        ),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env=cli_env(), cwd=ROOT,
+    )  # fmt: skip
     assert proc.stdout is not None
     shown = proc.stdout.readline() + proc.stdout.readline()  # "mirror ready …" and the URL
     proc.send_signal(signal.SIGINT)
