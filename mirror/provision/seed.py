@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import psycopg2
 
 from mirror.errors import DatabaseError, SchemaLoadError, UsageError
+from mirror.progress import step
 
 EVENT_ID_BASE = 1000
 
@@ -89,11 +90,15 @@ def generate(events: int, seed: int, now: datetime | None = None) -> SeedData:
     ref = reference_now(now)
     data = SeedData()
     ids = _Ids()
-    for index in range(events):
-        scenario = SCENARIOS[index] if index < len(SCENARIOS) else "random"
-        _add_event(data, ids, rng, ref, EVENT_ID_BASE + index, scenario)
-    _add_purchases(data, ids, rng, ref)
-    _add_payment_errors(data, rng, ref)
+    with step(f"generating {events:,} Billig events") as update:
+        for index in range(events):
+            if index % 5_000 == 0:
+                update(f"generating Billig events: {index:,} of {events:,}")
+            scenario = SCENARIOS[index] if index < len(SCENARIOS) else "random"
+            _add_event(data, ids, rng, ref, EVENT_ID_BASE + index, scenario)
+        update("generating purchases and payment errors")
+        _add_purchases(data, ids, rng, ref)
+        _add_payment_errors(data, rng, ref)
     return data
 
 
@@ -254,9 +259,11 @@ def load(conn: psycopg2.extensions.connection, data: SeedData) -> dict[str, int]
             if row and row[0]:
                 conn.rollback()
                 raise UsageError("billig.event already has rows; seed an empty mirror database")
-            for table, rows in data.tables():
-                cur.copy_expert(f"COPY billig.{table} FROM STDIN", _copy_text(rows))
-                counts[table] = len(rows)
+            with step("loading the seed") as update:
+                for table, rows in data.tables():
+                    update(f"loading billig.{table} ({len(rows):,} rows)")
+                    cur.copy_expert(f"COPY billig.{table} FROM STDIN", _copy_text(rows))
+                    counts[table] = len(rows)
         conn.commit()
     except psycopg2.Error as exc:
         text = exc.diag.message_primary or str(exc).strip().split("\n")[0]

@@ -43,6 +43,7 @@ from mirror.catalog.model import (
     normalize_type,
 )
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
+from mirror.progress import step
 from mirror.secrets import password_of, scrub
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 10_000
@@ -328,12 +329,16 @@ def _read(
                 cur.execute(statement_sql(name), _literal_arrays(args))
                 return cur.fetchall() if cur.description is not None else []
 
-            run("session", timeouts)
-            (scope_row,) = run("relations", params)
-            oids = {"oids": list(scope_row[1] or ())}
-            column_rows = run("columns", oids)
-            constraint_rows = run("constraints", oids)
-            catalog = assemble(scope_row, column_rows, constraint_rows)
+            with step("reading the catalog: relations") as update:
+                run("session", timeouts)
+                (scope_row,) = run("relations", params)
+                oids = {"oids": list(scope_row[1] or ())}
+                update(f"reading the catalog: columns of {len(oids['oids']):,} relations")
+                column_rows = run("columns", oids)
+                update(f"reading the catalog: constraints of {len(oids['oids']):,} relations")
+                constraint_rows = run("constraints", oids)
+                update(f"reading the catalog: {len(column_rows):,} columns read, assembling")
+                catalog = assemble(scope_row, column_rows, constraint_rows)
     except psycopg2.Error as exc:
         raise _read_error(exc, where, timeouts, secret) from None
     finally:
