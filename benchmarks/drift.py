@@ -50,7 +50,7 @@ from mirror.drift.check import DriftCheck, check_drift, restrict_to_schemas
 from mirror.provision.providers import Server
 from mirror.provision.schema import load_schema
 from mirror.sources.contract_file import load_contract, write_contract
-from mirror.sources.introspect import introspect_catalog
+from mirror.sources.introspect import introspect
 
 SIZES = (10, 100, 1_000, 2_000)
 SCHEMA = "billig"
@@ -70,7 +70,7 @@ def run(server: Server, settings: Settings) -> list[Result]:
     for size in settings.sizes(SIZES):
         with _database(server, f"bench_drift_{size}") as url:
             billig, generated = _build(server, url, size)
-            live = introspect_catalog(url, schemas=[SCHEMA])
+            live = introspect(url, schemas=[SCHEMA]).catalog
             expected = (len(billig) + generated.relations, _columns(billig) + generated.columns)
             if (len(live), _columns(live)) != expected:
                 raise RuntimeError(
@@ -96,7 +96,7 @@ def _build(server: Server, url: URL, size: int) -> tuple[Catalog, synthetic.Synt
     assert url.database
     with contextlib.closing(server.connect(url.database)) as conn:
         load_schema(conn)
-        billig = introspect_catalog(conn, schemas=[SCHEMA])
+        billig = introspect(conn, schemas=[SCHEMA]).catalog
         generated = synthetic.generate(size)
         with conn.cursor() as cur:
             cur.execute(generated.ddl)
@@ -248,7 +248,7 @@ def _ours(
 
 def _introspect(url: URL, counter: StatementCounter) -> Catalog:
     with _counted(counter):
-        return introspect_catalog(url, schemas=[SCHEMA])
+        return introspect(url, schemas=[SCHEMA]).catalog
 
 
 def _drift_on(

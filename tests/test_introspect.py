@@ -33,7 +33,7 @@ from mirror.catalog.model import (
 )
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
 from mirror.provision.providers import Server, connect_url
-from mirror.sources.introspect import STATEMENTS, connect_params, introspect, introspect_catalog
+from mirror.sources.introspect import STATEMENTS, connect_params, introspect
 
 BILLIG = [
     RelationKey("billig", name)
@@ -212,9 +212,9 @@ def test_seeded_mirror_gives_the_nine_billig_relations(billig_mirror):
 
 
 def test_whole_database_and_schema_scopes_agree_with_the_relation_scope(billig_mirror):
-    by_relations = introspect_catalog(billig_mirror.url, relations=BILLIG)
-    assert introspect_catalog(billig_mirror.url, schemas=["billig"]) == by_relations
-    everything = introspect_catalog(billig_mirror.url)
+    by_relations = introspect(billig_mirror.url, relations=BILLIG).catalog
+    assert introspect(billig_mirror.url, schemas=["billig"]).catalog == by_relations
+    everything = introspect(billig_mirror.url).catalog
     assert everything.restrict(BILLIG).relations == by_relations.relations
     assert "public" in everything.schemas
 
@@ -280,7 +280,7 @@ def _sqlalchemy_catalog(url: URL, schemas: list[str]) -> Catalog:
 
 
 def test_introspection_equals_sqlalchemy_bulk_reflection(awkward_url):
-    ours = introspect_catalog(awkward_url)
+    ours = introspect(awkward_url).catalog
     theirs = _sqlalchemy_catalog(awkward_url, ["billig", "Kassé", "public"])
     assert set(ours.relations) == set(theirs.relations)
     for key, relation in theirs.relations.items():
@@ -289,7 +289,7 @@ def test_introspection_equals_sqlalchemy_bulk_reflection(awkward_url):
 
 
 def test_awkward_identifiers_survive_the_round_trip(awkward_url):
-    catalog = introspect_catalog(awkward_url)
+    catalog = introspect(awkward_url).catalog
     group = catalog.get(("Kassé", "Ticket Group"))
     assert group is not None
     assert group.column_names[:3] == ("ID", "Event", "price.eur")
@@ -311,7 +311,7 @@ def test_awkward_identifiers_survive_the_round_trip(awkward_url):
 
 
 def test_composite_foreign_keys_keep_column_pairing(awkward_url):
-    rel = introspect_catalog(awkward_url, relations=[("billig", "ticket_seat")]).get(
+    rel = introspect(awkward_url, relations=[("billig", "ticket_seat")]).catalog.get(
         ("billig", "ticket_seat")
     )
     assert rel is not None
@@ -325,7 +325,7 @@ def test_composite_foreign_keys_keep_column_pairing(awkward_url):
 
 
 def test_materialized_views_have_unknown_nullability(awkward_url):
-    rel = introspect_catalog(awkward_url, relations=[("billig", "event_count")]).get(
+    rel = introspect(awkward_url, relations=[("billig", "event_count")]).catalog.get(
         ("billig", "event_count")
     )
     assert rel is not None and rel.kind is Kind.MATERIALIZED_VIEW
@@ -349,7 +349,7 @@ def test_partitioned_and_foreign_tables_are_read_with_their_kinds(fresh_database
                CREATE FOREIGN TABLE outside (id integer NOT NULL, note text) SERVER files
                    OPTIONS (filename '/dev/null');""",
         )
-    catalog = introspect_catalog(fresh_database)
+    catalog = introspect(fresh_database).catalog
     sales = catalog.get(("public", "sales"))
     assert sales is not None and sales.kind is Kind.PARTITIONED_TABLE
     assert sales.columns[0] == Column("id", "integer", False, None, True)
@@ -370,7 +370,7 @@ def test_partitioned_and_foreign_tables_are_read_with_their_kinds(fresh_database
 
 def test_relation_scope_reads_the_asked_relations_and_their_namesakes_only(awkward_url):
     asked = [RelationKey("billig", "event"), RelationKey("billig", "gone"), ("nowhere", "x")]
-    catalog = introspect_catalog(awkward_url, relations=asked)
+    catalog = introspect(awkward_url, relations=asked).catalog
     # public."billig.event" is the quoting-confusion namesake of billig.event.
     assert set(catalog.relations) == {
         RelationKey("billig", "event"),
@@ -382,15 +382,15 @@ def test_relation_scope_reads_the_asked_relations_and_their_namesakes_only(awkwa
 
 def test_namesakes_in_other_schemas_are_found_and_can_be_turned_off(awkward_url):
     asked = [RelationKey("archive", "Ticket Group")]
-    found = introspect_catalog(awkward_url, relations=asked)
+    found = introspect(awkward_url, relations=asked).catalog
     assert set(found.relations) == {RelationKey("Kassé", "Ticket Group")}
     assert "archive" not in found.schemas
-    alone = introspect_catalog(awkward_url, relations=asked, namesakes=False)
+    alone = introspect(awkward_url, relations=asked, namesakes=False).catalog
     assert len(alone) == 0 and alone.schemas == frozenset()
 
 
 def test_schema_scope_reports_which_asked_schemas_exist(awkward_url):
-    catalog = introspect_catalog(awkward_url, schemas=["Kassé", "missing"])
+    catalog = introspect(awkward_url, schemas=["Kassé", "missing"]).catalog
     assert catalog.schemas == frozenset({"Kassé"})
     assert {k.schema for k in catalog.relations} == {"Kassé"}
 
@@ -421,7 +421,7 @@ def test_statement_count_does_not_depend_on_database_size(fresh_database, billig
     sent = {}
     for schema in ("small", "large"):
         with contextlib.closing(_tracing(fresh_database)) as conn:
-            catalog = introspect_catalog(conn, schemas=[schema])
+            catalog = introspect(conn, schemas=[schema]).catalog
             sent[schema] = list(conn.sent)
         assert len(catalog) == (10 if schema == "small" else 1000)
         last = catalog.get((schema, "t10"))
@@ -435,7 +435,7 @@ def test_statement_count_does_not_depend_on_database_size(fresh_database, billig
 
 def test_only_the_session_statement_and_selects_are_sent(awkward_url):
     with contextlib.closing(_tracing(awkward_url)) as conn:
-        introspect_catalog(conn)
+        introspect(conn)
         session, *queries = conn.sent
     assert "READ ONLY" in session
     assert all(q.lstrip().upper().startswith("SET ") for q in _statements_of(session))
@@ -452,7 +452,7 @@ def _statements_of(text: str) -> list[str]:
 def test_a_borrowed_connection_is_left_as_it_was(awkward_url):
     with contextlib.closing(connect_url(awkward_url)) as conn:
         conn.autocommit = True
-        introspect_catalog(conn, relations=[("billig", "event")])
+        introspect(conn, relations=[("billig", "event")])
         assert conn.autocommit is True
         assert conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
         with conn.cursor() as cur:
@@ -467,7 +467,7 @@ def test_a_connection_inside_a_transaction_is_refused(awkward_url):
         with conn.cursor() as cur:
             cur.execute("SELECT 1")
         with pytest.raises(UsageError, match="inside a transaction"):
-            introspect_catalog(conn)
+            introspect(conn)
 
 
 @pytest.fixture
@@ -535,7 +535,7 @@ def test_missing_catalog_privilege_is_an_introspection_error(login, billig_serve
     assert login.database
     _execute(billig_server, login.database, "REVOKE SELECT ON pg_catalog.pg_attrdef FROM PUBLIC")
     with pytest.raises(IntrospectionError, match="lacks a privilege") as info:
-        introspect_catalog(login)
+        introspect(login)
     assert login.password and login.password not in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -548,7 +548,7 @@ def test_wrong_password_is_unreachable_without_the_password(login):
     with contextlib.suppress(psycopg2.OperationalError), contextlib.closing(connect_url(wrong)):
         pytest.skip("this server does not check passwords (trust authentication)")
     with pytest.raises(DatabaseUnreachable) as info:
-        introspect_catalog(wrong)
+        introspect(wrong)
     message = str(info.value)
     assert wrong.password and wrong.password not in message
     assert "\n" not in message
@@ -577,7 +577,7 @@ def test_unreachable_servers_are_one_line_errors_without_the_password(
 ):
     dsn = f"postgresql://someone:t0psecret@{where(fresh_database)}"
     with pytest.raises(DatabaseUnreachable, match="cannot connect to someone@") as info:
-        introspect_catalog(dsn, connect_timeout_s=2)
+        introspect(dsn, connect_timeout_s=2)
     message = str(info.value)
     assert "t0psecret" not in message and "\n" not in message
     if reason == "SSL" and "password authentication failed" in message:
@@ -602,7 +602,7 @@ def test_lock_timeout_is_an_introspection_error(fresh_database, billig_server):
             _catalog_locked(billig_server, fresh_database.database),
             pytest.raises(IntrospectionError, match="lock_timeout"),
         ):
-            introspect_catalog(conn, lock_timeout_ms=200)
+            introspect(conn, lock_timeout_ms=200)
         assert conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
@@ -612,7 +612,7 @@ def test_statement_timeout_is_an_introspection_error(fresh_database, billig_serv
         _catalog_locked(billig_server, fresh_database.database),
         pytest.raises(IntrospectionError, match="statement_timeout is 200 ms"),
     ):
-        introspect_catalog(fresh_database, statement_timeout_ms=200, lock_timeout_ms=60_000)
+        introspect(fresh_database, statement_timeout_ms=200, lock_timeout_ms=60_000)
 
 
 def test_connection_lost_mid_read_is_an_introspection_error(fresh_database, billig_server):
@@ -623,7 +623,7 @@ def test_connection_lost_mid_read_is_an_introspection_error(fresh_database, bill
 
         def read() -> None:
             try:
-                introspect_catalog(conn, lock_timeout_ms=60_000, statement_timeout_ms=60_000)
+                introspect(conn, lock_timeout_ms=60_000, statement_timeout_ms=60_000)
             except BaseException as exc:
                 errors.append(exc)
 
@@ -652,4 +652,4 @@ def test_connection_lost_mid_read_is_an_introspection_error(fresh_database, bill
 )
 def test_non_positive_timeouts_are_usage_errors(kwargs):
     with pytest.raises(UsageError):
-        introspect_catalog("postgresql://nobody@127.0.0.1:1/x", **kwargs)
+        introspect("postgresql://nobody@127.0.0.1:1/x", **kwargs)

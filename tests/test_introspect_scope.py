@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 
-import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
 from mirror.catalog.model import RelationKey
 from mirror.provision.providers import connect_url
-from mirror.sources.introspect import _array, introspect_catalog
+from mirror.sources.introspect import introspect
 
 SCHEMA = 'we{ird,\\ "s"'
 NAMES = ['a"b', "c\\d", "e{f}", "g,h", "i j", "NULL", "", "x\\u003a", "ÆØÅ"]
@@ -30,28 +29,12 @@ def _create(url: URL, names: list[str]) -> None:
         conn.commit()
 
 
-@pytest.mark.parametrize(
-    ("values", "literal"),
-    [
-        ([], "{}"),
-        (["a"], '{"a"}'),
-        ([16386, 16393], '{"16386","16393"}'),
-        (['a"b', "c\\d", "e"], '{"a\\"b","c\\\\d","e"}'),
-        (['a"', '"b'], '{"a\\"","\\"b"}'),
-    ],
-)
-def test_array_literals_quote_every_element_and_escape_quotes_and_backslashes(
-    values: list[object], literal: str
-) -> None:
-    assert _array(values) == literal
-
-
 def test_every_awkward_name_is_found_by_its_pair(fresh_database: URL) -> None:
     names = [n for n in NAMES if n]  # PostgreSQL has no empty identifiers
     _create(fresh_database, names)
     asked = [RelationKey(SCHEMA, n) for n in names] + [RelationKey(SCHEMA, "missing")]
     for namesakes in (True, False):
-        catalog = introspect_catalog(fresh_database, relations=asked, namesakes=namesakes)
+        catalog = introspect(fresh_database, relations=asked, namesakes=namesakes).catalog
         assert set(catalog.relations) == {RelationKey(SCHEMA, n) for n in names}
         assert catalog.schemas == {SCHEMA}
 
@@ -71,7 +54,7 @@ def test_a_large_scope_finds_exactly_the_asked_relations_and_their_namesakes(
             cur.execute(sql.SQL("CREATE TABLE {} (x integer)").format(table))
         conn.commit()
     asked = [RelationKey(SCHEMA, n) for n in names[::2]]  # every other one
-    found = set(introspect_catalog(fresh_database, relations=asked).relations)
+    found = set(introspect(fresh_database, relations=asked).catalog.relations)
     assert found == {*asked, moved, dotted}
-    without = set(introspect_catalog(fresh_database, relations=asked, namesakes=False).relations)
+    without = set(introspect(fresh_database, relations=asked, namesakes=False).catalog.relations)
     assert without == set(asked)

@@ -9,12 +9,10 @@ equal. View columns have unknown nullability (``None``), never "nullable".
 from __future__ import annotations
 
 import re
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from itertools import repeat
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -49,43 +47,6 @@ class Column:
     default: str | None = None
     # SELECT privilege of the inspecting login; None where not checked (models, contracts).
     selectable: bool | None = None
-
-
-# Column's slots, written directly: what its generated __init__ does, minus one Python call
-# per column. Column has no __post_init__ (make_columns relies on that).
-_COLUMN_SLOTS = tuple(Column.__dict__[f.name].__set__ for f in fields(Column))
-_drain: Callable[[Iterable[object]], None] = deque[object](maxlen=0).extend  # run an iterator
-
-
-def make_columns(
-    names: Sequence[str],
-    types: Sequence[str],
-    nullables: Sequence[bool | None],
-    defaults: Sequence[str | None],
-    selectables: Sequence[bool | None] | None = None,
-) -> tuple[Column, ...]:
-    """``Column(name, type, nullable, default, selectable)`` for each position, built field by
-    field rather than column by column.
-
-    The same values as calling the constructor, in about half the time: for the tens of
-    thousands of columns of a large contract or catalog, one constructor call per column was a
-    tenth of a drift check. The sequences must have equal lengths.
-    """
-    count = len(names)
-    given = (names, types, nullables, defaults, *(() if selectables is None else (selectables,)))
-    if any(len(values) != count for values in given):
-        raise ValueError("make_columns needs sequences of equal length")
-    columns = list(map(object.__new__, repeat(Column, count)))
-    every: tuple[Iterable[object], ...] = (
-        names,
-        types,
-        nullables,
-        defaults,
-        repeat(None) if selectables is None else selectables,
-    )
-    for set_field, values in zip(_COLUMN_SLOTS, every, strict=True):
-        _drain(map(set_field, columns, values))
-    return tuple(columns)
 
 
 @dataclass(frozen=True, slots=True)

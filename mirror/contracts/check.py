@@ -272,10 +272,10 @@ def _finding_line(finding: Finding) -> str:
 
 def mirror_catalog(ctx: ContractContext) -> Catalog:
     """The Billig schema of the mirror, as loaded from ``schema/billig.sql`` (cached)."""
-    from mirror.sources.introspect import introspect_catalog
+    from mirror.sources.introspect import introspect
 
     def read() -> Catalog:
-        return introspect_catalog(ctx.database, schemas=[BILLIG_SCHEMA], namesakes=False)
+        return introspect(ctx.database, schemas=[BILLIG_SCHEMA], namesakes=False).catalog
 
     catalog: Catalog = ctx.cached("mirror_catalog", read)
     return catalog
@@ -654,9 +654,9 @@ def snapshot_database(dsn: str, schemas: Sequence[str], output: Path) -> Catalog
     """
     from mirror.secrets import redact
     from mirror.sources.contract_file import write_contract
-    from mirror.sources.introspect import introspect_catalog
+    from mirror.sources.introspect import introspect
 
-    catalog = introspect_catalog(dsn, schemas=list(schemas), namesakes=False)
+    catalog = introspect(dsn, schemas=list(schemas), namesakes=False).catalog
     missing = sorted(set(schemas) - catalog.schemas)
     if missing:
         raise UsageError(f"schema {missing[0]!r} does not exist in {redact(dsn)}")

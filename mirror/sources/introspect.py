@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import operator
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from itertools import groupby
 from typing import Any
 
 import psycopg2
@@ -35,11 +33,11 @@ from sqlalchemy.engine import URL
 from mirror.catalog.model import (
     KINDS_WITH_NULLABILITY,
     Catalog,
+    Column,
     ForeignKey,
     Kind,
     Relation,
     RelationKey,
-    make_columns,
     normalize_type,
 )
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
@@ -124,35 +122,6 @@ class Scope:
         }
 
 
-def introspect_catalog(
-    target: Target,
-    *,
-    relations: Iterable[RelationKey | tuple[str, str]] | None = None,
-    schemas: Iterable[str] | None = None,
-    namesakes: bool = True,
-    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
-    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
-    idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS,
-    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
-) -> Catalog:
-    """The catalog of ``target`` (a DSN, a SQLAlchemy URL or an open psycopg2 connection).
-
-    ``relations`` and ``schemas`` limit what is read (their union); with neither, every
-    non-system schema is read. ``Catalog.schemas`` holds the asked schemas that exist, so a
-    missing schema is visible. See :func:`introspect` for the statements sent and errors.
-    """
-    return introspect(
-        target,
-        relations=relations,
-        schemas=schemas,
-        namesakes=namesakes,
-        statement_timeout_ms=statement_timeout_ms,
-        lock_timeout_ms=lock_timeout_ms,
-        idle_timeout_ms=idle_timeout_ms,
-        connect_timeout_s=connect_timeout_s,
-    ).catalog
-
-
 def introspect(
     target: Target,
     *,
@@ -165,7 +134,12 @@ def introspect(
     idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS,
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
 ) -> Introspection:
-    """Read the catalog in one read-only transaction with a fixed set of statements.
+    """Read the catalog of ``target`` (a DSN, a SQLAlchemy URL or an open psycopg2 connection)
+    in one read-only transaction with a fixed set of statements.
+
+    ``relations`` and ``schemas`` limit what is read (their union); with neither, every
+    non-system schema is read. ``Catalog.schemas`` holds the asked schemas that exist, so a
+    missing schema is visible.
 
     A connection passed in must not be inside a transaction; it is left open, in its original
     autocommit mode, with the introspection transaction rolled back. A DSN or URL gets its own
@@ -231,50 +205,22 @@ def assemble(
             oids or (), nsps or (), names or (), kinds or (), usable or (), strict=True
         )
     }
-    # Rows sorted by (relation, column number; unique, so the other fields never decide): each
-    # relation's columns are then one run of rows. Rows come from a scan in (nearly) that order
-    # already, which the sort detects in one pass. The columns are built field by field over
-    # all rows at once, then cut into one tuple per relation: no per-column Python code.
-    rows = sorted(column_rows)
-    row_oids, row_numbers, col_names, col_types, not_nulls, defaults, privileges = (
-        zip(*rows, strict=True) if rows else ((),) * 7
-    )
-    nullables: list[bool | None] = list(map(operator.not_, not_nulls))
-    selectables: list[bool | None] = list(map(bool, privileges))
-    runs: list[tuple[int, int, int]] = []  # (oid, first row, end row)
-    start = 0
-    for oid, group in groupby(row_oids):
-        end = start + len(list(group))
-        runs.append((oid, start, end))
+    columns: dict[int, list[Column]] = {}
+    column_names: dict[int, dict[int, str]] = {}  # column number → name, per relation
+    # Sorted by (relation, column number), which is unique: columns come out in table order.
+    for oid, number, name, type_, not_null, default, privilege in sorted(column_rows):
         _, kind, use = heads[oid]
-        if kind not in KINDS_WITH_NULLABILITY:
-            nullables[start:end] = [None] * (end - start)
-        if not use:
-            selectables[start:end] = [False] * (end - start)
-        start = end
-    built = make_columns(
-        col_names, list(map(normalize_type, col_types)), nullables, defaults, selectables
-    )
-    columns = {oid: built[first:end] for oid, first, end in runs}
-    spans = {oid: (first, end) for oid, first, end in runs}
-    column_names: dict[int, dict[int, str]] = {}
-
-    def name_of(oid: int) -> dict[int, str]:
-        # Column number → name, only for relations that have constraints.
-        found = column_names.get(oid)
-        if found is None:
-            first, end = spans.get(oid, (0, 0))
-            found = column_names[oid] = dict(
-                zip(row_numbers[first:end], col_names[first:end], strict=True)
-            )
-        return found
+        nullable = not not_null if kind in KINDS_WITH_NULLABILITY else None
+        column = Column(name, normalize_type(type_), nullable, default, bool(use and privilege))
+        columns.setdefault(oid, []).append(column)
+        column_names.setdefault(oid, {})[number] = name
 
     primary: dict[int, tuple[str, ...]] = {}
     unique: dict[int, list[tuple[str, ...]]] = {}
     foreign: dict[int, list[ForeignKey]] = {}
     for row in constraint_rows:
         oid, contype, key, target_oid, target_nsp, target_name, target_key, target_cols = row
-        key_names = tuple(map(name_of(oid).__getitem__, key))
+        key_names = tuple(column_names[oid][number] for number in key)
         if contype == "p":
             primary[oid] = key_names
         elif contype == "u":
@@ -283,7 +229,7 @@ def assemble(
             head = heads.get(target_oid)
             if head is not None:  # target in scope: named from what we read
                 target = head[0]
-                target_cols = list(map(name_of(target_oid).__getitem__, target_key or ()))
+                target_cols = [column_names[target_oid][number] for number in target_key or ()]
             else:
                 target = RelationKey(target_nsp, target_name)
             fk = ForeignKey(key_names, target, tuple(target_cols or ()))
@@ -293,7 +239,7 @@ def assemble(
             Relation(
                 key=key,
                 kind=kind,
-                columns=columns.get(oid, ()),
+                columns=tuple(columns.get(oid, ())),
                 primary_key=primary.get(oid, ()),
                 foreign_keys=tuple(foreign.get(oid, ())),
                 unique=tuple(unique.get(oid, ())),
@@ -359,11 +305,9 @@ def _literal_arrays(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _array(values: list[Any]) -> str:
-    text = '","'.join(map(str, values))
-    # Only quotes and backslashes need escaping inside a quoted element; usually there are none.
-    if "\\" in text or text.count('"') != 2 * max(len(values) - 1, 0):
-        text = '","'.join(str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
-    return '{"' + text + '"}' if values else "{}"
+    # Every element quoted, quotes and backslashes escaped: any name survives.
+    quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
 
 
 @contextlib.contextmanager

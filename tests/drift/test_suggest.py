@@ -45,7 +45,7 @@ from mirror.errors import UsageError
 from mirror.provision.providers import Server
 from mirror.provision.schema import load_schema
 from mirror.sources.contract_file import load_contract
-from mirror.sources.introspect import introspect_catalog
+from mirror.sources.introspect import introspect
 
 from .production import QUOTE_WHOLE_SCHEMA, ROOT, Production, run_cli
 
@@ -248,15 +248,15 @@ def test_written_schema_loads_and_reintrospects_equal_to_production(
     with contextlib.closing(billig_server.connect(fresh_database.database)) as conn:
         load_schema(conn, target)
     # Both read as a superuser, so privileges are equal and only the DDL is compared.
-    live = introspect_catalog(
+    live = introspect(
         _superuser(production),
         relations=[PEPG_LOOK_ALIKE if k == PEPG else k for k in written],
         namesakes=False,
-    )
+    ).catalog
     live = Catalog.of(
         dataclasses.replace(r, key=PEPG) if r.key == PEPG_LOOK_ALIKE else r for r in live
     )
-    mirror = introspect_catalog(fresh_database, relations=written, namesakes=False)
+    mirror = introspect(fresh_database, relations=written, namesakes=False).catalog
     assert len(mirror) == len(written) == 9
     differences = compare_catalogs(live, mirror)
     # The one thing not carried over: a foreign key to a relation the file does not define.
