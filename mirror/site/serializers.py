@@ -11,22 +11,20 @@ in :data:`FORBIDDEN_FIELDS` and any undeclared key, so forbidden data cannot be 
 
 Timestamps are Billig's naive local times, emitted with the site zone's offset
 (:func:`mirror.site.rules.localize`). Serializing a list of site events always prefetches, one query
-per level; for a long list, :func:`serialize_events_json` builds the same JSON data straight from
-plain rows, without a model or ORM object per row, and :func:`render_events_json` its text.
+per level.
 """
 
 from __future__ import annotations
 
-import json
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple, TypeVar
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -34,16 +32,7 @@ from mirror.catalog.model import ColumnRef, Usage
 from mirror.site import billig_models as orm
 from mirror.site import events as site_models
 from mirror.site import rules
-from mirror.site.prefetch import (
-    BilligRows,
-    PriceGroupRow,
-    TicketGroupRow,
-    attach_price_groups,
-    attach_ticket_groups,
-    billig_ids,
-    load_billig_rows,
-    prefetch_billig,
-)
+from mirror.site.prefetch import attach_price_groups, attach_ticket_groups, prefetch_billig
 
 # Never public (SPEC §3): ticket counts, owner data, card numbers. Pinned by the shape snapshots.
 FORBIDDEN_FIELDS: frozenset[str] = frozenset(
@@ -237,11 +226,6 @@ def serialize_billig_events(
     return [_serialize_billig_event(e, clock) for e in events]
 
 
-def serialize_event(event: site_models.Event, now: datetime | None = None) -> Event:
-    """One site event with its Billig event (loaded lazily for this one event)."""
-    return _serialize_event(event, _Clock.at(now), {})
-
-
 def _serialize_event(
     event: site_models.Event, clock: _Clock, cache: dict[int, BilligEvent]
 ) -> Event:
@@ -263,11 +247,7 @@ def _serialize_event(
 def serialize_events(
     session: Session, events: Iterable[site_models.Event], now: datetime | None = None
 ) -> list[Event]:
-    """Site events with nested Billig data: always prefetched, one query per level.
-
-    Builds a model per row, ORM objects included; for the JSON of a long list,
-    :func:`serialize_events_json` gives the same data several times faster.
-    """
+    """Site events with nested Billig data: always prefetched, one query per level."""
     clock = _Clock.at(now)
     events = list(events)
     prefetch_billig(session, events)
@@ -287,169 +267,6 @@ def _unloaded(obj: object, attribute: str) -> bool:
     return attribute in sa_inspect(obj).unloaded
 
 
-# --------------------------------------------------------------------------- list path: JSON
-
-# The list path builds the schemas' JSON from plain rows, without a model or an ORM object per
-# row: for 10,000 site events, some 80,000 fewer of each, and fewer objects for every full
-# garbage collection to scan. Its keys, their order and its values are those of
-# to_json(serialize_events(...)), pinned by the tests for all seeded data; the shapes are still
-# declared (and snapshotted) by the models above.
-
-_T = TypeVar("_T")
-# JSON text as a list endpoint sends it: compact, UTF-8 kept (as Starlette's JSONResponse).
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-# An Event in that form around its encoded strings, keys in the schema's order (tested).
-_EVENT_TEXT = '{"id":%d,"title":%s,"start_dt":%s,"ticket_type":%s,"billig":%s}'
-
-
-class _Counts(NamedTuple):
-    """What the event rules read of a ticket group."""
-
-    num_sold: int
-    num: int
-
-
-def serialize_events_json(
-    session: Session, events: Iterable[site_models.Event], now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """``to_json(serialize_events(session, events, now))``, built without models.
-
-    One query per level into plain rows (:func:`mirror.site.prefetch.load_billig_rows`), then the
-    JSON data directly. ``event.billig`` stays as it was. Rows are not validated one by one: a
-    column that drifted to NULL shows as ``null`` here where the models would fail; catching
-    drift is the drift check's job. Site events of one Billig event share its dict: treat the
-    result as read-only.
-    """
-    clock = _Clock.at(now)
-    moment = _JsonMoments(clock.zone)
-    events = list(events)
-    billig = dict(_billig_events_json(load_billig_rows(session, billig_ids(events)), clock, moment))
-    return [
-        {
-            "id": event.id,
-            "title": event.title,
-            "start_dt": moment(event.start_dt),
-            "ticket_type": event.ticket_type,
-            "billig": _billig_of(event, billig),
-        }
-        for event in events
-    ]
-
-
-def render_events_json(
-    session: Session, events: Iterable[site_models.Event], now: datetime | None = None
-) -> str:
-    """The JSON text of :func:`serialize_events_json`, as a list endpoint sends it.
-
-    Equal to ``json.dumps(serialize_events_json(...), ensure_ascii=False, allow_nan=False,
-    separators=(",", ":"))``, but each Billig event is encoded as soon as it is built and its
-    dicts dropped, so a long list leaves only strings behind: nothing for the garbage collector
-    to scan again and again.
-    """
-    clock = _Clock.at(now)
-    moment = _JsonMoments(clock.zone)
-    events = list(events)
-    rows = load_billig_rows(session, billig_ids(events))
-    billig = {i: _encode(data) for i, data in _billig_events_json(rows, clock, moment)}
-    parts = [
-        _EVENT_TEXT
-        % (
-            event.id,
-            _encode(event.title),
-            _encode(moment(event.start_dt)),
-            _encode(event.ticket_type),
-            _billig_of(event, billig) or "null",
-        )
-        for event in events
-    ]
-    return "[" + ",".join(parts) + "]"
-
-
-def _billig_of(event: site_models.Event, found: Mapping[int, _T]) -> _T | None:
-    """What ``event.billig`` is, looked up in data loaded for many site events."""
-    if event.billig_id is None or not event.sold_through_billig:
-        return None
-    return found.get(event.billig_id)
-
-
-def _billig_events_json(
-    rows: BilligRows, clock: _Clock, moment: _JsonMoments
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(id, BilligEvent JSON) of every event in ``rows``, one at a time, in id order."""
-    for (id_, name, sale_from, sale_to), groups in rows.nested():
-        is_almost_sold_out, is_sold_out = _event_sold_out([group for group, _ in groups])
-        yield (
-            id_,
-            {
-                "id": id_,
-                "name": name,
-                "ticket_groups": [_ticket_group_json(group, prices) for group, prices in groups],
-                "sale_from": moment(sale_from),
-                "sale_to": moment(sale_to),
-                "in_sale_period": rules.in_sale_period(sale_from, sale_to, clock.now),
-                "is_almost_sold_out": is_almost_sold_out,
-                "is_sold_out": is_sold_out,
-            },
-        )
-
-
-def _ticket_group_json(group: TicketGroupRow, prices: list[PriceGroupRow]) -> dict[str, Any]:
-    id_, _, name, ticket_limit, num_sold, num = group
-    return {
-        "id": id_,
-        "name": name,
-        "is_sold_out": rules.group_is_sold_out(num_sold, num),
-        "is_almost_sold_out": rules.group_is_almost_sold_out(num_sold, num),
-        "ticket_limit": ticket_limit,
-        "price_groups": [
-            {
-                "id": pg_id,
-                "name": pg_name,
-                "can_be_put_on_card": on_card,
-                "membership_needed": membership_needed,
-                "netsale": netsale,
-                "price": price,
-            }
-            for pg_id, _, pg_name, on_card, membership_needed, netsale, price in prices
-        ],
-    }
-
-
-def _event_sold_out(groups: Sequence[TicketGroupRow]) -> tuple[bool, bool]:
-    """(is_almost_sold_out, is_sold_out) of an event with these ticket groups."""
-    counts = [_Counts(num_sold, num) for *_, num_sold, num in groups]
-    return rules.event_is_almost_sold_out(counts), rules.event_is_sold_out(counts)
-
-
-# The schemas' own JSON form of a datetime, so that the direct JSON cannot differ from theirs.
-_DATETIME = TypeAdapter(datetime)
-
-
-class _JsonMoments:
-    """Naive Billig timestamps as the schemas' JSON writes them, in the site zone.
-
-    Converted once per distinct time: Billig's times repeat (sale starts, round hours), 10,000
-    events have a few hundred distinct ones.
-    """
-
-    def __init__(self, zone: ZoneInfo) -> None:
-        self.zone = zone
-        self.seen: dict[datetime, str] = {}
-
-    def __call__(self, moment: datetime) -> str:
-        # Naive times compare equal whatever their fold, their offsets need not: no cache key.
-        if moment.tzinfo is not None or moment.fold:
-            return self._dump(moment)
-        text = self.seen.get(moment)
-        if text is None:
-            text = self.seen[moment] = self._dump(moment)
-        return text
-
-    def _dump(self, moment: datetime) -> str:
-        text: str = _DATETIME.dump_python(rules.localize(moment, self.zone), mode="json")
-        return text
-
-
 # --------------------------------------------------------------------------- privacy
 
 
@@ -467,23 +284,6 @@ def find_forbidden(value: Any, path: str = "$") -> list[str]:
         for index, item in enumerate(value):
             found.extend(find_forbidden(item, f"{path}[{index}]"))
     return found
-
-
-def declared_forbidden(schema: type[BaseModel]) -> list[str]:
-    """Forbidden keys anywhere in a schema's declared JSON Schema (its properties, nested)."""
-
-    def walk(node: Any, path: str) -> Iterator[str]:
-        if isinstance(node, Mapping):
-            for key in node.get("properties", {}):
-                if key in FORBIDDEN_FIELDS:
-                    yield f"{path}.{key}"
-            for key, sub in node.items():
-                yield from walk(sub, f"{path}.{key}" if key != "properties" else path)
-        elif isinstance(node, list):
-            for item in node:
-                yield from walk(item, path)
-
-    return sorted(set(walk(schema.model_json_schema(mode="serialization"), schema.__name__)))
 
 
 # --------------------------------------------------------------------------- lineage
