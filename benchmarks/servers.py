@@ -20,7 +20,7 @@ from pathlib import Path
 from mirror.catalog.model import Catalog
 from mirror.provision.providers import run_cluster
 from mirror.provision.schema import load_schema
-from mirror.sources.introspect import introspect_catalog
+from mirror.sources.introspect import introspect
 
 REPEATS = 5
 
@@ -51,7 +51,7 @@ def _first_query_s(bindir: Path) -> tuple[float, str]:
 def _catalog(bindir: Path) -> Catalog:
     with run_cluster(bindir, "embedded") as server, contextlib.closing(server.connect()) as conn:
         load_schema(conn)
-        return introspect_catalog(conn, schemas=["billig"])
+        return introspect(conn, schemas=["billig"]).catalog
 
 
 def main(argv: list[str]) -> int:
