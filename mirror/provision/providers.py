@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import http.client
 import importlib.util
-import json
 import os
 import pwd
 import secrets
@@ -27,7 +25,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import psycopg2
 from psycopg2 import sql
@@ -544,36 +541,6 @@ def _docker_socket() -> str | None:
     return host[len("unix://") :] if host.startswith("unix://") else None
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self._path)
-
-
-def _docker_api(
-    sock: str, method: str, path: str, timeout: float = PING_TIMEOUT
-) -> tuple[int, bytes]:
-    conn = _UnixHTTPConnection(sock, timeout)
-    try:
-        conn.request(method, path)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    except TimeoutError:
-        raise ProviderError(
-            f"the Docker engine at {sock} did not answer {method} {path.split('?')[0]} "
-            f"within {timeout:.0f}s"
-        ) from None
-    except OSError as exc:
-        raise ProviderError(f"no Docker engine answers at {sock} ({exc})") from None
-    finally:
-        conn.close()
-
-
 def split_image(image: str) -> tuple[str, str | None]:
     """``repo[:tag]`` or ``repo@digest`` → (repository, tag); a registry port is not a tag."""
     if "@" in image:
@@ -584,50 +551,12 @@ def split_image(image: str) -> tuple[str, str | None]:
     return image, "latest"
 
 
-def _api_message(body: bytes) -> str:
-    """The error text of a Docker API answer (a JSON object, or the last line of a stream)."""
-    lines = body.decode(errors="replace").strip().splitlines()
-    if not lines:
-        return ""
-    try:
-        doc = json.loads(lines[-1])
-    except ValueError:
-        return lines[-1][:200]
-    if not isinstance(doc, dict):
-        return ""
-    return str(doc.get("error") or doc.get("message") or "")
-
-
 def docker_check(image: str) -> None:
     """Raise ProviderError unless an engine answers a ping and the image is present or pullable.
 
-    A local Unix socket (the default) is probed with raw HTTP: under a millisecond when nothing
-    listens, where importing the Docker SDK alone costs ~80 ms. Other ``DOCKER_HOST`` forms
-    (tcp, ssh, TLS settings) go through the Docker SDK.
+    Through the Docker SDK, for every ``DOCKER_HOST`` form (Unix socket, tcp, ssh, TLS settings).
     """
-    sock = _docker_socket()
-    if sock is None:
-        _docker_check_sdk(image)
-        return
-    status, body = _docker_api(sock, "GET", "/_ping")
-    if status != 200:
-        raise ProviderError(f"the Docker engine at {sock} answered ping with HTTP {status}")
-    status, _ = _docker_api(sock, "GET", f"/images/{quote(image, safe='/:@')}/json")
-    if status == 200:
-        return
-    repo, tag = split_image(image)
-    query = f"fromImage={quote(repo, safe='')}" + (f"&tag={quote(tag, safe='')}" if tag else "")
-    status, body = _docker_api(sock, "POST", f"/images/create?{query}", timeout=PULL_TIMEOUT)
-    message = _api_message(body)
-    # A pull streams JSON lines with HTTP 200; a failure shows as an "error" in the last one.
-    if status != 200 or '"error"' in body.decode(errors="replace").strip()[-2000:]:
-        raise ProviderError(
-            f"image {image} is not present and cannot be pulled ({message or f'HTTP {status}'})"
-        )
-
-
-def _docker_check_sdk(image: str) -> None:
-    host = scrub(_docker_host())
+    where = _docker_socket() or scrub(_docker_host())
     try:
         import docker
         from docker.errors import DockerException, ImageNotFound
@@ -636,7 +565,7 @@ def _docker_check_sdk(image: str) -> None:
     try:
         client = docker.from_env(timeout=int(PING_TIMEOUT) or 1)
     except DockerException as exc:
-        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+        raise ProviderError(f"no Docker engine answers at {where} ({exc})") from None
     try:
         client.ping()
         try:
@@ -653,9 +582,9 @@ def _docker_check_sdk(image: str) -> None:
                 f"image {image} is not present and cannot be pulled ({exc})"
             ) from None
     except DockerException as exc:
-        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+        raise ProviderError(f"no Docker engine answers at {where} ({exc})") from None
     except OSError as exc:  # requests' timeouts and connection errors
-        raise ProviderError(f"no Docker engine answers at {host} ({exc})") from None
+        raise ProviderError(f"no Docker engine answers at {where} ({exc})") from None
     finally:
         client.close()
 
