@@ -166,28 +166,6 @@ def check_drift(
     return DriftCheck(report, expected, actual, tuple(findings), statements, contract_path, dsn)
 
 
-def run_drift(
-    dsn: str | URL | None,
-    *,
-    contract: str | Path | None = None,
-    schemas: Iterable[str] | None = None,
-    policy: str | Path | None = None,
-    fail_on: Severity | str = Severity.BREAKING,
-    today: dt.date | None = None,
-    timeouts: Timeouts | None = None,
-) -> Report:
-    """The report of :func:`check_drift` (its ``exit_code`` is the run's exit code)."""
-    return check_drift(
-        dsn,
-        contract=contract,
-        schemas=schemas,
-        policy=policy,
-        fail_on=fail_on,
-        today=today,
-        timeouts=timeouts,
-    ).report
-
-
 # --------------------------------------------------------------------------- scope (pure)
 
 

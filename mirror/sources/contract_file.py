@@ -19,7 +19,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -597,17 +597,3 @@ def _json_type(value: Any) -> str:
 def with_lineage(catalog: Catalog, lineage: Mapping[ColumnRef, Usage] | None) -> Catalog:
     """The same relations carrying ``lineage`` (None: a contract without lineage)."""
     return Catalog(catalog.relations, catalog.schemas, lineage)
-
-
-def merge_usages(usages: Iterable[Usage]) -> Usage:
-    """One column read by several readers: union of readers, NOT NULL if any requires it."""
-    models: set[str] = set()
-    fields: set[str] = set()
-    endpoints: set[str] = set()
-    not_null = False
-    for usage in usages:
-        models.update(usage.models)
-        fields.update(usage.fields)
-        endpoints.update(usage.endpoints)
-        not_null = not_null or usage.requires_not_null
-    return Usage(tuple(sorted(models)), tuple(sorted(fields)), tuple(sorted(endpoints)), not_null)

@@ -26,7 +26,7 @@ import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
-from mirror.drift.check import Timeouts, run_drift
+from mirror.drift.check import Timeouts, check_drift
 from mirror.errors import IntrospectionError
 from mirror.provision.providers import Server, provision
 from mirror.provision.schema import load_schema
@@ -113,7 +113,7 @@ def test_lock_timeout_is_an_introspection_error(production: Production, contract
         _catalog_locked(production.server, production.database),
         pytest.raises(IntrospectionError, match="lock_timeout") as info,
     ):
-        run_drift(production.login, contract=contract_dir, timeouts=Timeouts(lock_ms=200))
+        check_drift(production.login, contract=contract_dir, timeouts=Timeouts(lock_ms=200))
     assert info.value.exit_code == 3
     _assert_no_secret(production.password, str(info.value))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mirror.catalog.findings import FindingKind
-from mirror.drift.check import check_drift, run_drift
+from mirror.drift.check import check_drift
 
 from .production import BASELINE, QUOTE_WHOLE_SCHEMA, Production, run_cli, triples
 
@@ -242,7 +242,7 @@ def test_mutation_gives_exactly_its_findings_and_exit_code(
 ) -> None:
     if mutation.statements:
         production.execute(mutation.statements)
-    report = run_drift(production.login, contract=contract_dir)
+    report = check_drift(production.login, contract=contract_dir).report
     expected = mutation.findings | (BASELINE if mutation.baseline else frozenset())
     assert triples(report.findings) == sorted(expected)
     assert report.exit_code == mutation.exit_code
@@ -275,7 +275,7 @@ def test_a_rename_costs_one_more_bounded_read_and_reports_no_unrelated_additions
 def test_schema_option_reads_the_whole_schema_and_reports_added_relations(
     production: Production, contract_dir: Path
 ) -> None:
-    report = run_drift(production.login, contract=contract_dir, schemas=["billig"])
+    report = check_drift(production.login, contract=contract_dir, schemas=["billig"]).report
     added = {f.object for f in report.findings if f.kind is FindingKind.RELATION_ADDED}
     assert added == {
         "billig.event_type",
@@ -289,7 +289,7 @@ def test_schema_option_reads_the_whole_schema_and_reports_added_relations(
 
 def test_findings_carry_the_impact_from_lineage(production: Production, contract_dir: Path):
     production.execute("ALTER TABLE billig.price_group ALTER COLUMN price DROP NOT NULL")
-    report = run_drift(production.login, contract=contract_dir)
+    report = check_drift(production.login, contract=contract_dir).report
     (loosened,) = [f for f in report.findings if f.kind is FindingKind.NULLABILITY_CHANGED]
     assert (loosened.expected, loosened.actual, loosened.change) == ("NOT NULL", "NULL", "loosened")
     assert "PriceGroup.price" in loosened.impact
@@ -300,8 +300,11 @@ def test_fail_on_warning_turns_a_widening_into_drift(production: Production, con
     production.execute(
         "ALTER TABLE billig.ticket_group ALTER COLUMN ticket_group_name TYPE varchar(255)"
     )
-    assert run_drift(production.login, contract=contract_dir).exit_code == 0
-    assert run_drift(production.login, contract=contract_dir, fail_on="warning").exit_code == 1
+    assert check_drift(production.login, contract=contract_dir).report.exit_code == 0
+    assert (
+        check_drift(production.login, contract=contract_dir, fail_on="warning").report.exit_code
+        == 1
+    )
 
 
 # --------------------------------------------------------------------------- snapshot contract
@@ -315,7 +318,7 @@ def test_snapshot_contract_counts_every_pinned_column_as_read(
     pinned = tmp_path / "columns.json"
     snapshot_database(production.dsn, ["billig"], pinned)
     assert json.loads(pinned.read_text())["lineage"] is False
-    clean = run_drift(production.login, contract=pinned)
+    clean = check_drift(production.login, contract=pinned).report
     assert clean.findings == () and clean.exit_code == 0
 
     # NOT NULL → NULL on a column nothing in our code names: the snapshot promised NOT NULL.
@@ -323,7 +326,7 @@ def test_snapshot_contract_counts_every_pinned_column_as_read(
         "ALTER TABLE billig.theater ALTER COLUMN theater_name DROP NOT NULL; "
         "DROP TABLE billig.event_type"
     )
-    report = run_drift(production.login, contract=pinned)
+    report = check_drift(production.login, contract=pinned).report
     assert triples(report.findings) == [
         ("nullability_changed", BREAKING, "billig.theater.theater_name"),
         ("relation_missing", BREAKING, "billig.event_type"),
@@ -403,6 +406,6 @@ def test_a_contract_of_schemas_alone_reports_only_the_missing_ones(
     pinned.write_text(
         json.dumps({"format_version": 1, "lineage": False, "relations": [], "schemas": schemas})
     )
-    report = run_drift(production.login, contract=pinned)
+    report = check_drift(production.login, contract=pinned).report
     assert triples(report.findings) == findings
     assert report.exit_code == 0

@@ -14,7 +14,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from mirror.cli import parse_output
-from mirror.drift.check import run_drift
+from mirror.drift.check import check_drift
 from mirror.errors import UsageError
 
 from .production import ROOT, Production, run_cli
@@ -131,14 +131,14 @@ def test_policy_tolerates_a_finding_until_it_expires(
 ) -> None:
     production.execute(RENAME_AND_WIDEN)
     policy = _policy(tmp_path, "2031-01-31")
-    before = run_drift(
+    before = check_drift(
         production.login, contract=contract_dir, policy=policy, today=dt.date(2031, 1, 31)
-    )
+    ).report
     assert before.exit_code == 0
     assert [t.finding.kind.value for t in before.policy.tolerated] == ["column_renamed"]
-    after = run_drift(
+    after = check_drift(
         production.login, contract=contract_dir, policy=policy, today=dt.date(2031, 2, 1)
-    )
+    ).report
     assert after.exit_code == 1
     assert [e.object for e in after.policy.expired] == ["billig.price_group.price_group_name"]
 
@@ -147,7 +147,7 @@ def test_policy_entry_matching_nothing_is_reported_stale(
     production: Production, contract_dir: Path, tmp_path: Path
 ) -> None:
     policy = _policy(tmp_path, "2099-01-01")
-    report = run_drift(production.login, contract=contract_dir, policy=policy)
+    report = check_drift(production.login, contract=contract_dir, policy=policy).report
     assert report.exit_code == 0
     assert [e.kind.value for e in report.policy.stale] == ["column_renamed"]
 
@@ -160,7 +160,7 @@ def test_policy_next_to_the_contract_is_used_by_default(
     folder.mkdir()
     (folder / "columns.json").write_text((contract_dir / "columns.json").read_text())
     _policy(folder, "2099-01-01")
-    report = run_drift(production.login, contract=folder)
+    report = check_drift(production.login, contract=folder).report
     assert report.exit_code == 0 and report.policy_file is not None
     assert report.policy_file.endswith("drift-policy.json")
 

@@ -9,11 +9,11 @@ import pytest
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.catalog.model import Catalog, Column, Kind, Relation, RelationKey
 from mirror.drift.check import (
+    check_drift,
     default_dsn,
     rename_lookup_schemas,
     resolve_contract,
     restrict_to_schemas,
-    run_drift,
     scope_of,
 )
 from mirror.errors import ContractError, UsageError
@@ -77,11 +77,11 @@ def test_dsn_comes_from_the_environment_when_not_given() -> None:
 
 def test_no_dsn_is_a_usage_error_before_anything_is_read() -> None:
     with pytest.raises(UsageError, match="BILLIG_PROD_DSN"):
-        run_drift(None, contract=ROOT / "contracts")
+        check_drift(None, contract=ROOT / "contracts")
 
 
 def test_a_contract_pinning_nothing_is_refused(tmp_path: Path) -> None:
     empty = tmp_path / "columns.json"
     empty.write_text('{"format_version": 1, "lineage": false, "relations": [], "schemas": []}\n')
     with pytest.raises(ContractError, match="pins no relation"):
-        run_drift("postgresql://ro@127.0.0.1:1/x", contract=empty)
+        check_drift("postgresql://ro@127.0.0.1:1/x", contract=empty)
