@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,6 +225,7 @@ def mirror_up(
             provider, events=events, seed=seed, now=now, options=make_options(provider, dsn, image)
         ) as m,
     ):
+        _echo_seed_warnings(m.seed_warnings)
         url = m.full_url if show_password else m.masked_url.replace("+psycopg2", "")
         try:  # from here on Ctrl-C is the normal way to stop: exit 0
             click.echo(
@@ -266,6 +267,7 @@ def mirror_run(
             provider, events=events, seed=seed, now=now, options=make_options(provider, dsn, image)
         ) as m,
     ):
+        _echo_seed_warnings(m.seed_warnings)
         url = m.url
         # libpq variables too, so `psql "$BILLIG_MIRROR_URL"` works even when the calling shell
         # expanded the (then unset) variable to an empty connection string.
@@ -320,13 +322,25 @@ def mirror_seed(dsn: str, events: int, seed: int, now: datetime | None) -> None:
         ) from None
     with contextlib.closing(conn):
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'billig'")
+            # Schema billig, or Billig's tables as dotted names ("billig.event" in public).
+            cur.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = 'billig' UNION ALL "
+                "SELECT 1 FROM pg_class WHERE relname LIKE 'billig.%' LIMIT 1"
+            )
             has_schema = cur.fetchone() is not None
         conn.rollback()
         if not has_schema:
             load_schema(conn)
-        counts = seed_billig(conn, events=events, seed=seed, now=now)
+        seeded = seed_billig(conn, events=events, seed=seed, now=now)
+    _echo_seed_warnings(seeded.warnings)
+    counts = seeded.counts
     click.echo(f"seeded {redact(url)}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
+
+
+def _echo_seed_warnings(warnings: Iterable[object]) -> None:
+    """The seed's located warnings (what it filled or left out), one line each, on stderr."""
+    for warning in warnings:
+        click.echo(str(warning), err=True)
 
 
 # --------------------------------------------------------------------------- billig contracts

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg2
 from sqlalchemy.engine import URL
@@ -17,6 +18,9 @@ from mirror.errors import ProviderError
 from mirror.provision.providers import ProviderOptions, Server, provision
 from mirror.provision.schema import load_schema
 from mirror.secrets import password_of, redact, scrub
+
+if TYPE_CHECKING:
+    from mirror.provision.seed import SeedResult, SeedWarning
 
 TEMPLATE_DB = "billig_template"
 MIRROR_DB = "billig"
@@ -31,6 +35,8 @@ class Mirror:
     server: Server
     url: URL
     template: str = TEMPLATE_DB
+    # What the seed wrote differently from what it knows (see mirror.provision.seed).
+    seed_warnings: tuple[SeedWarning, ...] = ()
 
     @property
     def provider(self) -> str:
@@ -65,18 +71,30 @@ def build_template(
     name: str = TEMPLATE_DB,
 ) -> URL:
     """Create database ``name`` with the schema loaded and Billig seeded; no session stays open."""
+    url, _ = _build_template(server, events, seed, now, schema_path, name)
+    return url
+
+
+def _build_template(
+    server: Server,
+    events: int,
+    seed: int,
+    now: datetime | None,
+    schema_path: Path | None,
+    name: str,
+) -> tuple[URL, SeedResult]:
     from mirror.provision.seed import seed_billig
 
     url = server.create_database(name)
     try:
         with contextlib.closing(server.connect(name)) as conn:
             load_schema(conn, schema_path)
-            seed_billig(conn, events=events, seed=seed, now=now)
+            result = seed_billig(conn, events=events, seed=seed, now=now)
     except BaseException:
         with contextlib.suppress(Exception):
             server.drop_database(name)
         raise
-    return url
+    return url, result
 
 
 @contextlib.contextmanager
@@ -99,10 +117,7 @@ def start_mirror(
             )
             name = MIRROR_DB if server.provider != "dsn" else f"billig_m_{secrets.token_hex(4)}"
             try:
-                build_template(
-                    server, events=events, seed=seed, now=now, schema_path=schema_path,
-                    name=template,
-                )  # fmt: skip
+                _, seeded = _build_template(server, events, seed, now, schema_path, template)
                 created.append(template)
                 url = server.create_database(name, template=template)
                 created.append(name)
@@ -112,7 +127,7 @@ def start_mirror(
                     f"the {server.provider} server failed while the mirror was built: "
                     + scrub(first, password_of(server.admin_url))
                 ) from None
-            yield Mirror(server=server, url=url, template=template)
+            yield Mirror(server, url, template, seeded.warnings)
         finally:
             for name in reversed(created):
                 with contextlib.suppress(Exception):
