@@ -13,7 +13,6 @@ called missing, so they never show up as an unexplained drop plus add.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -285,8 +284,28 @@ class _Match:
         return (self.score, self.precision, self.same_schema)
 
 
-def _signature(rel: Relation) -> frozenset[tuple[str, str]]:
+_Signature = frozenset[tuple[str, str]]
+
+
+def _signature(rel: Relation) -> _Signature:
     return frozenset((c.name, c.type) for c in rel.columns)
+
+
+def _needed(size: int) -> int:
+    """The fewest shared columns of ``size`` expected ones that reach RENAME_THRESHOLD."""
+    return next(m for m in range(size + 1) if m / size >= RENAME_THRESHOLD)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Candidates with the same columns: scored once, told apart only by their schema."""
+
+    signature: _Signature
+    by_schema: dict[str, list[RelationKey]]
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.by_schema.values()))
 
 
 def _relation_renames(
@@ -298,40 +317,29 @@ def _relation_renames(
     other schemas. The best candidate must be strictly better than the next one, and a candidate
     claimed by two missing relations goes to the strictly better one (or to neither).
     """
-    # Inverted index (name, type) → candidates, so a whole-database ``actual`` costs only the
-    # candidates that share a column with the missing relation.
-    signatures = {c: _signature(ctx.actual.relations[c]) for c in candidates}
-    index: dict[tuple[str, str], list[RelationKey]] = {}
-    for cand, sig in signatures.items():
-        for pair in sig:
-            index.setdefault(pair, []).append(cand)
+    # Near-linear however many relations share columns: candidates are grouped by their
+    # columns, and an inverted index (name, type) → groups is walked from the expected
+    # relation's rarest column on, stopping once no group left can reach the best overlap.
+    groups: dict[_Signature, _Group] = {}
+    moved: dict[str, list[tuple[RelationKey, _Signature]]] = {}
+    for cand in candidates:
+        sig = _signature(ctx.actual.relations[cand])
+        if cand.schema in ctx.expected.schemas:
+            group = groups.setdefault(sig, _Group(sig, {}))
+            group.by_schema.setdefault(cand.schema, []).append(cand)
+        else:  # a candidate outside the covered schemas only for a relation of its name
+            moved.setdefault(cand.name, []).append((cand, sig))
+    index: dict[tuple[str, str], list[_Group]] = {}
+    for group in groups.values():
+        for pair in group.signature:
+            index.setdefault(pair, []).append(group)
     best: dict[RelationKey, tuple[RelationKey, _Match]] = {}
     for key in missing:
         wanted = _signature(ctx.expected.relations[key])
-        if not wanted:
-            continue
-        shared = Counter(c for pair in wanted for c in index.get(pair, ()))
-        ranked = sorted(
-            (
-                (match.rank, cand, match)
-                for cand, matched in shared.items()
-                if matched / len(wanted) >= RENAME_THRESHOLD
-                and (cand.schema in ctx.expected.schemas or cand.name == key.name)
-                for match in [
-                    _Match(
-                        matched / len(wanted),
-                        matched / len(signatures[cand]),
-                        cand.schema == key.schema,
-                        matched,
-                    )
-                ]
-            ),
-            key=lambda t: t[0],
-            reverse=True,
-        )
-        # Two equally good candidates: not probable enough to name either.
-        if ranked and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
-            best[key] = (ranked[0][1], ranked[0][2])
+        if wanted:
+            found = _best_candidate(key, wanted, index, moved.get(key.name, ()))
+            if found is not None:
+                best[key] = found
     claims: dict[RelationKey, list[RelationKey]] = {}
     for key, (cand, _) in best.items():
         claims.setdefault(cand, []).append(key)
@@ -349,6 +357,53 @@ def _relation_renames(
         )
         pairs[key] = cand
     return _Explained(findings, pairs)
+
+
+def _best_candidate(
+    key: RelationKey,
+    wanted: _Signature,
+    index: dict[tuple[str, str], list[_Group]],
+    moved: Iterable[tuple[RelationKey, _Signature]],
+) -> tuple[RelationKey, _Match] | None:
+    """The one candidate of the best rank for ``key``, or None (none good enough, or a tie)."""
+    size = len(wanted)
+    top = _needed(size)  # candidates below the best overlap seen cannot rank first
+    overlaps: dict[int, tuple[_Group, int]] = {}
+    for i, pair in enumerate(sorted(wanted, key=lambda p: len(index.get(p, ())))):
+        if size - i < top:  # groups not met yet share none of the first i columns
+            break
+        for group in index.get(pair, ()):
+            if id(group) not in overlaps:
+                matched = len(wanted & group.signature)
+                overlaps[id(group)] = (group, matched)
+                top = max(top, matched)
+    # (rank, how many candidates have it, one of them, shared columns)
+    entries: list[tuple[tuple[float, float, bool], int, RelationKey, int]] = []
+    for group, matched in overlaps.values():
+        if matched < top:
+            continue
+        score, precision = matched / size, matched / len(group.signature)
+        here = group.by_schema.get(key.schema, [])
+        if here:
+            entries.append(((score, precision, True), len(here), here[0], matched))
+        elsewhere = [cands[0] for schema, cands in group.by_schema.items() if schema != key.schema]
+        if elsewhere:
+            count = group.size - len(here)
+            entries.append(((score, precision, False), count, elsewhere[0], matched))
+    for cand, sig in moved:
+        matched = len(wanted & sig)
+        if matched >= top:
+            rank = (matched / size, matched / len(sig), cand.schema == key.schema)
+            entries.append((rank, 1, cand, matched))
+    if not entries:
+        return None
+    first = max(rank for rank, _, _, _ in entries)
+    tied = [(count, cand, matched) for rank, count, cand, matched in entries if rank == first]
+    # Two equally good candidates: not probable enough to name either.
+    if len(tied) != 1 or tied[0][0] != 1:
+        return None
+    _, cand, matched = tied[0]
+    return cand, _Match(*first, matched)
 
 
 def _relation_renamed(ctx: _Context, exp: Relation, act: Relation, match: _Match) -> Finding:

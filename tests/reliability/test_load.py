@@ -1,4 +1,5 @@
-"""Load: drift against a 5,000-relation database, seeding 50,000 events, 20 drifts at once.
+"""Load: drift against a 5,000-relation database, 1,950 renamed tables, seeding 50,000 events,
+20 drifts at once.
 
 Marked ``slow``: run by ``tox -e load`` (which CI runs), not by the default test command. Each
 ``billig`` process's peak resident memory comes from the kernel (see ``billig_measured``); the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +20,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from mirror.catalog.compare import compare_catalogs
+from mirror.catalog.findings import FindingKind
+from mirror.catalog.model import Catalog, Column, Kind, Relation, RelationKey
 from mirror.provision.providers import Server, connect_url
 
 from .sandbox import Measured, billig_measured, full, new_database, query
@@ -25,6 +30,7 @@ from .sandbox import Measured, billig_measured, full, new_database, query
 pytestmark = pytest.mark.slow
 
 RELATIONS = 5_000
+RENAMED = 1_950
 EVENTS = 50_000
 PARALLEL = 20
 MAX_DRIFT_MB = 400
@@ -122,6 +128,77 @@ def test_twenty_drift_runs_at_once_against_one_server_all_succeed(
     reports = [json.loads(r.result.out) for r in runs]
     assert all(r["findings"] == reports[0]["findings"] for r in reports)
     assert len(reports[0]["findings"]) == RELATIONS
+
+
+def test_drift_names_each_of_1950_renamed_tables_that_share_most_columns(
+    billig_server: Server, figure: Figure, tmp_path: Path
+) -> None:
+    """Every table shares five of its six columns with all the others, so each renamed table
+    has 1,950 candidates above the rename threshold and exactly one that matches wholly."""
+    name = "load_renames"
+    billig_server.drop_database(name)
+    url = new_database(billig_server, name)
+    try:
+        with contextlib.closing(connect_url(url)) as conn, conn.cursor() as cur:
+            cur.execute(
+                "DO $$ BEGIN FOR i IN 1..%(n)s LOOP EXECUTE format("
+                "'CREATE TABLE billig.%%I (id integer PRIMARY KEY,"
+                " name character varying(140) NOT NULL, note text, created timestamp,"
+                " amount numeric(10,2), %%I integer)', 'shared_' || i, 'code_' || i);"
+                " END LOOP; END $$",
+                {"n": RENAMED},
+            )
+            conn.commit()
+        pinned = tmp_path / "pinned.json"
+        snapshot = billig_measured(
+            "contracts", "snapshot", "--dsn", full(url), "--schema", "billig",
+            "--output", str(pinned),
+        )  # fmt: skip
+        assert snapshot.result.code == 0, snapshot.result.err
+        with contextlib.closing(connect_url(url)) as conn, conn.cursor() as cur:
+            cur.execute(
+                "DO $$ BEGIN FOR i IN 1..%(n)s LOOP EXECUTE format("
+                "'ALTER TABLE billig.%%I RENAME TO %%I', 'shared_' || i, 'renamed_' || i);"
+                " END LOOP; END $$",
+                {"n": RENAMED},
+            )
+            conn.commit()
+        run = billig_measured(
+            "drift", "--dsn", full(url), "--contract", str(pinned), "--format", "json"
+        )
+        _note(figure, f"drift, {RENAMED} renamed tables sharing 5 of 6 columns", run)
+        assert run.result.code == 1, run.result.err
+        report = json.loads(run.result.out)
+        figure("of which compare", f"{report['timings']['compare']:.2f} s")
+        findings = report["findings"]
+        assert {f["kind"] for f in findings} == {"relation_renamed"}
+        assert sorted((f["expected"], f["actual"]) for f in findings) == sorted(
+            (f"billig.shared_{i}", f"billig.renamed_{i}") for i in range(1, RENAMED + 1)
+        )
+        assert run.peak_mb < MAX_DRIFT_MB
+    finally:
+        billig_server.drop_database(name)
+
+
+def test_1950_renamed_tables_with_the_same_columns_are_each_missing_not_guessed() -> None:
+    """Equal candidates are told apart by nothing: no rename is named, every one is missing."""
+    columns = (
+        Column("id", "integer", False),
+        Column("name", "character varying(140)", False),
+        Column("note", "text", True),
+    )
+
+    def tables(prefix: str) -> Catalog:
+        return Catalog.of(
+            Relation(RelationKey("billig", f"{prefix}_{i}"), Kind.TABLE, columns)
+            for i in range(RENAMED)
+        )
+
+    findings = compare_catalogs(tables("shared"), tables("renamed"))
+    assert Counter(f.kind for f in findings) == {
+        FindingKind.RELATION_MISSING: RENAMED,
+        FindingKind.RELATION_ADDED: RENAMED,
+    }
 
 
 def test_seeding_50000_events(fresh_database: URL, figure: Figure) -> None:

@@ -8,7 +8,8 @@
   ``TicketReferenceError``, never another exception, never echoing a reference.
 - the comparator: a catalog against itself has no findings; every single mutation of it yields
   at least one finding of the kind that names the mutation; its at-a-glance checks for
-  unchanged columns and foreign keys change no finding.
+  unchanged columns and foreign keys change no finding; its probable renames among relations
+  that share most columns are exactly those its rule names, candidate by candidate.
 - contract files: any catalog, written as a contract, reads back as itself.
 """
 
@@ -25,7 +26,16 @@ from hypothesis import strategies as st
 from mirror.catalog import compare
 from mirror.catalog.compare import compare_catalogs
 from mirror.catalog.findings import FindingKind
-from mirror.catalog.model import _KEYWORDS, Catalog, Column, Relation, normalize_type, quote_ident
+from mirror.catalog.model import (
+    _KEYWORDS,
+    Catalog,
+    Column,
+    Kind,
+    Relation,
+    RelationKey,
+    normalize_type,
+    quote_ident,
+)
 from mirror.provision.providers import Server
 from mirror.site.tickets import (
     HMAC_DIGITS,
@@ -235,6 +245,80 @@ def test_the_comparators_glance_at_unchanged_relations_changes_no_finding(
         patch.setattr(compare, "_same_foreign_keys", lambda ctx, exp, act: False)
         walked = compare_catalogs(expected, actual)
     assert quick == walked
+
+
+# Relations drawn from six shared columns, so that many candidates overlap each other.
+_POOL = [
+    Column("id", "integer", False),
+    Column("name", "text", True),
+    Column("note", "text", True),
+    Column("event", "integer", True),
+    Column("created", "date", True),
+    Column("amount", "numeric(10,2)", True),
+]
+_SCHEMAS = ("s", "t", "elsewhere")  # the expected catalog covers s and t
+
+
+def _overlapping_relations(schemas: tuple[str, ...]) -> st.SearchStrategy[list[Relation]]:
+    relation = st.builds(
+        lambda schema, name, columns: Relation(
+            RelationKey(schema, name), Kind.TABLE, tuple(sorted(columns, key=_POOL.index))
+        ),
+        st.sampled_from(schemas),
+        st.sampled_from([f"r{i}" for i in range(12)]),
+        st.lists(st.sampled_from(_POOL), min_size=1, max_size=6, unique=True),
+    )
+    return st.lists(relation, max_size=14, unique_by=lambda r: r.key)
+
+
+def _renames_by_the_rule(expected: Catalog, actual: Catalog) -> set[tuple[str, str]]:
+    """compare's documented rename rule, candidate by candidate (quadratic, obviously right)."""
+
+    def sig(rel: Relation) -> set[tuple[str, str]]:
+        return {(c.name, c.type) for c in rel.columns}
+
+    missing = [k for k in expected.relations if k not in actual.relations]
+    names = {k.name for k in missing}
+    candidates = [
+        k
+        for k in actual.relations
+        if k not in expected.relations and (k.schema in expected.schemas or k.name in names)
+    ]
+    best: dict[RelationKey, tuple[RelationKey, tuple[float, float, bool]]] = {}
+    for key in missing:
+        wanted = sig(expected.relations[key])
+        ranked = []
+        for cand in candidates:
+            have = sig(actual.relations[cand])
+            matched = len(wanted & have)
+            eligible = cand.schema in expected.schemas or cand.name == key.name
+            if wanted and eligible and matched / len(wanted) >= compare.RENAME_THRESHOLD:
+                rank = (matched / len(wanted), matched / len(have), cand.schema == key.schema)
+                ranked.append((rank, cand))
+        ranked.sort(key=lambda t: t[0], reverse=True)
+        if ranked and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
+            best[key] = (ranked[0][1], ranked[0][0])
+    pairs = set()
+    for cand in {c for c, _ in best.values()}:
+        claims = sorted((rank, key) for key, (c, rank) in best.items() if c == cand)
+        if len(claims) == 1 or claims[-1][0] > claims[-2][0]:
+            pairs.add((str(claims[-1][1]), str(cand)))
+    return pairs
+
+
+@settings(max_examples=300, deadline=None)
+@given(_overlapping_relations(_SCHEMAS[:2]), _overlapping_relations(_SCHEMAS))
+def test_rename_matching_follows_its_rule_when_many_relations_share_columns(
+    expected_relations: list[Relation], actual_relations: list[Relation]
+) -> None:
+    expected = Catalog.of(expected_relations, schemas=_SCHEMAS[:2])
+    actual = Catalog.of(actual_relations)
+    found = {
+        (f.expected, f.actual)
+        for f in compare_catalogs(expected, actual)
+        if f.kind is FindingKind.RELATION_RENAMED
+    }
+    assert found == _renames_by_the_rule(expected, actual)
 
 
 # --------------------------------------------------------------------------- contract files
