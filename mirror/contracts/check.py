@@ -43,15 +43,14 @@ from mirror.contracts.shapes import (
 from mirror.errors import ContractError, UsageError
 from mirror.sources.contract_file import (
     COLUMNS_FILE,
-    JsonDocument,
     catalog_to_json,
     dump_contract,
     load_contract,
     parse_contract,
-    parse_json,
     with_lineage,
     write_files_atomic,
 )
+from mirror.sources.json_locator import JsonDocument, parse_json
 
 BILLIG_SCHEMA = "billig"
 DEFAULT_CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"

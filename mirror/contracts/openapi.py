@@ -27,7 +27,7 @@ from deepdiff import DeepDiff
 
 from mirror.contracts.check import CheckResult, ContractContext, register_snapshot_kind
 from mirror.errors import ContractError, DatabaseError
-from mirror.sources.contract_file import parse_json
+from mirror.sources.json_locator import parse_json
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

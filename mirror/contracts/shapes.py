@@ -23,7 +23,8 @@ from deepdiff import DeepDiff
 from pydantic import BaseModel
 
 from mirror.site.serializers import FORBIDDEN_FIELDS
-from mirror.sources.contract_file import FORMAT_VERSION, JsonDocument, dump_json, read_json
+from mirror.sources.contract_file import FORMAT_VERSION, read_json
+from mirror.sources.json_locator import JsonDocument, dump_json
 
 # Keys never allowed in public output (SPEC §3): ticket counts, owner data and card numbers.
 # The integration layer owns the list; every snapshot pins it.
@@ -390,14 +391,15 @@ def parse_shape(doc: JsonDocument) -> ShapeSnapshot:
     allowed = {"format_version", "serializer", "forbidden", "schema"}
     for key in data:
         if key not in allowed:
-            raise doc.error((key,), f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+            names = ", ".join(sorted(allowed))
+            raise doc.error((key,), f"unknown key {key!r} (allowed: {names})", at_key=True)
     for key in sorted(allowed):
         if key not in data:
             raise doc.error((), f"missing key {key!r}")
     name = data["serializer"]
     if not isinstance(name, str) or not name:
         raise doc.error(("serializer",), "expected the serializer's name")
-    if name != doc.path.stem:
+    if name != Path(doc.source).stem:
         raise doc.error(("serializer",), f"serializer {name!r} does not match the file name")
     forbidden = data["forbidden"]
     if not isinstance(forbidden, list):

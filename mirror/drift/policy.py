@@ -13,15 +13,15 @@ and raises :class:`~mirror.errors.PolicyError` with file, line, column and JSON 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mirror.catalog.findings import Finding, FindingKind
-from mirror.errors import PolicyError
+from mirror.errors import ContractError, PolicyError
+from mirror.sources.json_locator import JsonDocument, JsonPath, dump_json, parse_json
 
 FORMAT_VERSION = 1
 DEFAULT_POLICY_PATH = Path("contracts/drift-policy.json")
@@ -127,61 +127,24 @@ def load_policy(path: str | Path, *, missing_ok: bool = False) -> Policy:
         raise PolicyError(f"{path}: policy file not found") from None
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read policy file ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return parse_policy(text, str(path))
+    return _Validator(parse_json(path, raw, what="policy", error=PolicyError)).policy()
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Validate policy JSON text; errors name ``source``, line, column and the JSON path."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise PolicyError(f"{source}: invalid JSON: nested too deeply") from None
-    try:
-        positions = _json_positions(text)
-    except _DuplicateKey as exc:
-        path, offset = exc.args
-        line, col = _line_col(text, offset)
-        raise PolicyError(f"{source}:{line}:{col}: {_json_path(path)}: duplicate key") from None
-    return _Validator(text, source, positions).policy(data)
-
-
-class _DuplicateKey(ValueError):
-    """A key given twice in one object (json.loads would silently keep the last)."""
-
-
-_JsonPath = tuple[str | int, ...]
+    return _Validator(parse_json(source, text, what="policy", error=PolicyError)).policy()
 
 
 class _Validator:
-    def __init__(
-        self,
-        text: str,
-        source: str,
-        positions: tuple[dict[_JsonPath, int], dict[_JsonPath, int]],
-    ) -> None:
-        self.text = text
-        self.source = source
-        self._positions, self._key_positions = positions
+    def __init__(self, doc: JsonDocument) -> None:
+        self.doc = doc
+        self.source = doc.source
 
-    def fail(self, path: _JsonPath, message: str, *, at_key: bool = False) -> PolicyError:
-        # The nearest located ancestor when the path itself has no position (missing keys).
-        probe = path
-        while probe not in self._positions and probe:
-            probe = probe[:-1]
-        offset = self._positions.get(probe, 0)
-        if at_key and probe == path:
-            offset = self._key_positions.get(path, offset)
-        line, col = _line_col(self.text, offset)
-        where = _json_path(path)
-        return PolicyError(f"{self.source}:{line}:{col}: {where}: {message}")
+    def fail(self, path: JsonPath, message: str, *, at_key: bool = False) -> ContractError:
+        return self.doc.error(path, message, at_key=at_key)  # a PolicyError (the doc's type)
 
-    def policy(self, data: Any) -> Policy:
+    def policy(self) -> Policy:
+        data = self.doc.data
         if not isinstance(data, dict):
             raise self.fail((), f"expected an object, got {_type_name(data)}")
         for key in sorted(data.keys() - _TOP_KEYS):
@@ -209,11 +172,12 @@ class _Validator:
         return Policy(tuple(parsed), self.source)
 
     def entry(self, index: int, data: Any) -> PolicyEntry:
-        at: _JsonPath = ("tolerate", index)
+        at: JsonPath = ("tolerate", index)
         if not isinstance(data, dict):
             raise self.fail(at, f"expected an object, got {_type_name(data)}")
         for key in sorted(data.keys() - set(_ENTRY_KEYS)):
-            raise self.fail((*at, key), f"unknown key {key!r} (allowed: {', '.join(_ENTRY_KEYS)})")
+            allowed = ", ".join(_ENTRY_KEYS)
+            raise self.fail((*at, key), f"unknown key {key!r} (allowed: {allowed})", at_key=True)
         for key in _ENTRY_KEYS:
             if key not in data:
                 raise self.fail(at, f"missing key {key!r}")
@@ -232,7 +196,7 @@ class _Validator:
         except ValueError as exc:
             raise self.fail((*at, "object"), str(exc)) from None
         expires = self.date((*at, "expires"), data["expires"])
-        line, _ = _line_col(self.text, self._positions.get(at, 0))
+        line = self.doc.line(at)
         return PolicyEntry(
             kind,
             data["object"],
@@ -243,7 +207,7 @@ class _Validator:
             f"{self.source}:{line}",
         )
 
-    def date(self, path: _JsonPath, text: str) -> dt.date:
+    def date(self, path: JsonPath, text: str) -> dt.date:
         if not _DATE.match(text):
             raise self.fail(path, f"expected a date YYYY-MM-DD, got {text!r}")
         try:
@@ -321,75 +285,9 @@ def _value(value: Any) -> str:
     return _type_name(value)
 
 
-def _json_path(path: Sequence[str | int]) -> str:
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
-def _line_col(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-_WS = re.compile(r"[ \t\n\r]*")
-
-
-def _json_positions(text: str) -> tuple[dict[_JsonPath, int], dict[_JsonPath, int]]:
-    """Offsets of every value, and of every object key, in (valid) JSON text, by path.
-
-    Raises _DuplicateKey(path, offset) for a key given twice in one object.
-    """
-    decoder = json.JSONDecoder()
-    positions: dict[_JsonPath, int] = {}
-    key_positions: dict[_JsonPath, int] = {}
-
-    def skip(i: int) -> int:
-        match = _WS.match(text, i)
-        return match.end() if match else i
-
-    def value(i: int, path: _JsonPath) -> int:
-        i = skip(i)
-        positions[path] = i
-        if text[i] == "{":
-            i = skip(i + 1)
-            if text[i] == "}":
-                return i + 1
-            seen: set[str] = set()
-            while True:
-                start = i
-                key, i = decoder.raw_decode(text, i)
-                if key in seen:
-                    raise _DuplicateKey((*path, key), start)
-                seen.add(key)
-                key_positions[(*path, key)] = start
-                i = skip(i) + 1  # the ':'
-                i = skip(value(i, (*path, key)))
-                if text[i] == "}":
-                    return i + 1
-                i = skip(i + 1)  # the ','
-        if text[i] == "[":
-            i = skip(i + 1)
-            if text[i] == "]":
-                return i + 1
-            index = 0
-            while True:
-                i = skip(value(i, (*path, index)))
-                index += 1
-                if text[i] == "]":
-                    return i + 1
-                i += 1
-        _, end = decoder.raw_decode(text, i)
-        return end
-
-    value(0, ())
-    return positions, key_positions
-
-
 # --------------------------------------------------------------------------- writing
 
 
 def policy_template() -> str:
     """The text of an empty policy file, as ``billig`` writes it."""
-    return json.dumps({"format_version": FORMAT_VERSION, "tolerate": []}, indent=2) + "\n"
+    return dump_json({"format_version": FORMAT_VERSION, "tolerate": []})

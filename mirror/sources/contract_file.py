@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
-from collections.abc import Callable, Mapping, Set
-from dataclasses import dataclass
+from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import Any
 
@@ -37,63 +35,14 @@ from mirror.catalog.model import (
     normalize_type,
 )
 from mirror.errors import ContractError
+from mirror.sources.json_locator import JsonDocument, JsonPath, dump_json, parse_json
 
 FORMAT_VERSION = 1
 UNKNOWN = "unknown"  # nullability of view columns
 CONTRACTS_DIR = Path("contracts")
 COLUMNS_FILE = "columns.json"
 
-JsonPath = tuple[str | int, ...]
-
-
-# --------------------------------------------------------------------------- JSON documents
-
-
-def json_path(path: JsonPath) -> str:
-    """``("relations", 2, "name")`` → ``$.relations[2].name`` (the location in messages)."""
-    out = "$"
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
-            out += f".{part}"
-        else:
-            out += "[" + json.dumps(part, ensure_ascii=False) + "]"
-    return out
-
-
-@dataclass(frozen=True)
-class JsonDocument:
-    """A parsed JSON file that can turn a JSON path into ``file:line:col`` for error messages."""
-
-    path: Path
-    text: str
-    data: Any
-
-    def error(self, where: JsonPath, message: str) -> ContractError:
-        line, col = _locate(self.text, where)
-        return ContractError(f"{self.path}:{line}:{col}: {json_path(where)}: {message}")
-
-
-class _DuplicateKey(Exception):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # dict() in C, then one length check: a Python loop over every member of every object
-    # doubled the parse time of a large contract. Only a duplicate pays for the search.
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateKey(key)
-            seen.add(key)
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+# --------------------------------------------------------------------------- reading
 
 
 def read_json(path: Path, *, what: str = "contract") -> JsonDocument:
@@ -110,118 +59,6 @@ def _read_bytes(path: Path, what: str) -> bytes:
         ) from None
     except OSError as exc:
         raise ContractError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
-
-
-def parse_json(path: Path, raw: bytes, *, what: str = "contract") -> JsonDocument:
-    """Parse the bytes of file ``path`` (already read); errors as in :func:`read_json`."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ContractError(
-            f"{path}:{line}:{col}: not UTF-8 text (byte {exc.start}); is this a {what} file?"
-        ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        raise ContractError(f"{path}:1:1: empty {what} file, expected a JSON object")
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise ContractError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    except _DuplicateKey as exc:
-        where = _find_duplicate(text)
-        line, col = _offset_to_line_col(text, where[1]) if where else (1, 1)
-        location = json_path(where[0]) if where else "$"
-        raise ContractError(f"{path}:{line}:{col}: {location}: duplicate key {exc}") from None
-    except (ValueError, RecursionError) as exc:
-        raise ContractError(f"{path}: invalid JSON: {exc}") from None
-    return JsonDocument(path, text, data)
-
-
-def dump_json(data: Any) -> str:
-    """The one JSON formatting of contract files: sorted keys, 2-space indent, final newline."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-# A JSON value's position: a tiny parser that follows an already-valid document. Used only to
-# put line numbers into error messages, so it never decides validity itself.
-_WS = re.compile(r"[ \t\n\r]*")
-_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
-_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
-
-
-def _positions(text: str) -> tuple[dict[JsonPath, int], tuple[JsonPath, int] | None]:
-    """Offsets of every value (of the key, for object members) and the first duplicate key."""
-    found: dict[JsonPath, int] = {}
-    duplicate: list[tuple[JsonPath, int]] = []
-
-    def ws(i: int) -> int:
-        match = _WS.match(text, i)
-        return match.end() if match else i
-
-    def value(i: int, path: JsonPath) -> int:
-        i = ws(i)
-        found.setdefault(path, i)
-        char = text[i]
-        if char == "{":
-            i = ws(i + 1)
-            seen: set[str] = set()
-            if text[i] == "}":
-                return i + 1
-            while True:
-                i = ws(i)
-                start = i
-                key, i = _scanstring(text, i + 1)
-                if key in seen and not duplicate:
-                    duplicate.append(((*path, key), start))
-                seen.add(key)
-                found.setdefault((*path, key), start)
-                i = ws(ws(i) + 1)  # past ':'
-                i = ws(value(i, (*path, key)))
-                if text[i] == "}":
-                    return i + 1
-                i += 1  # ','
-        if char == "[":
-            i = ws(i + 1)
-            if text[i] == "]":
-                return i + 1
-            index = 0
-            while True:
-                i = ws(value(i, (*path, index)))
-                if text[i] == "]":
-                    return i + 1
-                i += 1
-                index += 1
-        if char == '"':
-            return _scanstring(text, i + 1)[1]
-        match = _SCALAR.match(text, i)
-        if not match:
-            raise ValueError(f"unexpected {char!r}")
-        return match.end()
-
-    with contextlib.suppress(ValueError, IndexError, RecursionError):
-        value(0, ())
-    return found, (duplicate[0] if duplicate else None)
-
-
-def _offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def _locate(text: str, where: JsonPath) -> tuple[int, int]:
-    """Line and column of the deepest existing prefix of ``where`` (1, 1 when unknown)."""
-    found, _ = _positions(text)
-    for end in range(len(where), -1, -1):
-        if where[:end] in found:
-            return _offset_to_line_col(text, found[where[:end]])
-    return 1, 1
-
-
-def _find_duplicate(text: str) -> tuple[JsonPath, int] | None:
-    return _positions(text)[1]
 
 
 # --------------------------------------------------------------------------- atomic writes
@@ -360,8 +197,8 @@ class _ContractReader:
     def __init__(self, doc: JsonDocument) -> None:
         self.doc = doc
 
-    def fail(self, where: JsonPath, message: str) -> ContractError:
-        return self.doc.error(where, message)
+    def fail(self, where: JsonPath, message: str, *, at_key: bool = False) -> ContractError:
+        return self.doc.error(where, message, at_key=at_key)
 
     # typed accessors -------------------------------------------------------------------
     def obj(
@@ -378,7 +215,7 @@ class _ContractReader:
         if not value.keys() <= allowed:
             key = next(k for k in value if k not in allowed)  # the first one as written
             names = ", ".join(sorted(allowed))
-            raise self.fail((*where, key), f"unknown key {key!r} (allowed: {names})")
+            raise self.fail((*where, key), f"unknown key {key!r} (allowed: {names})", at_key=True)
         if not required <= value.keys():
             raise self.fail(where, f"missing key {min(required - value.keys())!r}")
         return value
@@ -501,7 +338,9 @@ class _ContractReader:
         self, value: Any, where: JsonPath, kind: Kind, has_lineage: bool
     ) -> tuple[Column, Usage | None]:
         if not has_lineage and isinstance(value, dict) and "lineage" in value:
-            raise self.fail((*where, "lineage"), "lineage given but the contract has lineage false")
+            raise self.fail(
+                (*where, "lineage"), "lineage given but the contract has lineage false", at_key=True
+            )
         col = self.obj(
             value, where, _COLUMN_KEYS, _COLUMN_KEYS_WITH_LINEAGE if has_lineage else None
         )

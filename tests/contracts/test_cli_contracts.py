@@ -91,7 +91,7 @@ def test_malformed_shape_snapshot_exits_2_with_its_location(
     )
     assert code == 2 and out == ""
     assert err == (
-        f"billig: error: {path}:12:3: $.format_version: unsupported format_version 7 "
+        f"billig: error: {path}:12:21: $.format_version: unsupported format_version 7 "
         "(this harness reads 1)\n"
     )
 

@@ -213,7 +213,7 @@ def test_duplicated_relation_points_at_the_second_one(tmp_path: Path) -> None:
     relation_names = [
         i for i, line in enumerate(text.splitlines(), 1) if line == '      "name": "event",'
     ]
-    assert f"columns.json:{relation_names[-1]}:7:" in message
+    assert f"columns.json:{relation_names[-1]}:15:" in message  # the value
 
 
 def test_duplicated_json_key_is_located(tmp_path: Path) -> None:

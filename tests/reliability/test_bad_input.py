@@ -219,7 +219,7 @@ POLICY_CORRUPTIONS: dict[str, tuple[str | bytes, str]] = {
     "top level array": ("[]", r"1:1: \$: expected an object, got"),
     "deeply nested": ("[" * 100_000 + "]" * 100_000, r"invalid JSON"),
     "binary garbage": (b"\x89PNG\r\n\x1a\n\x00\xff\xfe garbage", r"not UTF-8 text \(byte 0\)"),
-    "empty": ("", r"1:1: invalid JSON"),
+    "empty": ("", r"1:1: empty policy file"),
 }
 
 
