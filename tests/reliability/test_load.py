@@ -1,5 +1,5 @@
 """Load: drift against a 5,000-relation database, 1,950 renamed tables, seeding 50,000 events,
-20 drifts at once.
+20 drifts at once, a drift policy of 40,000 entries.
 
 Marked ``slow``: run by ``tox -e load`` (which CI runs), not by the default test command. Each
 ``billig`` process's peak resident memory comes from the kernel (see ``billig_measured``); the
@@ -23,6 +23,8 @@ from sqlalchemy.engine import URL
 from mirror.catalog.compare import compare_catalogs
 from mirror.catalog.findings import FindingKind
 from mirror.catalog.model import Catalog, Column, Kind, Relation, RelationKey
+from mirror.drift.policy import load_policy, parse_policy
+from mirror.errors import PolicyError
 from mirror.provision.providers import Server, connect_url
 
 from .sandbox import Measured, billig_measured, full, new_database, query
@@ -33,6 +35,7 @@ RELATIONS = 5_000
 RENAMED = 1_950
 EVENTS = 50_000
 PARALLEL = 20
+POLICY_ENTRIES = 40_000
 MAX_DRIFT_MB = 400
 MAX_SEED_MB = 1_000
 
@@ -212,3 +215,38 @@ def test_seeding_50000_events(fresh_database: URL, figure: Figure) -> None:
     figure("seeded rows", f"{events} events, {tickets} tickets")
     assert events == EVENTS and tickets > EVENTS
     assert run.peak_mb < MAX_SEED_MB
+
+
+def test_a_policy_of_40000_entries_loads_with_every_entry_and_error_located(
+    tmp_path: Path, figure: Figure
+) -> None:
+    entries = [
+        {
+            "kind": "column_missing",
+            "object": f"billig.extra_{i}.note",
+            "reason": "kept for the archive",
+            "owner": "web team",
+            "expires": "2099-01-01",
+        }
+        for i in range(POLICY_ENTRIES)
+    ]
+    text = json.dumps({"format_version": 1, "tolerate": entries}, indent=2)
+    path = tmp_path / "drift-policy.json"
+    path.write_text(text)
+    figure("policy file size", f"{len(text) / 1e6:.1f} MB, {POLICY_ENTRIES} entries")
+    policy = load_policy(path)
+    assert len(policy.entries) == POLICY_ENTRIES
+    # Seven lines per entry after the three opening lines: entry i opens on line 4 + 7 i.
+    assert [e.source for e in policy.entries] == [
+        f"{path}:{4 + 7 * i}" for i in range(POLICY_ENTRIES)
+    ]
+    assert policy.entries[-1].object == f"billig.extra_{POLICY_ENTRIES - 1}.note"
+
+    last = POLICY_ENTRIES - 1
+    broken = text[: text.rindex('"2099-01-01"')] + '"2099-02-30"' + text[text.rindex("\n    }") :]
+    with pytest.raises(PolicyError) as info:
+        parse_policy(broken, str(path))
+    assert str(info.value) == (
+        f"{path}:{4 + 7 * last + 5}:18: $.tolerate[{last}].expires: "
+        "'2099-02-30' is not a valid date"
+    )
