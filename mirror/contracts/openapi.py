@@ -27,7 +27,7 @@ from deepdiff import DeepDiff
 
 from mirror.contracts.check import CheckResult, ContractContext, register_snapshot_kind
 from mirror.errors import ContractError, DatabaseError
-from mirror.sources.json_locator import parse_json
+from mirror.sources.json_locator import dump_json, json_path, parse_json
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -56,11 +56,6 @@ def openapi_document(app: FastAPI | None = None) -> dict[str, Any]:
         finally:
             app.state.api.close()
     return app.openapi()
-
-
-def dump_openapi(document: Mapping[str, Any]) -> str:
-    """Stable text: keys sorted, two-space indent, UTF-8, a final newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def load_openapi(path: Path) -> dict[str, Any]:
@@ -107,17 +102,8 @@ def forbidden_properties(document: Mapping[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- diffs
 
 
-def _step(key: Any) -> str:
-    if isinstance(key, int):
-        return f"[{key}]"
-    text = str(key)
-    if text and all(c.isalnum() or c in "_-" for c in text):
-        return f".{text}"
-    return f"[{text!r}]"
-
-
 def _where(level: Any) -> str:
-    return "".join(_step(k) for k in level.path(output_format="list")).lstrip(".") or "$"
+    return json_path(level.path(output_format="list"), root="") or "$"
 
 
 def _short(value: Any) -> str:
@@ -338,9 +324,7 @@ def response_problems(
     schema = {**(content[media].get("schema") or {}), "components": document.get("components", {})}
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-        where = "$" + "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
-        )
+        where = json_path(error.absolute_path)
         problems.append(f"{label}: {where}: {error.message[:200]}")
     problems += [
         f"{label}: {path}: forbidden key in output (SPEC §3)" for path in find_forbidden(data)
@@ -460,7 +444,7 @@ class OpenApiSnapshot:
         if exposed:
             # The privacy contract cannot be updated away: fix the API instead.
             raise ContractError(f"refusing to pin a forbidden field: {exposed[0]}")
-        return {Path(OPENAPI_FILE): dump_openapi(document)}
+        return {Path(OPENAPI_FILE): dump_json(document)}
 
     def owned(self, ctx: ContractContext) -> list[Path]:
         return [Path(OPENAPI_FILE)] if (ctx.contracts_dir / OPENAPI_FILE).exists() else []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from mirror.site.serializers import FORBIDDEN_FIELDS
 from mirror.sources.contract_file import FORMAT_VERSION, read_json
-from mirror.sources.json_locator import JsonDocument, dump_json
+from mirror.sources.json_locator import JsonDocument, dump_json, json_path
 
 # Keys never allowed in public output (SPEC §3): ticket counts, owner data and card numbers.
 # The integration layer owns the list; every snapshot pins it.
@@ -307,7 +307,7 @@ def _leaf_errors(error: jsonschema.ValidationError) -> list[tuple[str, str, str]
     ``object | null`` for an object), not "matches none of the branches".
     """
     if error.validator not in ("anyOf", "oneOf") or not error.context:
-        return [(_data_path(error.absolute_path), _defect(error), error.message)]
+        return [(json_path(error.absolute_path, root=""), _defect(error), error.message)]
     branches: dict[Any, list[jsonschema.ValidationError]] = {}
     for sub in error.context:
         branches.setdefault(sub.schema_path[0], []).append(sub)
@@ -321,7 +321,7 @@ def _leaf_errors(error: jsonschema.ValidationError) -> list[tuple[str, str, str]
     )
     value = _short(json.dumps(error.instance, default=str))
     message = f"{value} is not of type {' or '.join(types)}"
-    return [(_data_path(error.absolute_path), "type", message)]
+    return [(json_path(error.absolute_path, root=""), "type", message)]
 
 
 def _defect(error: jsonschema.ValidationError) -> str:
@@ -329,16 +329,6 @@ def _defect(error: jsonschema.ValidationError) -> str:
     if error.validator in ("additionalProperties", "required"):
         return error.message  # names the key, not a value
     return f"{error.validator}: {error.validator_value}"
-
-
-def _data_path(parts: Iterable[Any]) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def _generic(path: str) -> str:

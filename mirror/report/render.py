@@ -11,7 +11,6 @@ more), so no renderer can print a password. The JSON layout is pinned by
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +22,7 @@ from mirror.catalog.findings import Finding, Severity, counts, exit_code, sort_f
 from mirror.catalog.model import RelationKey, quote_ident
 from mirror.drift.policy import Policy, PolicyEntry, PolicyOutcome
 from mirror.secrets import scrub
+from mirror.sources.json_locator import dump_json
 
 REPORT_FORMAT_VERSION = 1
 FORMATS = ("text", "json", "junit", "markdown", "github")
@@ -216,7 +216,7 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return dump_json(report_dict(report))
 
 
 # --------------------------------------------------------------------------- JUnit

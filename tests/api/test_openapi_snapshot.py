@@ -20,7 +20,6 @@ from mirror.contracts.openapi import (
     OpenApiSnapshot,
     SampleRequest,
     diff_documents,
-    dump_openapi,
     load_openapi,
     openapi_document,
     response_problems,
@@ -30,6 +29,7 @@ from mirror.provision.mirror import Mirror
 from mirror.site import payment_errors, serializers
 from mirror.site.api import create_app
 from mirror.site.serializers import PublicModel
+from mirror.sources.json_locator import dump_json
 
 from .conftest import schema_for
 
@@ -70,7 +70,7 @@ def test_committed_document_is_the_one_the_api_generates(project_root: Path) -> 
     pinned = load_openapi(project_root / "contracts" / OPENAPI_FILE)
     assert diff_documents(pinned, openapi_document()) == []
     text = (project_root / "contracts" / OPENAPI_FILE).read_text(encoding="utf-8")
-    assert text == dump_openapi(pinned)  # stable formatting: what update writes
+    assert text == dump_json(pinned)  # stable formatting: what update writes
 
 
 def test_update_then_check_is_clean_and_a_second_update_changes_nothing(
@@ -100,7 +100,7 @@ def test_update_says_what_changed_in_the_document(
     document = json.loads(path.read_text())
     del document["components"]["schemas"]["Health"]["properties"]["site"]
     document["info"]["version"] = "0.9.0"
-    path.write_text(dump_openapi(document))
+    path.write_text(dump_json(document))
     changes = update_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
     assert [(c.status, c.lines) for c in changes] == [
         (
@@ -157,7 +157,7 @@ def test_diff_lines_name_paths_and_values() -> None:
         "+ list[2]: 3",
         '+ new: "v"',
         "- gone: true",
-        "~ paths['/a/{id}'].get.x: 1 → 2",
+        '~ paths["/a/{id}"].get.x: 1 → 2',
     ]
     assert diff_documents(old, old) == []
 
