@@ -135,6 +135,9 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     return _Validator(parse_json(source, text, what="policy", error=PolicyError)).policy()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class _Validator:
     def __init__(self, doc: JsonDocument) -> None:
         self.doc = doc
@@ -183,6 +186,8 @@ class _Validator:
                 raise self.fail(at, f"missing key {key!r}")
             if not isinstance(data[key], str) or not data[key].strip():
                 raise self.fail((*at, key), f"expected a non-empty string, got {_value(data[key])}")
+            if _SURROGATE.search(data[key]):  # from a \ud800-\udfff escape: no report can show it
+                raise self.fail((*at, key), "contains a lone surrogate, which is not text")
         try:
             kind = FindingKind(data["kind"])
         except ValueError:

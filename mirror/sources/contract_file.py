@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Set
 from pathlib import Path
@@ -191,11 +192,17 @@ _TARGET_KEYS = frozenset({"schema", "name"})
 _LINEAGE_KEYS = frozenset({"models", "fields", "endpoints", "requires_not_null"})
 
 
+# json.loads keeps \ud800-\udfff escapes that do not pair up as lone surrogates.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class _ContractReader:
     """Walks the parsed document with its JSON path, raising located errors."""
 
     def __init__(self, doc: JsonDocument) -> None:
         self.doc = doc
+        # NUL and lone surrogates reach a decoded string only through \u escapes.
+        self.escaped = "\\u" in doc.text
 
     def fail(self, where: JsonPath, message: str, *, at_key: bool = False) -> ContractError:
         return self.doc.error(where, message, at_key=at_key)
@@ -230,7 +237,21 @@ class _ContractReader:
             raise self.fail(where, f"expected a string, got {_json_type(value)}")
         if not value:
             raise self.fail(where, "expected a non-empty string")
+        if self.escaped:
+            self.text(value, where)
         return value
+
+    def text(self, value: str, where: JsonPath) -> None:
+        """Text PostgreSQL and UTF-8 can hold: a name with NUL or a lone surrogate would only
+        fail later, in the middle of a check (or after connecting to production)."""
+        if "\x00" in value:
+            raise self.fail(where, "contains a NUL character (\\u0000), which no name can hold")
+        surrogate = _SURROGATE.search(value)
+        if surrogate is not None:
+            raise self.fail(
+                where,
+                f"contains a lone surrogate (\\u{ord(surrogate[0]):04x}), which is not text",
+            )
 
     def boolean(self, value: Any, where: JsonPath) -> bool:
         if not isinstance(value, bool):
@@ -368,6 +389,8 @@ class _ContractReader:
             raise self.fail(
                 (*where, "default"), f"expected a string or null, got {_json_type(default)}"
             )
+        if default is not None and self.escaped:
+            self.text(default, (*where, "default"))
         usage = self.usage(col.get("lineage", {}), (*where, "lineage")) if has_lineage else None
         return Column(name=name, type=type_, nullable=nullable, default=default), usage
 

@@ -105,6 +105,26 @@ CONTRACT_CORRUPTIONS: dict[str, tuple[str | bytes, str]] = {
         _edit(lambda d: d.pop("format_version")),
         r"1:1: \$: missing key 'format_version'",
     ),
+    "NUL in a relation name": (
+        _edit(lambda d: d["relations"][0].update(name="ev\x00ent")),
+        r"\$\.relations\[0\]\.name: contains a NUL character",
+    ),
+    "NUL in a schema name": (
+        _edit(lambda d: d["relations"][0].update(schema="bil\x00lig")),
+        r"\$\.relations\[0\]\.schema: contains a NUL character",
+    ),
+    "NUL in a column name": (
+        _edit(lambda d: _first_column(d).update(name="\x00")),
+        r"\$\.relations\[0\]\.columns\[0\]\.name: contains a NUL character",
+    ),
+    "lone surrogate in a relation name": (
+        _edit(lambda d: d["relations"][0].update(name="event\ud800")),
+        r"\$\.relations\[0\]\.name: contains a lone surrogate \(\\ud800\)",
+    ),
+    "lone surrogate in a schema name": (
+        _edit(lambda d: d.update(schemas=["\udfff"])),
+        r"\$\.schemas\[0\]: contains a lone surrogate \(\\udfff\)",
+    ),
     "top level array": ("[]", r"1:1: \$: expected a JSON object, got an array"),
     "NaN": (CONTRACT.replace('"nullable": false', '"nullable": NaN', 1), r"invalid JSON"),
     "deeply nested": ("[" * 100_000 + "]" * 100_000, r"invalid JSON"),
@@ -220,6 +240,14 @@ POLICY_CORRUPTIONS: dict[str, tuple[str | bytes, str]] = {
     "deeply nested": ("[" * 100_000 + "]" * 100_000, r"invalid JSON"),
     "binary garbage": (b"\x89PNG\r\n\x1a\n\x00\xff\xfe garbage", r"not UTF-8 text \(byte 0\)"),
     "empty": ("", r"1:1: empty policy file"),
+    "a 5,001-digit number": (
+        _policy(lambda d: None).replace('"format_version": 1', '"format_version": ' + "9" * 5_001),
+        r"invalid JSON: .*\d+ digits",
+    ),
+    "lone surrogate in a reason": (
+        _policy(lambda d: _entry(d).update(reason="seats \udc00")),
+        r"\$\.tolerate\[0\]\.reason: contains a lone surrogate",
+    ),
 }
 
 
