@@ -437,8 +437,12 @@ def contracts_snapshot(dsn: str, schemas: tuple[str, ...], output: Path) -> None
     The contract has no lineage: every pinned column counts as read by `billig drift`.
     """
     from mirror.contracts.check import snapshot_database
+    from mirror.report.render import cannot_write
     from mirror.secrets import redact
 
+    reason = cannot_write(output)
+    if reason is not None:
+        raise UsageError(f"--output {output}: cannot write the contract there: {reason}")
     catalog = snapshot_database(dsn, schemas, output)
     columns = sum(len(r.columns) for r in catalog)
     click.echo(
@@ -623,8 +627,13 @@ def drift(
     3: database unreachable, authentication failed, timeout or introspection failed.
     """
     from mirror.drift.check import DSN_ENV, Timeouts, check_drift, default_dsn
-    from mirror.report.render import render, use_color, write_step_summary
-    from mirror.sources.contract_file import write_atomic
+    from mirror.report.render import (
+        check_destinations,
+        render,
+        step_summary_path,
+        use_color,
+        write_reports,
+    )
 
     target = dsn or default_dsn()
     if not target:
@@ -632,6 +641,9 @@ def drift(
     reports = [parse_output(o, fmt) for o in outputs]
     if not any(path == "-" for _, path in reports):
         reports.insert(0, (fmt, "-"))
+    files = [(report_fmt, Path(path)) for report_fmt, path in reports if path != "-"]
+    summary = step_summary_path() if any(f == "github" for f, _ in reports) else None
+    check_destinations([path for _, path in files], summary)
     check = check_drift(
         target,
         contract=contract,
@@ -643,15 +655,13 @@ def drift(
     # Every database read happens before anything is written or printed.
     fixing = _drift_fixing(check, schema_file, write_schema) if suggest or write_schema else None
     report = check.report
+    # Reports first: a verdict is printed only once every report it promises was written.
+    write_reports(report, files, summary)
     for report_fmt, path in reports:
         if path == "-":
             paint = use_color(sys.stdout) if color is None else color
             # click strips ANSI codes off a non-terminal unless told the colour is wanted.
             click.echo(render(report, report_fmt, color=paint), nl=False, color=paint)
-        else:
-            write_atomic(Path(path), render(report, report_fmt))
-    if any(report_fmt == "github" for report_fmt, _ in reports):
-        write_step_summary(report)
     if fixing is not None:
         text = fixing()
         # Keep machine-readable stdout parseable: fixing help then goes to stderr.

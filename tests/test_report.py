@@ -29,6 +29,7 @@ from mirror.drift.policy import parse_policy
 from mirror.report.render import (
     FORMATS,
     Report,
+    cannot_write,
     render,
     render_github,
     render_json,
@@ -441,3 +442,16 @@ def test_a_retargeted_foreign_key_reads_as_was_then_now_in_every_format(fmt: str
         "became → billig.event (event)"
     ) in rendered
     assert "(num): (num)" not in rendered
+
+
+def test_a_destination_is_tried_without_leaving_anything_behind(tmp_path: Path) -> None:
+    assert cannot_write(tmp_path / "reports" / "new" / "drift.json") is None
+    assert cannot_write(tmp_path / "drift.json") is None
+    assert list(tmp_path.iterdir()) == []  # folders are created only when writing
+    assert cannot_write(tmp_path) == "it is a directory"
+    (tmp_path / "file").write_text("x")
+    assert (
+        cannot_write(tmp_path / "file" / "drift.json") == f"{tmp_path / 'file'} is not a directory"
+    )
+    assert cannot_write(tmp_path / "file", append=True) is None
+    assert (tmp_path / "file").read_text() == "x"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from typing import IO, Any
 from mirror.catalog.findings import Finding, Severity, counts, exit_code, sort_findings
 from mirror.catalog.model import RelationKey, quote_ident
 from mirror.drift.policy import Policy, PolicyEntry, PolicyOutcome
+from mirror.errors import UsageError
 from mirror.secrets import scrub
+from mirror.sources.contract_file import write_files_atomic
 from mirror.sources.json_locator import dump_json
 
 REPORT_FORMAT_VERSION = 1
@@ -401,13 +404,91 @@ def render_github(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def step_summary_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The job summary file ``$GITHUB_STEP_SUMMARY`` names (None when unset or blank)."""
+    env = os.environ if environ is None else environ
+    target = env.get("GITHUB_STEP_SUMMARY", "").strip()
+    return Path(target) if target else None
+
+
 def write_step_summary(report: Report, environ: Mapping[str, str] | None = None) -> Path | None:
     """Append the Markdown report to ``$GITHUB_STEP_SUMMARY`` when set; return the file."""
-    env = os.environ if environ is None else environ
-    target = env.get("GITHUB_STEP_SUMMARY")
-    if not target:
+    path = step_summary_path(environ)
+    if path is None:
         return None
-    path = Path(target)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(render_markdown(report))
     return path
+
+
+# --------------------------------------------------------------------------- destinations
+
+
+def cannot_write(path: Path, *, append: bool = False) -> str | None:
+    """Why a report cannot be written to ``path``, or None when it can.
+
+    Asked before a check runs, so that a bad destination is a usage error rather than a
+    failure after the verdict was printed. A report file is replaced atomically (a temporary
+    file next to it, folders created as needed), so the nearest existing folder must take a
+    new file: that is tried, and the trial file removed. An appended file (the job summary) is
+    opened for appending, which creates it empty if missing and never blocks.
+    """
+    try:
+        if path.is_dir():
+            return "it is a directory"
+        if append:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+            os.close(fd)
+            return None
+        if path.exists() and not path.is_file():
+            return "it is not a regular file (use - for stdout)"
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir():
+            return f"{folder} is not a directory"
+        fd, trial = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(trial)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def check_destinations(files: Iterable[Path], step_summary: Path | None = None) -> None:
+    """Raise :class:`~mirror.errors.UsageError` for the first report destination that cannot
+    be written (see :func:`cannot_write`)."""
+    for path in files:
+        reason = cannot_write(path)
+        if reason is not None:
+            raise UsageError(f"--output {path}: cannot write the report there: {reason}")
+    if step_summary is not None:
+        reason = cannot_write(step_summary, append=True)
+        if reason is not None:
+            raise UsageError(
+                f"$GITHUB_STEP_SUMMARY ({step_summary}): cannot append the job summary: {reason}"
+            )
+
+
+def write_reports(
+    report: Report, files: Iterable[tuple[str, Path]], step_summary: Path | None = None
+) -> None:
+    """Write the report files (all or none, atomically) and append the job summary.
+
+    A destination that fails even so (the disk filled up since it was checked) is a
+    :class:`~mirror.errors.UsageError`: a report that was not written is never a success.
+    """
+    rendered = {path: render(report, fmt) for fmt, path in files}
+    try:
+        write_files_atomic(rendered)
+    except OSError as exc:
+        where = ", ".join(map(str, rendered))
+        raise UsageError(f"--output {where}: cannot write the reports: {exc.strerror}") from None
+    if step_summary is not None:
+        try:
+            write_step_summary(report, {"GITHUB_STEP_SUMMARY": str(step_summary)})
+        except OSError as exc:
+            raise UsageError(
+                f"$GITHUB_STEP_SUMMARY ({step_summary}): cannot append the job summary: "
+                f"{exc.strerror}"
+            ) from None

@@ -15,6 +15,7 @@ the error being reported.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -79,6 +80,8 @@ def write_files_atomic(files: Mapping[Path, str]) -> None:
     staged: list[tuple[str, Path]] = []
     try:
         for path, text in files.items():
+            if path.exists() and not path.is_file():  # never replace a device such as /dev/null
+                raise OSError(errno.EINVAL, "not a regular file", str(path))
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             staged.append((tmp, path))

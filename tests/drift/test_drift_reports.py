@@ -211,3 +211,32 @@ def test_output_values_name_a_format_and_a_file(value, expected) -> None:
 def test_output_without_a_file_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         parse_output("github:", "text")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (("--output", "json:{tmp}"), {}, "--output {tmp}: cannot write the report there"),
+        (
+            ("--format", "github"),
+            {"GITHUB_STEP_SUMMARY": "{tmp}"},
+            "$GITHUB_STEP_SUMMARY ({tmp}): cannot append the job summary",
+        ),
+    ],
+    ids=["--output a folder", "step summary a folder"],
+)
+def test_a_report_that_cannot_be_written_never_follows_a_verdict(
+    production: Production,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    says: str,
+) -> None:
+    def fill(text: str) -> str:
+        return text.replace("{tmp}", str(tmp_path))
+
+    done = run_cli(*map(fill, args), dsn=production.dsn, env={k: fill(v) for k, v in env.items()})
+    assert done.code == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr == f"billig: error: {fill(says)}: it is a directory\n"
+    assert list(tmp_path.iterdir()) == []

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from mirror.provision.providers import Server, connect_url
+from mirror.sources.contract_file import write_atomic
 
 from .sandbox import ROOT, Result, assert_error, databases, full, query
 
@@ -445,3 +448,70 @@ def test_bad_environment_is_exit_2_and_names_the_variable(
     result = run_cli("mirror", "run", "--", "true")
     assert result.code == 2, result
     assert says in result.err.splitlines()[-1], result.err
+
+
+# --------------------------------------------------------------------------- report destinations
+
+# name: (a destination in tmp_path, what the message says)
+DESTINATIONS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "--output naming a folder": (lambda tmp: ["--output", f"json:{tmp}"], "is a directory"),
+    "--output under a regular file": (
+        lambda tmp: ["--output", f"json:{tmp / 'columns.json' / 'drift.json'}"],
+        "is not a directory",
+    ),
+    "--output in a folder nothing can be created in": (
+        lambda tmp: ["--output", "junit:/proc/drift.xml"],
+        "cannot write the report",
+    ),
+    "--output naming a device": (
+        lambda tmp: ["--output", "text:/dev/null"],
+        "not a regular file (use - for stdout)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DESTINATIONS)
+def test_a_report_destination_that_cannot_be_written_is_exit_2_before_the_check(
+    run_cli: Callable[..., Result], tmp_path: Path, case: str
+) -> None:
+    (tmp_path / "columns.json").write_text(CONTRACT)
+    args, says = DESTINATIONS[case]
+    result = run_cli(
+        "drift", "--dsn", _closed_port_dsn(), "--contract", str(tmp_path), *args(tmp_path)
+    )
+    assert_error(result, 2, "--output", says)
+    assert result.out == ""  # never a verdict
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["columns.json"]
+
+
+def test_a_step_summary_naming_a_folder_is_exit_2_before_the_check(
+    run_cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path))
+    result = run_cli("drift", "--dsn", _closed_port_dsn(), "--format", "github")
+    assert_error(result, 2, "$GITHUB_STEP_SUMMARY", str(tmp_path), "is a directory")
+    assert result.out == ""
+
+
+@pytest.mark.parametrize("where", ["a folder", "a pipe", "/proc"])
+def test_a_snapshot_destination_that_cannot_be_written_is_exit_2_before_connecting(
+    run_cli: Callable[..., Result], tmp_path: Path, where: str
+) -> None:
+    output = {"a folder": tmp_path, "a pipe": tmp_path / "pipe", "/proc": Path("/proc/c.json")}
+    if where == "a pipe":
+        os.mkfifo(output[where])
+    result = run_cli(
+        "contracts", "snapshot", "--dsn", _closed_port_dsn(), "--schema", "billig",
+        "--output", str(output[where]),
+    )  # fmt: skip
+    assert result.code == 2, result
+    assert "Traceback" not in result.output and result.out == ""
+
+
+def test_an_atomic_write_never_replaces_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(OSError, match="not a regular file"):
+        write_atomic(pipe, "{}")
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
