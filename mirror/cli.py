@@ -21,9 +21,10 @@ import click
 import psycopg2
 import sqlalchemy.exc
 
+from mirror.config import Config, load_config
 from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
 from mirror.progress import reporting
-from mirror.provision.mirror import DEFAULT_EVENTS, DEFAULT_SEED, start_mirror
+from mirror.provision.mirror import start_mirror
 from mirror.provision.providers import PROVIDERS, ProviderOptions, client_bindir
 from mirror.report.render import FORMATS
 from mirror.secrets import scrub
@@ -159,14 +160,17 @@ def seed_options(func: Any) -> Any:
         help="Reference time of the seed (naive local time; default today's midnight).",
     )(func)
     func = click.option(
-        "--seed", "seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed."
+        "--seed",
+        "seed",
+        type=int,
+        default=None,
+        help="Random seed (default: [tool.billig] seed, else 1).",
     )(func)
     func = click.option(
         "--events",
         type=click.IntRange(min=0, max=1_000_000),
-        default=DEFAULT_EVENTS,
-        show_default=True,
-        help="Number of Billig events to seed.",
+        default=None,
+        help="Number of Billig events to seed (default: [tool.billig] events, else 60).",
     )(func)
     return func
 
@@ -196,6 +200,21 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# --------------------------------------------------------------------------- billig config
+
+
+@cli.command("config")
+def config_command() -> None:
+    """Print the resolved configuration and where each value came from."""
+    config = load_config()
+    shown = config.pyproject or f"none (defaults, relative to {config.root})"
+    click.echo(f"pyproject: {shown}")
+    rows = config.describe()
+    width = max(len(key) for key, _, _ in rows)
+    for key, value, origin in rows:
+        click.echo(f"{key:<{width}}  {value or '(not set)'}  [{origin}]")
+
+
 # --------------------------------------------------------------------------- billig mirror
 
 
@@ -212,17 +231,24 @@ def mirror_up(
     provider: str,
     dsn: str | None,
     image: str | None,
-    events: int,
-    seed: int,
+    events: int | None,
+    seed: int | None,
     now: datetime | None,
     show_password: bool,
 ) -> None:
     """Start a seeded mirror in the foreground; Ctrl-C stops it and removes everything."""
     started = time.monotonic()
+    config = load_config(overrides={"events": events, "seed": seed})
+    events, seed = config.events, config.seed
     with (
         _sigterm_as_interrupt(),
         start_mirror(
-            provider, events=events, seed=seed, now=now, options=make_options(provider, dsn, image)
+            provider,
+            events=events,
+            seed=seed,
+            now=now,
+            options=make_options(provider, dsn, image),
+            schema_path=config.schema,
         ) as m,
     ):
         _echo_seed_warnings(m.seed_warnings)
@@ -250,8 +276,8 @@ def mirror_run(
     provider: str,
     dsn: str | None,
     image: str | None,
-    events: int,
-    seed: int,
+    events: int | None,
+    seed: int | None,
     now: datetime | None,
     command: tuple[str, ...],
 ) -> None:
@@ -261,10 +287,16 @@ def mirror_run(
     billig mirror run -- psql "$BILLIG_MIRROR_URL" -c 'select 1'
     (quote the variable so the shell does not expand it early: use sh -c '…').
     """
+    config = load_config(overrides={"events": events, "seed": seed})
     with (
         _sigterm_as_interrupt(),
         start_mirror(
-            provider, events=events, seed=seed, now=now, options=make_options(provider, dsn, image)
+            provider,
+            events=config.events,
+            seed=config.seed,
+            now=now,
+            options=make_options(provider, dsn, image),
+            schema_path=config.schema,
         ) as m,
     ):
         _echo_seed_warnings(m.seed_warnings)
@@ -298,7 +330,7 @@ def mirror_run(
 @mirror.command("seed")
 @click.option("--dsn", required=True, help="Database you own; schema/billig.sql is loaded first.")
 @seed_options
-def mirror_seed(dsn: str, events: int, seed: int, now: datetime | None) -> None:
+def mirror_seed(dsn: str, events: int | None, seed: int | None, now: datetime | None) -> None:
     """Load schema/billig.sql (if the billig schema is absent) and seed a database you own."""
     import psycopg2
 
@@ -329,9 +361,10 @@ def mirror_seed(dsn: str, events: int, seed: int, now: datetime | None) -> None:
             )
             has_schema = cur.fetchone() is not None
         conn.rollback()
+        config = load_config(overrides={"events": events, "seed": seed})
         if not has_schema:
-            load_schema(conn)
-        seeded = seed_billig(conn, events=events, seed=seed, now=now)
+            load_schema(conn, config.schema)
+        seeded = seed_billig(conn, events=config.events, seed=config.seed, now=now)
     _echo_seed_warnings(seeded.warnings)
     counts = seeded.counts
     click.echo(f"seeded {redact(url)}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
@@ -359,24 +392,42 @@ def contracts_options(func: Any) -> Any:
         "contracts_path",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Folder of the contract files (default: ./contracts of the project).",
+        help="Folder of the contract files (default: [tool.billig] contracts, else ./contracts).",
+    )(func)
+    func = click.option(
+        "--schema-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Schema DDL the mirror is loaded from (default: [tool.billig] schema).",
     )(func)
     return func
 
 
+def contracts_config(contracts_path: Path | None, schema_file: Path | None) -> Config:
+    return load_config(overrides={"contracts": contracts_path, "schema": schema_file})
+
+
 @contextlib.contextmanager
 def _contract_context(
-    provider: str, dsn: str | None, image: str | None, contracts_path: Path | None
+    provider: str, dsn: str | None, image: str | None, config: Config
 ) -> Iterator[Any]:
-    """A seeded mirror (from schema/billig.sql) and the contract folder, torn down afterwards."""
-    from mirror.contracts.check import ContractContext, contracts_dir
+    """A seeded mirror (from the schema file), the contract folder and the site under contract,
+    torn down afterwards."""
+    from mirror.contracts.check import ContractContext
+    from mirror.sources.site import load_site
 
-    folder = contracts_path or contracts_dir()
+    site = load_site(config)
     with (
         _sigterm_as_interrupt(),
-        start_mirror(provider, options=make_options(provider, dsn, image)) as m,
+        start_mirror(
+            provider,
+            events=config.events,
+            seed=config.seed,
+            options=make_options(provider, dsn, image),
+            schema_path=config.schema,
+        ) as m,
     ):
-        yield ContractContext(folder, m.url), m
+        yield ContractContext(config.contracts, m.url, site=site), m
 
 
 @cli.group()
@@ -395,11 +446,13 @@ def contracts_check(
     dsn: str | None,
     image: str | None,
     contracts_path: Path | None,
+    schema_file: Path | None,
     kinds: tuple[str, ...],
     report: Path | None,
 ) -> None:
     """Verify the contract files against a fresh mirror; writes nothing. Exit 1 on mismatch."""
-    ctx.exit(_run_checks(provider, dsn, image, contracts_path, kinds, report))
+    config = contracts_config(contracts_path, schema_file)
+    ctx.exit(_run_checks(provider, dsn, image, config, kinds, report))
 
 
 @contracts.command("update")
@@ -410,12 +463,14 @@ def contracts_update(
     dsn: str | None,
     image: str | None,
     contracts_path: Path | None,
+    schema_file: Path | None,
     kinds: tuple[str, ...],
 ) -> None:
-    """Rewrite the contract files from schema.sql, models and serializers; print what changed."""
+    """Rewrite the contract files from the schema file and the site; print what changed."""
     from mirror.contracts.check import render_changes, update_contracts
 
-    with _contract_context(provider, dsn, image, contracts_path) as (context, _):
+    config = contracts_config(contracts_path, schema_file)
+    with _contract_context(provider, dsn, image, config) as (context, _):
         changes = update_contracts(context, list(kinds) or None)
     click.echo(render_changes(changes, context.contracts_dir.parent), nl=False)
 
@@ -466,32 +521,33 @@ def check(
     dsn: str | None,
     image: str | None,
     contracts_path: Path | None,
+    schema_file: Path | None,
     kinds: tuple[str, ...],
     report: Path | None,
 ) -> None:
     """The main job: mirror up, every contract check, one summary. Exit 0 clean, 1 mismatch."""
-    ctx.exit(_run_checks(provider, dsn, image, contracts_path, kinds, report))
+    config = contracts_config(contracts_path, schema_file)
+    ctx.exit(_run_checks(provider, dsn, image, config, kinds, report))
 
 
 def _run_checks(
     provider: str,
     dsn: str | None,
     image: str | None,
-    contracts_path: Path | None,
+    config: Config,
     kinds: tuple[str, ...],
     report: Path | None,
 ) -> int:
     from mirror.contracts.check import (
         check_contracts,
-        contracts_dir,
         render_results,
         render_results_markdown,
         validate_contracts,
     )
 
-    validate_contracts(contracts_path or contracts_dir(), list(kinds) or None)
+    validate_contracts(config.contracts, list(kinds) or None)
     started = time.monotonic()
-    with _contract_context(provider, dsn, image, contracts_path) as (context, m):
+    with _contract_context(provider, dsn, image, config) as (context, m):
         ready = time.monotonic() - started
         results = check_contracts(context, list(kinds) or None)
     took = time.monotonic() - started
@@ -527,7 +583,8 @@ def parse_output(value: str, default_format: str) -> tuple[str, str]:
     "--contract",
     type=click.Path(path_type=Path),
     default=None,
-    help="Columns contract file, or a folder holding columns.json (default: contracts/).",
+    help="Columns contract file, or a folder holding columns.json (default: [tool.billig] "
+    "contracts).",
 )
 @click.option(
     "--schema",
@@ -564,7 +621,8 @@ def parse_output(value: str, default_format: str) -> tuple[str, str]:
     "--policy",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Drift policy file (default: drift-policy.json next to the contract, if present).",
+    help="Drift policy file (default: [tool.billig] policy, else drift-policy.json next to "
+    "the contract, if present).",
 )
 @click.option("--suggest", is_flag=True, help="Print the schema.sql and model changes to follow.")
 @click.option(
@@ -577,7 +635,7 @@ def parse_output(value: str, default_format: str) -> tuple[str, str]:
     "--schema-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Schema file for --suggest/--write-schema (default: schema/billig.sql).",
+    help="Schema file for --suggest/--write-schema (default: [tool.billig] schema).",
 )
 @click.option(
     "--color/--no-color", default=None, help="Colour the text report (default: on a TTY)."
@@ -644,16 +702,19 @@ def drift(
     files = [(report_fmt, Path(path)) for report_fmt, path in reports if path != "-"]
     summary = step_summary_path() if any(f == "github" for f, _ in reports) else None
     check_destinations([path for _, path in files], summary)
+    config = load_config(overrides={"schema": schema_file, "policy": policy})
+    if policy is None and config.origins.get("policy") != "default":
+        policy = config.policy  # configured explicitly: it must exist
     check = check_drift(
         target,
-        contract=contract,
+        contract=contract or config.contracts,
         schemas=schemas or None,
         policy=policy,
         fail_on=fail_on,
         timeouts=Timeouts(statement_timeout, lock_timeout, connect_timeout),
     )
     # Every database read happens before anything is written or printed.
-    fixing = _drift_fixing(check, schema_file, write_schema) if suggest or write_schema else None
+    fixing = _drift_fixing(check, config, write_schema) if suggest or write_schema else None
     report = check.report
     # Reports first: a verdict is printed only once every report it promises was written.
     write_reports(report, files, summary)
@@ -670,10 +731,9 @@ def drift(
     ctx.exit(report.exit_code)
 
 
-def _drift_fixing(check: DriftCheck, schema_file: Path | None, write: bool) -> Callable[[], str]:
+def _drift_fixing(check: DriftCheck, config: Config, write: bool) -> Callable[[], str]:
     """Read what --suggest/--write-schema need; return a function that writes and renders."""
     from mirror.drift.suggest import (
-        billig_models,
         model_changes,
         read_view_definitions,
         render_suggestions,
@@ -682,9 +742,10 @@ def _drift_fixing(check: DriftCheck, schema_file: Path | None, write: bool) -> C
         views_to_read,
         write_schema,
     )
-    from mirror.provision.schema import schema_file as default_schema_file
+    from mirror.sources.site import load_site
 
-    path = schema_file or default_schema_file()
+    path = config.schema
+    site = load_site(config)
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -693,11 +754,18 @@ def _drift_fixing(check: DriftCheck, schema_file: Path | None, write: bool) -> C
         check.target, views_to_read(check.expected, check.actual, check.findings)
     )
     update = updated_schema(source, check.expected, check.actual, check.findings, views)
-    changes = model_changes(check.expected, check.actual, check.findings, billig_models())
+    changes = model_changes(check.expected, check.actual, check.findings, site) if site else []
 
     def finish() -> str:
         diff = write_schema(path, update) if write else schema_diff(source, update.text, path.name)
-        return render_suggestions(update, diff, changes, schema_name=str(path), written=write)
+        return render_suggestions(
+            update,
+            diff,
+            changes,
+            schema_name=str(path),
+            models_file=site.models_file if site else "no site configured",
+            written=write,
+        )
 
     return finish
 
@@ -739,8 +807,8 @@ def serve(
     host: str,
     port: int,
     provider: str,
-    events: int,
-    seed: int,
+    events: int | None,
+    seed: int | None,
     now: datetime | None,
     command: tuple[str, ...],
 ) -> None:
@@ -753,27 +821,38 @@ def serve(
     billig serve --port 0 -- schemathesis run contracts/openapi.json \\
         --url '$BILLIG_API_URL'
     """
-    from mirror.site.api import create_app
-    from mirror.site.server import BackgroundServer, api_backends, base_url, bind, serve_forever
+    from mirror.secrets import redact
+    from mirror.serve import BackgroundServer, base_url, bind, serve_forever
+    from mirror.sources.site import load_site
 
+    config = load_config(overrides={"events": events, "seed": seed})
+    site = load_site(config)
+    serving = getattr(site, "serving", None)
+    if site is None or not callable(serving):
+        raise UsageError("billig serve needs a site with an app ([tool.billig] site)")
     sock = bind(host, port)
     try:
-        with (
-            _sigterm_as_interrupt(),
-            api_backends(
-                dsn,
-                site_db,
-                provider=provider,
-                options=make_options(provider, None, None),
-                events=events,
-                seed=seed,
-                now=now,
-            ) as backends,
-        ):
-            app = create_app(backends.billig, backends.site)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_sigterm_as_interrupt())
+            if dsn:
+                billig, billig_shown = dsn, redact(dsn)
+            else:
+                m = stack.enter_context(
+                    start_mirror(
+                        provider,
+                        events=config.events,
+                        seed=config.seed,
+                        now=now,
+                        options=make_options(provider, None, None),
+                        schema_path=config.schema,
+                    )
+                )
+                billig = m.full_url
+                billig_shown = f"{m.masked_url} (fresh mirror, provider {m.provider})"
+            app, site_shown = stack.enter_context(serving(billig, site_db))
             url = base_url(sock)
-            click.echo(f"Billig: {backends.billig_shown}", err=True)
-            click.echo(f"site:   {backends.site_shown}", err=True)
+            click.echo(f"Billig: {billig_shown}", err=True)
+            click.echo(f"site:   {site_shown}", err=True)
             if not command:
                 click.echo(f"serving the API on {url} (OpenAPI: {url}/openapi.json)")
                 click.echo("press Ctrl-C to stop", err=True)

@@ -23,6 +23,19 @@ class UsageError(HarnessError):
     """Bad command-line arguments or options."""
 
 
+class ConfigError(UsageError):
+    """The ``[tool.billig]`` configuration is malformed or names something that does not exist."""
+
+
+class ObservationError(HarnessError):
+    """Site code failed on the seeded mirror (it raised, or read a column the mirror lacks).
+
+    The observed checks turn it into a failed check naming the model, the row and the exception.
+    """
+
+    exit_code = 1
+
+
 class ContractError(HarnessError):
     """A contract, snapshot or policy file is missing, malformed or inconsistent."""
 
@@ -33,10 +46,6 @@ class PolicyError(ContractError):
 
 class SchemaLoadError(HarnessError):
     """``schema/billig.sql`` (or another DDL file) failed to load; names statement and line."""
-
-
-class ReadOnlyError(HarnessError):
-    """Something tried to write to a production-bound Billig database."""
 
 
 class DatabaseError(HarnessError):

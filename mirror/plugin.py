@@ -1,6 +1,8 @@
 """pytest plugin (entry point ``pytest11``): a session-scoped seeded mirror and per-test isolation.
 
 Fixtures:
+- ``billig_config`` – the project's ``[tool.billig]`` settings (session): the schema file,
+  the contracts folder, seeding defaults.
 - ``billig_server`` – the throwaway PostgreSQL server (session; provider from
   ``--billig-provider`` / ``BILLIG_MIRROR_PROVIDER``, default ``auto``).
 - ``billig_mirror`` – the seeded mirror (:class:`mirror.provision.mirror.Mirror`, session).
@@ -28,7 +30,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session
 
-from mirror.provision.mirror import DEFAULT_EVENTS, DEFAULT_SEED, Mirror, start_mirror
+from mirror.config import Config, load_config
+from mirror.provision.mirror import Mirror, start_mirror
 from mirror.provision.providers import Server
 
 
@@ -39,8 +42,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("BILLIG_MIRROR_PROVIDER", "auto"),
         help="provider of the throwaway PostgreSQL: auto, docker, local, embedded, dsn",
     )
-    group.addoption("--billig-events", type=int, default=DEFAULT_EVENTS, help="seeded events")
-    group.addoption("--billig-seed", type=int, default=DEFAULT_SEED, help="seed of the data")
+    group.addoption(
+        "--billig-events", type=int, default=None, help="seeded events ([tool.billig] events)"
+    )
+    group.addoption(
+        "--billig-seed", type=int, default=None, help="seed of the data ([tool.billig] seed)"
+    )
     group.addoption(
         "--update-contracts",
         action="store_true",
@@ -50,11 +57,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def billig_mirror(pytestconfig: pytest.Config) -> Iterator[Mirror]:
+def billig_config(pytestconfig: pytest.Config) -> Config:
+    """The project's ``[tool.billig]`` configuration, seen from pytest's root directory."""
+    return load_config(
+        pytestconfig.rootpath,
+        overrides={
+            "events": pytestconfig.getoption("billig_events"),
+            "seed": pytestconfig.getoption("billig_seed"),
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def billig_mirror(pytestconfig: pytest.Config, billig_config: Config) -> Iterator[Mirror]:
     with start_mirror(
         pytestconfig.getoption("billig_provider"),
-        events=pytestconfig.getoption("billig_events"),
-        seed=pytestconfig.getoption("billig_seed"),
+        events=billig_config.events,
+        seed=billig_config.seed,
+        schema_path=billig_config.schema,
     ) as mirror:
         yield mirror
 

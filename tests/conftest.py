@@ -1,7 +1,13 @@
-"""Shared test configuration; the mirror fixtures come from the package's pytest plugin."""
+"""Shared test configuration; the mirror fixtures come from the package's pytest plugin.
+
+Many tests run ``billig`` (or pytest) in a scratch folder outside the project. They still test
+this project, so its configuration travels with them the way a user would pass it: as the
+``BILLIG_*`` variables that override ``[tool.billig]`` (set before any test runs).
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -11,6 +17,16 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT_CONFIG = {
+    "BILLIG_SCHEMA": str(ROOT / "schema" / "billig.sql"),
+    "BILLIG_CONTRACTS": str(ROOT / "contracts"),
+    "BILLIG_SITE": "mirror.site.source:SITE",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, value in PROJECT_CONFIG.items():
+        os.environ.setdefault(name, value)
 
 
 @pytest.fixture(scope="session")

@@ -15,16 +15,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from deepdiff import DeepDiff
-from pydantic import BaseModel
-from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session
 
 from mirror.catalog.compare import compare_catalogs
 from mirror.catalog.findings import Finding, FindingKind
@@ -40,7 +37,7 @@ from mirror.contracts.shapes import (
     shape_file,
     snapshot_of,
 )
-from mirror.errors import ContractError, UsageError
+from mirror.errors import ContractError, ObservationError, UsageError
 from mirror.sources.contract_file import (
     COLUMNS_FILE,
     catalog_to_json,
@@ -51,17 +48,9 @@ from mirror.sources.contract_file import (
     write_files_atomic,
 )
 from mirror.sources.json_locator import JsonDocument, parse_json
+from mirror.sources.site import SiteSource
 
 BILLIG_SCHEMA = "billig"
-DEFAULT_CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"
-
-
-def contracts_dir() -> Path:
-    """The project's ``contracts/`` (from the working directory, else next to the package)."""
-    here = Path.cwd() / "contracts"
-    return here if here.is_dir() else DEFAULT_CONTRACTS_DIR
-
-
 # --------------------------------------------------------------------------- results
 
 
@@ -94,14 +83,16 @@ class FileChange:
 
 @dataclass(frozen=True)
 class ContractContext:
-    """What checks and updates work on: the contracts folder and the seeded mirror database.
+    """What checks and updates work on: the contracts folder, the seeded mirror, the site.
 
-    ``database`` is a mirror loaded from ``schema/billig.sql`` and seeded; it is only read.
+    ``database`` is a mirror loaded from the schema file and seeded; it is only read. ``site`` is
+    the site under contract (None: only the schema is pinned, without lineage or shapes).
     """
 
     contracts_dir: Path
-    database: URL
+    database: Any  # a URL object or a libpq URL string
     now: datetime | None = None
+    site: SiteSource | None = None
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def cached(self, key: str, make: Callable[[], Any]) -> Any:
@@ -110,21 +101,23 @@ class ContractContext:
             self._cache[key] = make()
         return self._cache[key]
 
-    @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
-        """A read-only session on the mirror (Billig models, and site models in memory)."""
-        from mirror.site.events import create_site_schema
-        from mirror.site.routing import create_billig_engine, create_site_engine, session_factory
+    @property
+    def database_url(self) -> str:
+        """The mirror as a libpq URL with its password, for the site's own code."""
+        render = getattr(self.database, "render_as_string", None)
+        if render is None:
+            return str(self.database)
+        url = self.database.set(drivername="postgresql")
+        return str(url.render_as_string(hide_password=False))
 
-        billig = create_billig_engine(self.database, production=True)
-        site = create_site_engine("sqlite://")  # private, in memory: observation seeds it
-        try:
-            create_site_schema(site)
-            with session_factory(billig, site, production=True)() as session:
-                yield session
-        finally:
-            billig.dispose()
-            site.dispose()
+    @property
+    def moment(self) -> datetime:
+        """The reference time of observations (now, unless the context fixes it)."""
+        return self.now or datetime.now(UTC)
+
+    @property
+    def forbidden(self) -> frozenset[str]:
+        return self.site.forbidden_fields if self.site is not None else frozenset()
 
 
 class SnapshotKind(Protocol):
@@ -281,22 +274,16 @@ def mirror_catalog(ctx: ContractContext) -> Catalog:
 
 
 def expected_columns_contract(ctx: ContractContext) -> Catalog:
-    """The columns contract as it should be: the mirror's Billig relations with our lineage."""
-    from mirror.contracts.lineage import billig_lineage
-
+    """The columns contract as it should be: the mirror's Billig relations with the site's
+    lineage (without a site: no lineage)."""
     catalog = mirror_catalog(ctx)
-    lineage = billig_lineage()
+    if ctx.site is None:
+        return catalog
+    lineage = ctx.site.lineage()
     pinned = {
         ColumnRef(rel.key.schema, rel.key.name, col.name) for rel in catalog for col in rel.columns
     }
     return with_lineage(catalog, {ref: u for ref, u in lineage.items() if ref in pinned})
-
-
-def models_catalog() -> Catalog:
-    from mirror.site.billig_models import BilligBase
-    from mirror.sources.sqlalchemy_models import catalog_from_models
-
-    return catalog_from_models(BilligBase)
 
 
 # What a model cannot know or does not promise: whether a relation is a view; a database column
@@ -369,11 +356,13 @@ class ColumnsSnapshot:
     def check(self, ctx: ContractContext) -> list[CheckResult]:
         path = ctx.contracts_dir / COLUMNS_FILE
         contract = load_contract(path)
-        return [
-            self._schema_sql(ctx, path, contract),
-            self._models(path, contract),
-            self._lineage(path, contract),
-        ]
+        results = [self._schema_sql(ctx, path, contract)]
+        if ctx.site is not None:
+            results += [
+                self._models(ctx.site, path, contract),
+                self._lineage(ctx.site, path, contract),
+            ]
+        return results
 
     def _schema_sql(self, ctx: ContractContext, path: Path, contract: Catalog) -> CheckResult:
         actual = mirror_catalog(ctx)
@@ -389,8 +378,8 @@ class ColumnsSnapshot:
             f"{len(contract)} relations",
         )
 
-    def _models(self, path: Path, contract: Catalog) -> CheckResult:
-        models = models_catalog()
+    def _models(self, site: SiteSource, path: Path, contract: Catalog) -> CheckResult:
+        models = site.catalog()
         findings = check_models_in_contract(contract, models)
         return CheckResult(
             self.name,
@@ -400,15 +389,13 @@ class ColumnsSnapshot:
             f"{sum(len(r.columns) for r in models)} model columns",
         )
 
-    def _lineage(self, path: Path, contract: Catalog) -> CheckResult:
-        from mirror.contracts.lineage import billig_lineage
-
+    def _lineage(self, site: SiteSource, path: Path, contract: Catalog) -> CheckResult:
         pinned = {
             ColumnRef(rel.key.schema, rel.key.name, col.name)
             for rel in contract
             for col in rel.columns
         }
-        current = {ref: u for ref, u in billig_lineage().items() if ref in pinned}
+        current = {ref: u for ref, u in site.lineage().items() if ref in pinned}
         stored = dict(contract.lineage or {})
         problems = (
             lineage_changes(stored, current)
@@ -443,62 +430,21 @@ def _document(path: Path, text: str) -> JsonDocument:
 # --------------------------------------------------------------------------- shapes
 
 
-Observer = Callable[[Session], Mapping[str, list[Any]]]
-
-
-def billig_serializers() -> dict[str, type[BaseModel]]:
-    from mirror.site.serializers import SERIALIZER_SCHEMAS
-
-    return dict(SERIALIZER_SCHEMAS)
-
-
-def observe_billig_outputs(session: Session) -> dict[str, list[Any]]:
-    """Real output of every serializer over all Billig events of the seeded mirror.
-
-    The ``Event`` serializer runs over the site seed (:func:`mirror.site.seed.seed_site`) in the
-    session's site database: events sold through Billig, free and custom ones, and ones whose
-    Billig event does not exist, so ``billig`` is both an object and null.
-    """
-    from sqlalchemy import select
-
-    from mirror.site import serializers
-    from mirror.site.billig_models import BilligEvent
-    from mirror.site.events import Event
-    from mirror.site.prefetch import load_billig_events
-    from mirror.site.seed import seed_site
-
-    ids = list(session.scalars(select(BilligEvent.id).order_by(BilligEvent.id)))
-    events = list(load_billig_events(session, ids).values())
-    groups = [g for e in events for g in e.ticket_groups]
-    prices = [p for g in groups for p in g.price_groups]
-    seed_site(session.get_bind(mapper=Event.__mapper__), ids, seed=1)
-    site_events = list(session.scalars(select(Event).order_by(Event.id)))
-    return {
-        "PriceGroup": serializers.to_json(serializers.serialize_price_group(p) for p in prices),
-        "TicketGroup": serializers.to_json(serializers.serialize_ticket_group(g) for g in groups),
-        "BilligEvent": serializers.to_json(serializers.serialize_billig_events(session, events)),
-        "Event": serializers.to_json(serializers.serialize_events(session, site_events)),
-    }
-
-
 class ShapesSnapshot:
     """``shapes/<Serializer>.json``: each serializer's JSON Schema and the forbidden keys."""
 
     name = "shapes"
 
-    def __init__(
-        self,
-        serializers: Callable[[], Mapping[str, type[BaseModel]]] = billig_serializers,
-        observe: Observer = observe_billig_outputs,
-    ) -> None:
-        self.serializers = serializers
-        self.observe = observe
-
-    def declared(self) -> dict[str, ShapeSnapshot]:
-        return {name: snapshot_of(name, model) for name, model in self.serializers().items()}
+    def declared(self, ctx: ContractContext) -> dict[str, ShapeSnapshot]:
+        if ctx.site is None:
+            return {}
+        return {
+            name: snapshot_of(name, schema, ctx.forbidden)
+            for name, schema in ctx.site.shapes().items()
+        }
 
     def generate(self, ctx: ContractContext) -> dict[Path, str]:
-        declared = self.declared()
+        declared = self.declared(ctx)
         exposed = [line for snap in declared.values() for line in forbidden_in_schema(snap)]
         if exposed:
             # The privacy contract cannot be updated away: fix the serializer instead.
@@ -520,7 +466,9 @@ class ShapesSnapshot:
         return load_shape(path) if path.exists() else None
 
     def check(self, ctx: ContractContext) -> list[CheckResult]:
-        declared = self.declared()
+        declared = self.declared(ctx)
+        if not declared and not self.owned(ctx):
+            return []
         stored = {name: self.stored(ctx, name) for name in declared}
         return [self._declared(ctx, declared, stored), self._observed(ctx, stored)]
 
@@ -551,25 +499,28 @@ class ShapesSnapshot:
     def _observed(
         self, ctx: ContractContext, stored: Mapping[str, ShapeSnapshot | None]
     ) -> CheckResult:
-        def observe() -> Mapping[str, list[Any]]:
-            with ctx.session() as session:
-                return self.observe(session)
-
-        outputs: Mapping[str, list[Any]] = ctx.cached("observed_outputs", observe)
+        name = "real serializer output on the seeded mirror matches the snapshots"
+        site = ctx.site
+        try:
+            outputs = site.observe(ctx.database_url, ctx.moment) if site is not None else None
+        except ObservationError as exc:
+            return CheckResult(self.name, name, (str(exc),))
+        if outputs is None:
+            return CheckResult(self.name, name, detail="not observed: the site gives no output")
         problems: list[str] = []
         total = 0
-        for name, pinned in sorted(stored.items()):
-            items = outputs.get(name, [])
+        for serializer, pinned in sorted(stored.items()):
+            items = list(outputs.get(serializer, []))
             total += len(items)
             if pinned is None:
                 continue  # reported by the declared check
             if not items:
-                problems.append(f"{name}: no output observed on the seeded mirror")
+                problems.append(f"{serializer}: no output observed on the seeded mirror")
                 continue
-            problems += observed_problems(pinned, items, label=name)
+            problems += observed_problems(pinned, items, label=serializer)
         return CheckResult(
             self.name,
-            "real serializer output on the seeded mirror matches the snapshots",
+            name,
             tuple(problems),
             detail=f"{total} objects",
         )

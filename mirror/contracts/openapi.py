@@ -1,10 +1,10 @@
 """The API's OpenAPI document as a pinned contract (``contracts/openapi.json``).
 
 A snapshot kind of :mod:`mirror.contracts.check`, next to the columns and shape snapshots:
-``billig contracts update`` writes the document :func:`mirror.site.api.create_app` generates, and
+``billig contracts update`` writes the document the site source gives (``openapi()``), and
 ``billig contracts check`` runs two checks. *Declared*: the generated document equals the pinned
 one (a readable diff by path, such as ``components.schemas.PriceGroup.required``). *Observed*: the
-app, serving the seeded mirror in-process, answers a fixed set of real requests (every operation,
+site's app, serving the seeded mirror, answers real requests (``api_exchanges()``: every operation,
 its success and error cases, built from the mirror's own rows) exactly as the pinned document
 says: a declared status, JSON, a body valid against the declared schema, the declared headers,
 and no forbidden key. So a serializer that drops a field fails both, and an endpoint that raises
@@ -13,49 +13,20 @@ fails the second; Schemathesis (tests and CLI) explores the same document far mo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deepdiff import DeepDiff
 
 from mirror.contracts.check import CheckResult, ContractContext, register_snapshot_kind
-from mirror.errors import ContractError, DatabaseError
+from mirror.contracts.shapes import forbidden_paths
+from mirror.errors import ContractError
 from mirror.sources.json_locator import dump_json, json_path, parse_json
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-    from sqlalchemy.engine import URL
+from mirror.sources.site import ApiExchange
 
 OPENAPI_FILE = "openapi.json"
-# Any URL will do to build the document: nothing connects before the first request.
-_UNUSED_DSN = "postgresql+psycopg2://localhost/unused"
-_SITE_SEED = 7
-
-AppFactory = Callable[..., "FastAPI"]
-
-
-def _default_factory(*args: Any, **kwargs: Any) -> FastAPI:
-    from mirror.site.api import create_app
-
-    return create_app(*args, **kwargs)
-
-
-def openapi_document(app: FastAPI | None = None) -> dict[str, Any]:
-    """The API's OpenAPI document (of ``app``, or of the API as the code defines it now)."""
-    if app is None:
-        app = _default_factory(_UNUSED_DSN, "sqlite://")
-        try:
-            return app.openapi()
-        finally:
-            app.state.api.close()
-    return app.openapi()
 
 
 def load_openapi(path: Path) -> dict[str, Any]:
@@ -76,17 +47,16 @@ def _parse(path: Path, raw: bytes) -> dict[str, Any]:
     return document
 
 
-def forbidden_properties(document: Mapping[str, Any]) -> list[str]:
+def forbidden_properties(document: Mapping[str, Any], forbidden: Iterable[str]) -> list[str]:
     """``components.schemas.<Schema>.<key>`` for every forbidden key a schema declares."""
-    from mirror.site.serializers import FORBIDDEN_FIELDS
-
+    banned = frozenset(forbidden)
     schemas = document.get("components", {}).get("schemas", {})
     found: list[str] = []
 
     def walk(node: Any, where: str) -> None:
         if isinstance(node, dict):
             for key in node.get("properties", {}) or {}:
-                if key in FORBIDDEN_FIELDS:
+                if key in banned:
                     found.append(f"{where}.{key}")
             for sub in node.values():
                 walk(sub, where)
@@ -132,134 +102,8 @@ def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- observed
 
 
-@dataclass(frozen=True, slots=True)
-class SampleRequest:
-    """One request the observed check sends, and the operation of the document it exercises."""
-
-    method: str
-    path: str  # as sent
-    template: str  # as in the document
-    params: Mapping[str, Any] = field(default_factory=dict)
-    json: Any = None
-    content: bytes | None = None
-
-    @property
-    def label(self) -> str:
-        query = "&".join(
-            f"{k}={v}"
-            for k, vs in self.params.items()
-            for v in (vs if isinstance(vs, list) else [vs])
-        )
-        return f"{self.method} {self.path}" + (f"?{query}" if query else "")
-
-
-def sample_requests(session: Any, now: datetime) -> list[SampleRequest]:
-    """Requests covering every operation, with success and error cases, from the mirror's rows."""
-    from sqlalchemy import select
-
-    from mirror.site import api
-    from mirror.site import billig_models as orm
-    from mirror.site.events import Event
-    from mirror.site.prefetch import relevant_billig_events
-
-    missing = api.INT4_MAX
-    out = [
-        SampleRequest("GET", "/health", "/health"),
-        SampleRequest("GET", "/events", "/events", {"limit": api.MAX_PAGE}),
-        SampleRequest("GET", "/events", "/events", {"limit": 3, "offset": 2}),
-        SampleRequest("GET", "/events", "/events", {"offset": api.MAX_OFFSET}),
-        SampleRequest("GET", "/events", "/events", {"limit": 0}),
-        SampleRequest("GET", f"/events/{missing}", "/events/{event_id}"),
-        SampleRequest("GET", "/events/x", "/events/{event_id}"),
-        SampleRequest("GET", "/billig/events", "/billig/events", {"limit": api.MAX_PAGE}),
-        SampleRequest("GET", "/billig/events", "/billig/events", {"limit": "many"}),
-        SampleRequest("GET", f"/billig/events/{missing}", "/billig/events/{event_id}"),
-        SampleRequest("GET", "/billig/events/0", "/billig/events/{event_id}"),
-        SampleRequest(
-            "GET",
-            f"/billig/events/{missing}/payment-form",
-            "/billig/events/{event_id}/payment-form",
-        ),
-        SampleRequest("GET", "/payment-errors", "/payment-errors", {"bsession": "no-such-session"}),
-        SampleRequest("GET", "/payment-errors", "/payment-errors", {"bsession": "x" * 65}),
-        SampleRequest("GET", "/tickets", "/tickets", {"ref": [f"{missing}00000"]}),
-        SampleRequest("GET", "/tickets", "/tickets", {"ref": ["12"]}),
-    ]
-    site_ids = list(session.scalars(select(Event.id).order_by(Event.id).limit(20)))
-    out += [SampleRequest("GET", f"/events/{i}", "/events/{event_id}") for i in site_ids]
-
-    events = relevant_billig_events(session, now)[: api.MAX_PAGE]
-    pay = "/billig/events/{event_id}/payment"
-    for event in events:
-        out.append(SampleRequest("GET", f"/billig/events/{event.id}", "/billig/events/{event_id}"))
-        out.append(
-            SampleRequest(
-                "GET",
-                f"/billig/events/{event.id}/payment-form",
-                "/billig/events/{event_id}/payment-form",
-            )
-        )
-    buyable = [
-        (event, pg)
-        for event in events
-        if event.purchasable_now(now)
-        for group in event.ticket_groups
-        if not group.is_sold_out
-        for pg in group.price_groups
-        if pg.netsale
-    ]
-    for event, pg in buyable[:1]:
-        path = pay.replace("{event_id}", str(event.id))
-        paper = {"ticket_type": "paper", "email": "buyer@example.org"}
-        out += [
-            SampleRequest(
-                "POST", path, pay, json={**paper, "tickets": [{"price_group": pg.id, "count": 1}]}
-            ),
-            # More than any ticket group's limit allows: a 409 with a reason.
-            SampleRequest(
-                "POST",
-                path,
-                pay,
-                json={**paper, "tickets": [{"price_group": pg.id, "count": api.MAX_COUNT}]},
-            ),
-            SampleRequest("POST", path, pay, json={**paper, "tickets": []}),
-            SampleRequest("POST", path, pay, content=b"{" + b" " * (api.MAX_BODY_BYTES + 1)),
-        ]
-    out.append(
-        SampleRequest(
-            "POST",
-            pay.replace("{event_id}", str(missing)),
-            pay,
-            json={
-                "ticket_type": "card",
-                "membercard": "1",
-                "tickets": [{"price_group": 1, "count": 1}],
-            },
-        )
-    )
-
-    keys = list(
-        session.scalars(select(orm.BilligPaymentError.error).order_by(orm.BilligPaymentError.error))
-    )
-    out += [
-        SampleRequest("GET", "/payment-errors", "/payment-errors", {"bsession": k}) for k in keys
-    ]
-    ticket_ids = list(
-        session.scalars(select(orm.BilligTicket.id).order_by(orm.BilligTicket.id).limit(5))
-    )
-    if ticket_ids:
-        refs = [f"{t}{i:05d}" for i, t in enumerate(ticket_ids)]
-        out.append(SampleRequest("GET", "/tickets", "/tickets", {"ref": refs}))
-        out.append(
-            SampleRequest(
-                "GET", "/tickets", "/tickets", {"ref": [refs[0], f"{ticket_ids[0]}99999"]}
-            )
-        )
-    return out
-
-
-def _operation(document: Mapping[str, Any], request: SampleRequest) -> Mapping[str, Any] | None:
-    operation = document.get("paths", {}).get(request.template, {}).get(request.method.lower())
+def _operation(document: Mapping[str, Any], exchange: ApiExchange) -> Mapping[str, Any] | None:
+    operation = document.get("paths", {}).get(exchange.template, {}).get(exchange.method.lower())
     return operation if isinstance(operation, Mapping) else None
 
 
@@ -273,21 +117,16 @@ def _resolve(document: Mapping[str, Any], node: Any) -> Any:
 
 
 def response_problems(
-    document: Mapping[str, Any],
-    request: SampleRequest,
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
+    document: Mapping[str, Any], exchange: ApiExchange, forbidden: Iterable[str]
 ) -> list[str]:
     """Where one real response departs from what the pinned document declares for it."""
     from jsonschema import Draft202012Validator
 
-    from mirror.site.serializers import find_forbidden
-
-    label = f"{request.label} → {status}"
-    operation = _operation(document, request)
+    status, headers, body = exchange.status, exchange.headers, exchange.body
+    label = f"{exchange.label} → {status}"
+    operation = _operation(document, exchange)
     if operation is None:
-        return [f"{label}: {request.method} {request.template} is not in the document"]
+        return [f"{label}: {exchange.method} {exchange.template} is not in the document"]
     responses = operation.get("responses", {})
     declared = responses.get(
         str(status), responses.get(f"{str(status)[0]}XX", responses.get("default"))
@@ -327,120 +166,33 @@ def response_problems(
         where = json_path(error.absolute_path)
         problems.append(f"{label}: {where}: {error.message[:200]}")
     problems += [
-        f"{label}: {path}: forbidden key in output (SPEC §3)" for path in find_forbidden(data)
+        f"{label}: {path}: forbidden key in output (SPEC §3)"
+        for path in forbidden_paths(data, frozenset(forbidden), "$")
     ]
     return problems
-
-
-async def _send_all(
-    app: FastAPI, requests: Sequence[SampleRequest]
-) -> list[tuple[int, dict[str, str], bytes]]:
-    import httpx
-
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    out = []
-    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
-        for request in requests:
-            response = await client.request(
-                request.method,
-                request.path,
-                params=dict(request.params),
-                json=request.json,
-                content=request.content,
-                headers={"content-type": "application/json"} if request.content else None,
-            )
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            out.append((response.status_code, headers, response.content))
-    return out
-
-
-def observe_api(
-    document: Mapping[str, Any],
-    database: URL,
-    now: datetime | None = None,
-    factory: AppFactory = _default_factory,
-) -> tuple[list[str], int]:
-    """Send :func:`sample_requests` to the app over ``database`` in-process: (problems, count)."""
-    import httpx  # noqa: F401  (imported before the event loop runs; see _send_all)
-
-    from mirror.site import rules
-    from mirror.site.seed import seed_site
-
-    moment = rules.billig_time(now) if now is not None else rules.billig_now()
-    app = factory(database, "sqlite://", now=moment)
-    state = app.state.api
-    try:
-        with state.session() as session:
-            from sqlalchemy import select
-
-            from mirror.site.billig_models import BilligEvent
-
-            ids = list(session.scalars(select(BilligEvent.id)))
-        seed_site(state.site_engine, ids, _SITE_SEED, now=moment)
-        with state.session() as session:
-            requests = sample_requests(session, moment)
-        problems: list[str] = []
-        # The app logs each server error; here every one becomes a problem line instead.
-        with _quiet(logging.getLogger("mirror.site.api")):
-            responses = asyncio.run(_send_all(app, requests))
-        for request, (status, headers, body) in zip(requests, responses, strict=True):
-            found = response_problems(document, request, status, headers, body)
-            if status >= 500 and not found:
-                # A declared server error (503) on the seeded mirror is still a failed check,
-                # never "answers as declared".
-                found = [f"{request.label} → {status}: server error on the seeded mirror"]
-            problems += found
-        if any(status >= 500 for status, _, _ in responses):
-            _mirror_still_there(state)
-        return problems, len(requests)
-    finally:
-        state.close()
-
-
-@contextlib.contextmanager
-def _quiet(logger: logging.Logger) -> Iterator[None]:
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _mirror_still_there(state: Any) -> None:
-    """Raise DatabaseError (exit 3) when server errors came from a mirror that went away."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        with state.billig_engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
-        raise DatabaseError(f"the seeded mirror went away during the API check: {first}") from None
 
 
 # --------------------------------------------------------------------------- the snapshot kind
 
 
 class OpenApiSnapshot:
-    """``openapi.json``: the API's OpenAPI document, pinned; checked declared and observed."""
+    """``openapi.json``: the site's OpenAPI document, pinned; checked declared and observed.
+
+    A site without an API (its source's ``openapi()`` is None) has no file of this kind.
+    """
 
     name = "openapi"
 
-    def __init__(self, factory: AppFactory = _default_factory) -> None:
-        self.factory = factory
-
-    def document(self) -> dict[str, Any]:
-        app = self.factory(_UNUSED_DSN, "sqlite://")
-        try:
-            return openapi_document(app)
-        finally:
-            app.state.api.close()
+    def document(self, ctx: ContractContext) -> dict[str, Any] | None:
+        site = ctx.site
+        document = site.openapi() if site is not None else None
+        return None if document is None else dict(document)
 
     def generate(self, ctx: ContractContext) -> dict[Path, str]:
-        document = self.document()
-        exposed = forbidden_properties(document)
+        document = self.document(ctx)
+        if document is None:
+            return {}
+        exposed = forbidden_properties(document, ctx.forbidden)
         if exposed:
             # The privacy contract cannot be updated away: fix the API instead.
             raise ContractError(f"refusing to pin a forbidden field: {exposed[0]}")
@@ -450,30 +202,45 @@ class OpenApiSnapshot:
         return [Path(OPENAPI_FILE)] if (ctx.contracts_dir / OPENAPI_FILE).exists() else []
 
     def check(self, ctx: ContractContext) -> list[CheckResult]:
+        current = self.document(ctx)
         path = ctx.contracts_dir / OPENAPI_FILE
+        if current is None and not path.exists():
+            return []
         pinned = load_openapi(path)
-        return [self._declared(path, pinned), self._observed(ctx, pinned)]
+        return [self._declared(ctx, path, pinned, current), self._observed(ctx, pinned)]
 
-    def _declared(self, path: Path, pinned: Mapping[str, Any]) -> CheckResult:
-        current = self.document()
-        problems = [f"forbidden key declared: {p}" for p in forbidden_properties(current)]
+    def _declared(
+        self,
+        ctx: ContractContext,
+        path: Path,
+        pinned: Mapping[str, Any],
+        current: Mapping[str, Any] | None,
+    ) -> CheckResult:
+        name = f"the API's OpenAPI document equals {path.name}"
+        if current is None:
+            return CheckResult(self.name, name, (f"{path.name}: unused (the site has no API)",))
+        problems = [
+            f"forbidden key declared: {p}" for p in forbidden_properties(current, ctx.forbidden)
+        ]
         problems += diff_documents(pinned, current)
         operations = sum(len(v) for v in current.get("paths", {}).values())
-        return CheckResult(
-            self.name,
-            f"the API's OpenAPI document equals {path.name}",
-            tuple(problems),
-            detail=f"{operations} operations",
-        )
+        return CheckResult(self.name, name, tuple(problems), detail=f"{operations} operations")
 
     def _observed(self, ctx: ContractContext, pinned: Mapping[str, Any]) -> CheckResult:
-        problems, count = observe_api(pinned, ctx.database, ctx.now, self.factory)
-        return CheckResult(
-            self.name,
-            "the API on the seeded mirror answers as the pinned document declares",
-            tuple(problems),
-            detail=f"{count} requests",
-        )
+        name = "the API on the seeded mirror answers as the pinned document declares"
+        site = ctx.site
+        answered = site.api_exchanges(ctx.database_url, ctx.moment) if site is not None else None
+        if answered is None:
+            return CheckResult(self.name, name, detail="not observed: the site runs no app")
+        problems: list[str] = []
+        for exchange in answered:
+            found = response_problems(pinned, exchange, ctx.forbidden)
+            if exchange.status >= 500 and not found:
+                # A declared server error (503) on the seeded mirror is still a failed check,
+                # never "answers as declared".
+                found = [f"{exchange.label} → {exchange.status}: server error on the seeded mirror"]
+            problems += found
+        return CheckResult(self.name, name, tuple(problems), detail=f"{len(answered)} requests")
 
     def describe(self, path: Path, old: str | None, new: str | None) -> list[str]:
         if old is None:

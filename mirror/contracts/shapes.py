@@ -13,22 +13,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from deepdiff import DeepDiff
-from pydantic import BaseModel
 
-from mirror.site.serializers import FORBIDDEN_FIELDS
 from mirror.sources.contract_file import FORMAT_VERSION, read_json
 from mirror.sources.json_locator import JsonDocument, dump_json, json_path
-
-# Keys never allowed in public output (SPEC §3): ticket counts, owner data and card numbers.
-# The integration layer owns the list; every snapshot pins it.
-FORBIDDEN_KEYS: tuple[str, ...] = tuple(sorted(FORBIDDEN_FIELDS))
 
 SHAPES_DIR = "shapes"
 
@@ -44,7 +38,7 @@ class ShapeSnapshot:
 
     serializer: str
     schema: Mapping[str, Any]
-    forbidden: tuple[str, ...] = FORBIDDEN_KEYS
+    forbidden: tuple[str, ...] = ()  # keys never allowed in output; the site source names them
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,14 +55,9 @@ class ShapeSnapshot:
 # --------------------------------------------------------------------------- declared shapes
 
 
-def declared_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The normalized JSON Schema of what ``model`` serializes to (``mode="json"`` dumps)."""
-    raw = model.model_json_schema(mode="serialization")
-    return normalize_schema(raw)
-
-
-def snapshot_of(name: str, model: type[BaseModel]) -> ShapeSnapshot:
-    return ShapeSnapshot(serializer=name, schema=declared_schema(model))
+def snapshot_of(name: str, schema: Mapping[str, Any], forbidden: Iterable[str]) -> ShapeSnapshot:
+    """The snapshot of serializer ``name`` from the JSON Schema of its output."""
+    return ShapeSnapshot(name, normalize_schema(schema), tuple(sorted(forbidden)))
 
 
 def normalize_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -285,7 +274,7 @@ def observed_problems(snapshot: ShapeSnapshot, output: Any, *, label: str = "") 
                 continue
             seen.add(key)
             lines.append(f"{_join(label, where, path)}: {_short(message)}")
-        for path in _forbidden_keys(item, set(snapshot.forbidden)):
+        for path in forbidden_paths(item, frozenset(snapshot.forbidden)):
             if _generic(path) in seen:
                 continue
             seen.add(_generic(path))
@@ -340,16 +329,17 @@ def _short(message: str) -> str:
     return message if len(message) <= 160 else message[:157] + "..."
 
 
-def _forbidden_keys(value: Any, forbidden: set[str], path: str = "") -> Iterator[str]:
+def forbidden_paths(value: Any, forbidden: frozenset[str], path: str = "") -> Iterator[str]:
+    """The data path of every forbidden key anywhere in JSON ``value`` (below ``path``)."""
     if isinstance(value, dict):
         for key, sub in value.items():
             here = f"{path}.{key}" if path else str(key)
             if key in forbidden:
                 yield here
-            yield from _forbidden_keys(sub, forbidden, here)
+            yield from forbidden_paths(sub, forbidden, here)
     elif isinstance(value, list):
         for index, sub in enumerate(value):
-            yield from _forbidden_keys(sub, forbidden, f"{path}[{index}]")
+            yield from forbidden_paths(sub, forbidden, f"{path}[{index}]")
 
 
 # --------------------------------------------------------------------------- files

@@ -26,11 +26,12 @@ from sqlalchemy.engine import URL
 from mirror.catalog.compare import compare_catalogs, confusable_keys
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.catalog.model import Catalog, RelationKey
+from mirror.config import load_config
 from mirror.drift.policy import Policy, load_policy
 from mirror.errors import ContractError, UsageError
 from mirror.report.render import Report
 from mirror.secrets import redact
-from mirror.sources.contract_file import COLUMNS_FILE, CONTRACTS_DIR, load_contract
+from mirror.sources.contract_file import COLUMNS_FILE, load_contract
 from mirror.sources.introspect import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_LOCK_TIMEOUT_MS,
@@ -80,9 +81,9 @@ def default_dsn(environ: Mapping[str, str] | None = None) -> str | None:
 def resolve_contract(contract: str | Path | None = None) -> Path:
     """The columns contract file: ``contract`` itself, or ``columns.json`` in that folder.
 
-    Without ``contract``, the project's ``contracts/`` folder.
+    Without ``contract``, the configured contracts folder (``[tool.billig] contracts``).
     """
-    path = Path(contract) if contract is not None else _contracts_dir()
+    path = Path(contract) if contract is not None else load_config().contracts
     if path.is_dir():
         path = path / COLUMNS_FILE
     if not path.is_file():
@@ -229,13 +230,6 @@ def _read(
         lock_timeout_ms=bounds.lock_ms,
         connect_timeout_s=bounds.connect_s,
     )
-
-
-def _contracts_dir() -> Path:
-    # As mirror.contracts.check.contracts_dir, without importing the shape machinery (a second
-    # of start-up) into every drift run: ./contracts, else the one next to the package.
-    here = Path.cwd() / CONTRACTS_DIR
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / CONTRACTS_DIR
 
 
 def _policy_used(rules: Policy, path: Path) -> bool:

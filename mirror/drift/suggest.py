@@ -22,7 +22,7 @@ import heapq
 import re
 import textwrap
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import psycopg2.extensions
 from sqlalchemy.engine import URL
 
 from mirror.catalog.findings import Finding, FindingKind
-from mirror.catalog.model import Catalog, Column, Kind, Relation, RelationKey, quote_ident
+from mirror.catalog.model import Catalog, Kind, Relation, RelationKey, quote_ident
 from mirror.drift.policy import parse_object
 from mirror.errors import IntrospectionError, UsageError
 from mirror.provision.schema import split_statements
@@ -46,6 +46,7 @@ from mirror.sources.introspect import (
     _where,
     statement_sql,
 )
+from mirror.sources.site import SiteModel, SiteSource
 
 _VIEW_KINDS = frozenset({Kind.VIEW, Kind.MATERIALIZED_VIEW})
 # Findings that say nothing about the DDL of a relation.
@@ -89,15 +90,6 @@ class ModelChange:
     relation: RelationKey
     line: str
     why: str
-
-
-@dataclass(frozen=True, slots=True)
-class MappedModel:
-    """What a model class maps: its relation, and column name → (attribute, nullable)."""
-
-    name: str
-    relation: RelationKey
-    columns: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- relation mapping
@@ -597,75 +589,6 @@ def write_schema(path: Path, update: SchemaUpdate) -> str:
 # --------------------------------------------------------------------------- models (pure)
 
 
-_SA_TYPES = {
-    "integer": ("Integer", "int"),
-    "bigint": ("BigInteger", "int"),
-    "smallint": ("SmallInteger", "int"),
-    "boolean": ("Boolean", "bool"),
-    "text": ("Text", "str"),
-    "character varying": ("String", "str"),
-    "timestamp without time zone": ("DateTime", "datetime"),
-    "timestamp with time zone": ("DateTime(timezone=True)", "datetime"),
-    "date": ("Date", "date"),
-    "time without time zone": ("Time", "time"),
-    "time with time zone": ("Time(timezone=True)", "time"),
-    "numeric": ("Numeric", "Decimal"),
-    "double precision": ("Double", "float"),
-    "real": ("REAL", "float"),
-    "json": ("JSON", "Any"),
-    "jsonb": ("JSONB", "Any"),
-    "uuid": ("Uuid", "uuid.UUID"),
-    "bytea": ("LargeBinary", "bytes"),
-    "interval": ("Interval", "timedelta"),
-}
-_SIZED = re.compile(r"^(?P<base>character varying|character|numeric)\((?P<args>[0-9,]+)\)$")
-
-
-def sqlalchemy_type(pg_type: str) -> tuple[str, str] | None:
-    """``(SQLAlchemy type expression, Python type)`` for a canonical PostgreSQL type, or None."""
-    if pg_type.endswith("[]"):
-        inner = sqlalchemy_type(pg_type[:-2])
-        return None if inner is None else (f"ARRAY({inner[0]})", f"list[{inner[1]}]")
-    if pg_type in _SA_TYPES:
-        return _SA_TYPES[pg_type]
-    match = _SIZED.match(pg_type)
-    if match is None:
-        return None
-    args = match["args"].replace(",", ", ")
-    if match["base"] == "character varying":
-        return f"String({args})", "str"
-    if match["base"] == "character":
-        return f"CHAR({args})", "str"
-    return f"Numeric({args})", "Decimal"
-
-
-def mapped_column_line(
-    attribute: str,
-    column: Column,
-    *,
-    nullable: bool,
-    primary_key: bool = False,
-    server_default: bool = False,
-) -> str:
-    """``attr: Mapped[T] = mapped_column("name", Type, …)`` for a column as production has it."""
-    known = sqlalchemy_type(column.type)
-    sa_type, py_type = known if known is not None else ("NullType()", "Any")
-    annotation = f"{py_type} | None" if nullable and not primary_key else py_type
-    args = [_py_string(column.name), sa_type]
-    if primary_key:
-        args += ["primary_key=True", "autoincrement=False"]
-    if server_default and column.default is not None:
-        args.append(f"server_default=text({_py_string(column.default)})")
-    line = f"{attribute}: Mapped[{annotation}] = mapped_column({', '.join(args)})"
-    if known is None:
-        line += f"  # no SQLAlchemy type known for {column.type}"
-    return line
-
-
-def _py_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _attribute_name(column: str) -> str:
     name = re.sub(r"\W", "_", column.lower())
     return name if name and not name[0].isdigit() else f"c_{name}"
@@ -675,19 +598,20 @@ def model_changes(
     expected: Catalog,
     actual: Catalog,
     findings: Iterable[Finding],
-    models: Iterable[MappedModel],
+    site: SiteSource,
 ) -> list[ModelChange]:
-    """What the models mapping contracted relations need for production's state.
+    """What the site's models reading contracted relations need for production's state.
 
-    Renamed or moved relations get their new ``__tablename__`` (and schema); a relation gone
+    The site source writes the lines in its framework. Renamed or moved relations get their
+    new table name (and schema); a relation gone
     or a column gone is a removal; renamed, retyped, re-nulled or re-defaulted columns get
-    their new ``mapped_column`` line (keeping the attribute name); new columns a line to add
+    their new field declaration (keeping the attribute name); new columns a line to add
     if the site needs them. Privileges and relation additions need no model change.
     """
     found = list(findings)
     mapping = production_keys(expected, actual, found)
-    by_relation: dict[RelationKey, list[MappedModel]] = {}
-    for model in models:
+    by_relation: dict[RelationKey, list[SiteModel]] = {}
+    for model in site.models():
         by_relation.setdefault(model.relation, []).append(model)
     out: list[ModelChange] = []
     for f in found:
@@ -697,13 +621,14 @@ def model_changes(
         target = mapping.get(key)
         rel = actual.relations.get(target) if target is not None else None
         for model in by_relation.get(key, ()):
-            out += _model_change(f, model, key, target, rel)
+            out += _model_change(site, f, model, key, target, rel)
     return list(dict.fromkeys(out))
 
 
 def _model_change(
+    site: SiteSource,
     f: Finding,
-    model: MappedModel,
+    model: SiteModel,
     key: RelationKey,
     target: RelationKey | None,
     rel: Relation | None,
@@ -716,12 +641,7 @@ def _model_change(
     if f.kind in (FindingKind.RELATION_MISSING, FindingKind.SCHEMA_MISSING) or rel is None:
         return [change("remove the model (or stop reading it)", f"{key} is gone{readers}")]
     if f.kind in _FOLLOWED and target is not None:
-        lines = [change(f"__tablename__ = {_py_string(target.name)}", f.message)]
-        if target.schema != key.schema:
-            lines.append(
-                change(f'__table_args__ = {{"schema": {_py_string(target.schema)}}}', f.message)
-            )
-        return lines
+        return [change(line, f.message) for line in site.table_name(model, target)]
     if f.kind is FindingKind.RELATION_KIND_CHANGED:
         if rel.kind in _VIEW_KINDS:
             return [
@@ -742,7 +662,7 @@ def _model_change(
         return []
     attribute, model_nullable = model.columns.get(f.column, (_attribute_name(name), True))
     nullable = model_nullable if column.nullable is None else column.nullable
-    line = mapped_column_line(
+    line = site.model_field(
         attribute,
         column,
         nullable=nullable,
@@ -754,23 +674,6 @@ def _model_change(
     return [change(line, f.message + readers)]
 
 
-def billig_models() -> list[MappedModel]:
-    """The Billig models of :mod:`mirror.site.billig_models`, as :class:`MappedModel` values."""
-    from mirror.site.billig_models import BilligBase
-
-    out = []
-    for mapper in BilligBase.registry.mappers:
-        table = mapper.local_table
-        key = RelationKey(getattr(table, "schema", None) or "public", getattr(table, "name", ""))
-        columns: dict[str, tuple[str, bool]] = {}
-        for prop in mapper.column_attrs:
-            for col in prop.columns:
-                if getattr(col, "table", None) is table:
-                    columns[col.name] = (prop.key, bool(getattr(col, "nullable", True)))
-        out.append(MappedModel(mapper.class_.__name__, key, columns))
-    return sorted(out, key=lambda m: (m.relation, m.name))
-
-
 # --------------------------------------------------------------------------- rendering
 
 
@@ -780,6 +683,7 @@ def render_suggestions(
     changes: Sequence[ModelChange],
     *,
     schema_name: str = "schema/billig.sql",
+    models_file: str = "the site's models",
     written: bool = False,
 ) -> str:
     """The text of ``--suggest`` (and of ``--write-schema``): the schema diff, notes, models."""
@@ -795,7 +699,7 @@ def render_suggestions(
             lines.append(f"  note: {note}")
         lines.append("")
     if changes:
-        lines.append("model fields (mirror/site/billig_models.py):")
+        lines.append(f"model fields ({models_file}):")
         current = None
         for c in changes:
             if (c.model, c.relation) != current:

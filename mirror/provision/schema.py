@@ -15,15 +15,17 @@ import psycopg2
 
 from mirror.errors import DatabaseError, SchemaLoadError
 
-DEFAULT_SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "billig.sql"
-
 
 def schema_file() -> Path:
-    """The project's ``schema/billig.sql`` (from a checkout, or the working directory)."""
-    for candidate in (Path.cwd() / "schema" / "billig.sql", DEFAULT_SCHEMA_FILE):
-        if candidate.is_file():
-            return candidate
-    raise SchemaLoadError("schema/billig.sql not found (run from the project checkout)")
+    """The configured schema file (``[tool.billig] schema``, default ``schema/billig.sql``)."""
+    from mirror.config import load_config
+
+    path = load_config().schema
+    if not path.is_file():
+        raise SchemaLoadError(
+            f"{path}: schema file not found (set [tool.billig] schema in pyproject.toml)"
+        )
+    return path
 
 
 @dataclass(frozen=True, slots=True)

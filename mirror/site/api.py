@@ -344,7 +344,7 @@ def _link(operation_id: str, description: str, **parameters: str) -> dict[str, A
 
 
 # Endpoint → the output schemas it emits (their nested schemas included), for lineage
-# (mirror.contracts.lineage): a Billig column read by one of these schemas is read by the endpoint.
+# (mirror.site.lineage): a Billig column read by one of these schemas is read by the endpoint.
 ENDPOINT_SERIALIZERS: Mapping[str, tuple[str, ...]] = {
     "GET /events": ("Event",),
     "GET /events/{event_id}": ("Event",),

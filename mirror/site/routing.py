@@ -4,7 +4,7 @@ This is the analogue of the site's database router. The site engine defaults to 
 (``BILLIG_SITE_URL`` or ``sqlite:///site.sqlite3``); Billig is always PostgreSQL. A session made
 with ``production=True`` (the default) treats Billig as read-only: a flush that would insert,
 update or delete a Billig object, and ORM DML aimed at a Billig model, raise
-:class:`~mirror.errors.ReadOnlyError` before any statement is sent. :func:`create_billig_engine`
+``ReadOnlyError`` before any statement is sent. :func:`create_billig_engine`
 adds a second wall for production: every transaction is ``READ ONLY`` on the server.
 Only a mirror (``production=False``) can be written through these models.
 """
@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
-from mirror.errors import ReadOnlyError
 from mirror.site.billig_models import BilligBase, relation_key
+from mirror.site.errors import ReadOnlyError
 from mirror.site.events import SiteBase
 
 SITE_URL_ENV = "BILLIG_SITE_URL"

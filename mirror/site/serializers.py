@@ -349,17 +349,6 @@ def lineage_of(schemas: Mapping[str, type[BaseModel]]) -> dict[str, FieldLineage
 FIELD_LINEAGE: Mapping[str, FieldLineage] = types.MappingProxyType(lineage_of(SERIALIZER_SCHEMAS))
 
 
-def output_schemas() -> dict[str, type[PublicModel]]:
-    """Every public output schema of the integration layer by name: the four serializers, the
-    payment form and validation, payment-error outcomes and ticket descriptions."""
-    # Imported here because those modules build on this one.
-    from mirror.site.payment import PAYMENT_SCHEMAS
-    from mirror.site.payment_errors import PAYMENT_ERROR_SCHEMAS
-    from mirror.site.tickets import TICKET_SCHEMAS
-
-    return {**SERIALIZER_SCHEMAS, **PAYMENT_SCHEMAS, **PAYMENT_ERROR_SCHEMAS, **TICKET_SCHEMAS}
-
-
 def column_usage(
     fields: Mapping[str, FieldLineage] = FIELD_LINEAGE, *, models: bool = True
 ) -> dict[ColumnRef, Usage]:

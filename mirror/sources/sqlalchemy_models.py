@@ -10,6 +10,7 @@ says so with ``__table__.info["kind"] = "view"`` (default: table).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import MetaData, Table
@@ -28,6 +29,7 @@ from mirror.catalog.model import (
     Usage,
     normalize_type,
 )
+from mirror.sources.site import SiteModel
 
 DEFAULT_SCHEMA = "public"
 _DIALECT = postgresql.dialect()
@@ -93,3 +95,100 @@ def catalog_from_models(
 ) -> Catalog:
     """The catalog the models expect (every table of the base or metadata), with ``lineage``."""
     return Catalog.of((relation_of(table) for table in tables_of(models)), lineage=lineage)
+
+
+# --------------------------------------------------------------------------- writing models
+
+
+_SA_TYPES = {
+    "integer": ("Integer", "int"),
+    "bigint": ("BigInteger", "int"),
+    "smallint": ("SmallInteger", "int"),
+    "boolean": ("Boolean", "bool"),
+    "text": ("Text", "str"),
+    "character varying": ("String", "str"),
+    "timestamp without time zone": ("DateTime", "datetime"),
+    "timestamp with time zone": ("DateTime(timezone=True)", "datetime"),
+    "date": ("Date", "date"),
+    "time without time zone": ("Time", "time"),
+    "time with time zone": ("Time(timezone=True)", "time"),
+    "numeric": ("Numeric", "Decimal"),
+    "double precision": ("Double", "float"),
+    "real": ("REAL", "float"),
+    "json": ("JSON", "Any"),
+    "jsonb": ("JSONB", "Any"),
+    "uuid": ("Uuid", "uuid.UUID"),
+    "bytea": ("LargeBinary", "bytes"),
+    "interval": ("Interval", "timedelta"),
+}
+_SIZED = re.compile(r"^(?P<base>character varying|character|numeric)\((?P<args>[0-9,]+)\)$")
+
+
+def sqlalchemy_type(pg_type: str) -> tuple[str, str] | None:
+    """``(SQLAlchemy type expression, Python type)`` for a canonical PostgreSQL type, or None."""
+    if pg_type.endswith("[]"):
+        inner = sqlalchemy_type(pg_type[:-2])
+        return None if inner is None else (f"ARRAY({inner[0]})", f"list[{inner[1]}]")
+    if pg_type in _SA_TYPES:
+        return _SA_TYPES[pg_type]
+    match = _SIZED.match(pg_type)
+    if match is None:
+        return None
+    args = match["args"].replace(",", ", ")
+    if match["base"] == "character varying":
+        return f"String({args})", "str"
+    if match["base"] == "character":
+        return f"CHAR({args})", "str"
+    return f"Numeric({args})", "Decimal"
+
+
+def mapped_column_line(
+    attribute: str,
+    column: Column,
+    *,
+    nullable: bool,
+    primary_key: bool = False,
+    server_default: bool = False,
+) -> str:
+    """``attr: Mapped[T] = mapped_column("name", Type, …)`` for a column as production has it."""
+    known = sqlalchemy_type(column.type)
+    sa_type, py_type = known if known is not None else ("NullType()", "Any")
+    annotation = f"{py_type} | None" if nullable and not primary_key else py_type
+    args = [_py_string(column.name), sa_type]
+    if primary_key:
+        args += ["primary_key=True", "autoincrement=False"]
+    if server_default and column.default is not None:
+        args.append(f"server_default=text({_py_string(column.default)})")
+    line = f"{attribute}: Mapped[{annotation}] = mapped_column({', '.join(args)})"
+    if known is None:
+        line += f"  # no SQLAlchemy type known for {column.type}"
+    return line
+
+
+def _py_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def mapped_models(models: type[DeclarativeBase]) -> list[SiteModel]:
+    """Each mapped class of ``models`` as a :class:`~mirror.sources.site.SiteModel`."""
+    out = []
+    for mapper in models.registry.mappers:
+        table = mapper.local_table
+        schema = getattr(table, "schema", None) or DEFAULT_SCHEMA
+        key = RelationKey(schema, getattr(table, "name", ""))
+        columns: dict[str, tuple[str, bool]] = {}
+        for prop in mapper.column_attrs:
+            for col in prop.columns:
+                if getattr(col, "table", None) is table:
+                    columns[col.name] = (prop.key, bool(getattr(col, "nullable", True)))
+        out.append(SiteModel(mapper.class_.__name__, key, columns))
+    return sorted(out, key=lambda m: (m.relation, m.name))
+
+
+def table_lines(key: RelationKey, current: RelationKey | None = None) -> list[str]:
+    """The class attributes that make a declarative model (now reading ``current``) read
+    relation ``key``: its table name, and its schema where that changes."""
+    lines = [f"__tablename__ = {_py_string(key.name)}"]
+    if key.schema != (current.schema if current is not None else DEFAULT_SCHEMA):
+        lines.append(f'__table_args__ = {{"schema": {_py_string(key.schema)}}}')
+    return lines

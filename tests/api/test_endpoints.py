@@ -14,12 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mirror.catalog.model import ColumnRef
-from mirror.contracts.lineage import billig_lineage
 from mirror.contracts.openapi import operations
 from mirror.provision.mirror import Mirror
 from mirror.provision.seed import EVENT_ID_BASE, SCENARIOS
 from mirror.site import billig_models as orm
 from mirror.site.api import ENDPOINT_SERIALIZERS, create_app
+from mirror.site.lineage import billig_lineage
 from mirror.site.payment import DEFAULT_PAY_URL
 from mirror.site.routing import create_billig_engine
 from mirror.site.tickets import DEFAULT_TICKET_URL

@@ -17,11 +17,8 @@ from schemathesis.core.failures import Failure, FailureGroup
 from mirror.contracts.check import ContractContext, check_contracts, update_contracts
 from mirror.contracts.openapi import (
     OPENAPI_FILE,
-    OpenApiSnapshot,
-    SampleRequest,
     diff_documents,
     load_openapi,
-    openapi_document,
     response_problems,
 )
 from mirror.errors import ContractError
@@ -29,7 +26,9 @@ from mirror.provision.mirror import Mirror
 from mirror.site import payment_errors, serializers
 from mirror.site.api import create_app
 from mirror.site.serializers import PublicModel
+from mirror.site.source import SITE, ReferenceSite
 from mirror.sources.json_locator import dump_json
+from mirror.sources.site import ApiExchange
 
 from .conftest import schema_for
 
@@ -68,7 +67,7 @@ def failed_checks(app: FastAPI, document: dict[str, Any], method: str, path: str
 
 def test_committed_document_is_the_one_the_api_generates(project_root: Path) -> None:
     pinned = load_openapi(project_root / "contracts" / OPENAPI_FILE)
-    assert diff_documents(pinned, openapi_document()) == []
+    assert diff_documents(pinned, dict(SITE.openapi() or {})) == []
     text = (project_root / "contracts" / OPENAPI_FILE).read_text(encoding="utf-8")
     assert text == dump_json(pinned)  # stable formatting: what update writes
 
@@ -77,16 +76,16 @@ def test_update_then_check_is_clean_and_a_second_update_changes_nothing(
     tmp_path: Path, billig_mirror: Mirror, project_root: Path
 ) -> None:
     folder = tmp_path / "contracts"
-    first = update_contracts(ContractContext(folder, billig_mirror.url), ["openapi"])
+    first = update_contracts(ContractContext(folder, billig_mirror.url, site=SITE), ["openapi"])
     assert [(c.path.name, c.status, c.lines) for c in first] == [
         (OPENAPI_FILE, "added", ("new document",))
     ]
-    results = check_contracts(ContractContext(folder, billig_mirror.url), ["openapi"])
+    results = check_contracts(ContractContext(folder, billig_mirror.url, site=SITE), ["openapi"])
     assert [(r.name, r.ok) for r in results] == [
         ("the API's OpenAPI document equals openapi.json", True),
         ("the API on the seeded mirror answers as the pinned document declares", True),
     ]
-    again = update_contracts(ContractContext(folder, billig_mirror.url), ["openapi"])
+    again = update_contracts(ContractContext(folder, billig_mirror.url, site=SITE), ["openapi"])
     assert [c.status for c in again] == ["unchanged"]
     assert (folder / OPENAPI_FILE).read_bytes() == (
         project_root / "contracts" / OPENAPI_FILE
@@ -101,7 +100,9 @@ def test_update_says_what_changed_in_the_document(
     del document["components"]["schemas"]["Health"]["properties"]["site"]
     document["info"]["version"] = "0.9.0"
     path.write_text(dump_json(document))
-    changes = update_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
+    changes = update_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["openapi"]
+    )
     assert [(c.status, c.lines) for c in changes] == [
         (
             "changed",
@@ -120,7 +121,7 @@ def test_missing_or_hand_broken_document_is_a_located_contract_error(
     path = contracts_copy / OPENAPI_FILE
     path.write_text('{\n  "openapi": "3.1.0",\n  "paths": {,}\n}\n')
     with pytest.raises(ContractError, match=r"openapi\.json:3:\d+"):
-        check_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
+        check_contracts(ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["openapi"])
     path.write_text('{"openapi": "3.1.0"}')
     with pytest.raises(ContractError, match="not an OpenAPI document"):
         load_openapi(path)
@@ -140,10 +141,10 @@ def test_a_forbidden_key_in_a_response_cannot_be_pinned(
         app.get("/owner", response_model=Owner)(lambda: Owner(owner_email="x@example.org"))
         return app
 
-    ctx = ContractContext(contracts_copy, billig_mirror.url)
+    ctx = ContractContext(contracts_copy, billig_mirror.url, site=ReferenceSite(app_factory=leaky))
     with pytest.raises(ContractError, match=r"components\.schemas\.Owner\.owner_email"):
-        update_contracts(ctx, [OpenApiSnapshot(leaky)])
-    declared = check_contracts(ctx, [OpenApiSnapshot(leaky)])[0]
+        update_contracts(ctx, ["openapi"])
+    declared = check_contracts(ctx, ["openapi"])[0]
     assert "forbidden key declared: components.schemas.Owner.owner_email" in declared.problems
 
 
@@ -190,7 +191,7 @@ _DOCUMENT: dict[str, Any] = {
         },
     },
 }
-_GET = SampleRequest("GET", "/thing", "/thing")
+_FORBIDDEN = SITE.forbidden_fields
 _OK = {"content-type": "application/json", "cache-control": "no-store"}
 
 
@@ -217,7 +218,8 @@ _OK = {"content-type": "application/json", "cache-control": "no-store"}
 def test_response_problems_say_where_a_response_departs_from_the_document(
     status: int, headers: dict[str, str], body: bytes, problems: list[str]
 ) -> None:
-    assert response_problems(_DOCUMENT, _GET, status, headers, body) == problems
+    exchange = ApiExchange("GET", "/thing", "GET /thing", status, headers, body)
+    assert response_problems(_DOCUMENT, exchange, _FORBIDDEN) == problems
 
 
 # --------------------------------------------------------------------------- deliberate breaks
@@ -265,7 +267,9 @@ def test_a_serializer_that_drops_a_field_fails_the_snapshot_check_and_schemathes
     api_now: Any,
     pinned_openapi: dict[str, Any],
 ) -> None:
-    results = check_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
+    results = check_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["openapi"]
+    )
     failures = _failures(results)
     declared = failures["the API's OpenAPI document equals openapi.json"]
     assert (
@@ -301,7 +305,9 @@ def test_an_endpoint_that_raises_fails_the_snapshot_check_and_schemathesis(
         raise RuntimeError("a bug in the payment-error lookup")
 
     monkeypatch.setattr(payment_errors, "lookup_payment_error", broken)
-    results = check_contracts(ContractContext(contracts_copy, billig_mirror.url), ["openapi"])
+    results = check_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["openapi"]
+    )
     failures = _failures(results)
     assert list(failures) == [
         "the API on the seeded mirror answers as the pinned document declares"

@@ -10,6 +10,7 @@ import pytest
 
 from mirror.contracts.check import ContractContext
 from mirror.provision.mirror import Mirror
+from mirror.site.source import SITE
 
 
 @pytest.fixture
@@ -23,4 +24,4 @@ def contracts_copy(project_root: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def contract_ctx(contracts_copy: Path, billig_mirror: Mirror) -> Iterator[ContractContext]:
     """Checks over the copy, against the session's seeded mirror (loaded from schema.sql)."""
-    yield ContractContext(contracts_copy, billig_mirror.url)
+    yield ContractContext(contracts_copy, billig_mirror.url, site=SITE)

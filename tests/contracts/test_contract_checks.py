@@ -17,10 +17,7 @@ from sqlalchemy.orm import Session
 
 from mirror.contracts.check import (
     ContractContext,
-    ShapesSnapshot,
-    billig_serializers,
     check_contracts,
-    observe_billig_outputs,
     render_changes,
     render_results,
     update_contracts,
@@ -30,6 +27,13 @@ from mirror.provision.mirror import Mirror
 from mirror.provision.providers import connect_url
 from mirror.provision.schema import load_schema
 from mirror.site import serializers
+from mirror.site.source import (
+    SITE,
+    ReferenceSite,
+    billig_serializers,
+    observe_billig_outputs,
+    read_only_session,
+)
 
 
 def _failures(results) -> dict[str, tuple[str, ...]]:  # type: ignore[no-untyped-def]
@@ -43,12 +47,12 @@ def test_project_contracts_hold(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The committed contracts/ match schema.sql, models and serializers (or get rewritten)."""
-    ctx = ContractContext(project_root / "contracts", billig_mirror.url)
+    ctx = ContractContext(project_root / "contracts", billig_mirror.url, site=SITE)
     if pytestconfig.getoption("update_contracts"):
         changes = update_contracts(ctx)
         with capsys.disabled():
             print("\n" + render_changes(changes, project_root), end="")
-        ctx = ContractContext(project_root / "contracts", billig_mirror.url)
+        ctx = ContractContext(project_root / "contracts", billig_mirror.url, site=SITE)
     results = check_contracts(ctx)
     assert _failures(results) == {}, render_results(results)
     assert {r.kind for r in results} >= {"columns", "shapes"}
@@ -59,7 +63,7 @@ def test_update_then_check_is_clean_and_a_second_update_changes_nothing(
 ) -> None:
     folder = tmp_path / "contracts"
     mine = ["columns", "shapes"]
-    first = update_contracts(ContractContext(folder, billig_mirror.url), mine)
+    first = update_contracts(ContractContext(folder, billig_mirror.url, site=SITE), mine)
     assert {c.status for c in first} == {"added"}
     assert sorted(str(c.path.relative_to(folder)) for c in first) == [
         "columns.json",
@@ -68,8 +72,11 @@ def test_update_then_check_is_clean_and_a_second_update_changes_nothing(
         "shapes/PriceGroup.json",
         "shapes/TicketGroup.json",
     ]
-    assert _failures(check_contracts(ContractContext(folder, billig_mirror.url), mine)) == {}
-    again = update_contracts(ContractContext(folder, billig_mirror.url), mine)
+    assert (
+        _failures(check_contracts(ContractContext(folder, billig_mirror.url, site=SITE), mine))
+        == {}
+    )
+    again = update_contracts(ContractContext(folder, billig_mirror.url, site=SITE), mine)
     assert {c.status for c in again} == {"unchanged"}
     # Generated text is byte-for-byte what the project commits.
     for change in first:
@@ -98,7 +105,9 @@ def mutated_mirror(fresh_database: URL, project_root: Path, tmp_path: Path) -> U
 def test_edited_schema_sql_fails_the_exact_columns_check(
     contracts_copy: Path, mutated_mirror: URL
 ) -> None:
-    results = check_contracts(ContractContext(contracts_copy, mutated_mirror), ["columns"])
+    results = check_contracts(
+        ContractContext(contracts_copy, mutated_mirror, site=SITE), ["columns"]
+    )
     assert _failures(results) == {
         "schema.sql in the mirror satisfies columns.json exactly": (
             "[info] column billig.event.event_subtitle (text) is new",
@@ -116,7 +125,9 @@ def test_hand_edited_contract_fails_against_the_mirror(
     group = next(r for r in data["relations"] if r["name"] == "ticket_group")
     group["columns"] = [c for c in group["columns"] if c["name"] != "num"]
     path.write_text(json.dumps(data, indent=2))
-    results = check_contracts(ContractContext(contracts_copy, billig_mirror.url), ["columns"])
+    results = check_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["columns"]
+    )
     failures = _failures(results)
     assert failures["schema.sql in the mirror satisfies columns.json exactly"] == (
         "[info] column billig.ticket_group.num (integer) is new",
@@ -133,7 +144,9 @@ def test_stale_lineage_is_reported(contracts_copy: Path, billig_mirror: Mirror) 
     price = next(c for c in price_group["columns"] if c["name"] == "price")
     price["lineage"]["fields"].remove("BilligEvent.ticket_groups[].price_groups[].price")
     path.write_text(json.dumps(data, indent=2))
-    results = check_contracts(ContractContext(contracts_copy, billig_mirror.url), ["columns"])
+    results = check_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["columns"]
+    )
     assert _failures(results) == {
         "lineage in columns.json matches the models, serializers and endpoints": (
             "lineage of billig.price_group.price: "
@@ -148,7 +161,7 @@ def test_malformed_contract_is_a_located_contract_error(
     path = contracts_copy / "columns.json"
     path.write_text(path.read_text()[:500])
     with pytest.raises(ContractError, match=rf"^{path}:\d+:\d+: invalid JSON"):
-        check_contracts(ContractContext(contracts_copy, billig_mirror.url))
+        check_contracts(ContractContext(contracts_copy, billig_mirror.url, site=SITE))
 
 
 # --------------------------------------------------------------------------- shapes
@@ -169,8 +182,10 @@ def _price_as_text() -> dict[str, type[BaseModel]]:
 def test_changed_serializer_field_fails_the_declared_shape_check(
     contracts_copy: Path, billig_mirror: Mirror
 ) -> None:
-    kind = ShapesSnapshot(serializers=_price_as_text)
-    results = check_contracts(ContractContext(contracts_copy, billig_mirror.url), [kind])
+    site = ReferenceSite(serializers=_price_as_text)
+    results = check_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=site), ["shapes"]
+    )
     assert _failures(results) == {
         "declared serializer shapes equal their snapshots": (
             "BilligEvent: ~ ticket_groups[].price_groups[].price: type integer → string",
@@ -187,8 +202,10 @@ def test_output_leaking_a_forbidden_key_fails_the_observed_check(
         outputs["TicketGroup"] = [dict(g, num_sold=1) for g in outputs["TicketGroup"]]
         return outputs
 
-    kind = ShapesSnapshot(observe=leaky)
-    results = check_contracts(ContractContext(contracts_copy, billig_mirror.url), [kind])
+    site = ReferenceSite(observer=leaky)
+    results = check_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=site), ["shapes"]
+    )
     assert _failures(results) == {
         "real serializer output on the seeded mirror matches the snapshots": (
             "TicketGroup[0]: Additional properties are not allowed ('num_sold' was unexpected)",
@@ -200,8 +217,9 @@ def test_output_leaking_a_forbidden_key_fails_the_observed_check(
 def test_observed_output_covers_every_serializer_and_both_billig_cases(
     billig_mirror: Mirror,
 ) -> None:
-    ctx = ContractContext(Path("unused"), billig_mirror.url)
-    with ctx.session() as session:
+    with read_only_session(
+        ContractContext(Path("unused"), billig_mirror.url).database_url
+    ) as session:
         outputs = observe_billig_outputs(session)
     assert set(outputs) == set(billig_serializers())
     assert all(outputs[name] for name in outputs)
@@ -213,14 +231,14 @@ def test_update_prints_what_changed_and_removes_unused_snapshots(
     contracts_copy: Path, billig_mirror: Mirror
 ) -> None:
     (contracts_copy / "shapes" / "Retired.json").write_text("{}\n")
-    kind = ShapesSnapshot(serializers=_price_as_text)
-    ctx = ContractContext(contracts_copy, billig_mirror.url)
-    before = check_contracts(ctx, [kind])
+    site = ReferenceSite(serializers=_price_as_text)
+    ctx = ContractContext(contracts_copy, billig_mirror.url, site=site)
+    before = check_contracts(ctx, ["shapes"])
     assert (
         "shapes/Retired.json: unused snapshot (no serializer 'Retired')"
         in (_failures(before)["declared serializer shapes equal their snapshots"])
     )
-    changes = update_contracts(ctx, [kind])
+    changes = update_contracts(ctx, ["shapes"])
     text = render_changes(changes, contracts_copy.parent)
     assert text == (
         "changed   contracts/shapes/BilligEvent.json\n"
@@ -235,7 +253,9 @@ def test_update_prints_what_changed_and_removes_unused_snapshots(
     )  # fmt: skip
     assert not (contracts_copy / "shapes" / "Retired.json").exists()
     # Pinned now, the declared shape holds, but real output still emits integers.
-    after = _failures(check_contracts(ContractContext(contracts_copy, billig_mirror.url), [kind]))
+    after = _failures(
+        check_contracts(ContractContext(contracts_copy, billig_mirror.url, site=site), ["shapes"])
+    )
     assert list(after) == ["real serializer output on the seeded mirror matches the snapshots"]
     assert [re.sub(r"\d+ is", "N is", p) for p in next(iter(after.values()))] == [
         "BilligEvent[0].ticket_groups[0].price_groups[0].price: N is not of type 'string'",
@@ -251,9 +271,9 @@ def test_update_refuses_to_pin_a_forbidden_field(
         owner_email: str
 
     before = {p: p.read_bytes() for p in contracts_copy.rglob("*.json")}
-    kind = ShapesSnapshot(serializers=lambda: {**billig_serializers(), "Leaky": Leaky})
+    site = ReferenceSite(serializers=lambda: {**billig_serializers(), "Leaky": Leaky})
     with pytest.raises(ContractError, match="refusing to pin a forbidden field: owner_email"):
-        update_contracts(ContractContext(contracts_copy, billig_mirror.url), [kind])
+        update_contracts(ContractContext(contracts_copy, billig_mirror.url, site=site), ["shapes"])
     assert {p: p.read_bytes() for p in contracts_copy.rglob("*.json")} == before
 
 
@@ -279,7 +299,7 @@ def test_interrupted_update_leaves_the_old_file_intact(
 
     monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        update_contracts(ContractContext(contracts_copy, billig_mirror.url), ["columns"])
+        update_contracts(ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["columns"])
     monkeypatch.undo()
     assert (contracts_copy / "columns.json").read_text() == old
     assert [p.name for p in contracts_copy.iterdir() if p.name.endswith(".tmp")] == []
@@ -297,12 +317,14 @@ def test_write_failing_midway_leaves_the_old_file_intact(
 
     monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        update_contracts(ContractContext(contracts_copy, billig_mirror.url), ["columns"])
+        update_contracts(ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["columns"])
     monkeypatch.undo()
     assert (contracts_copy / "columns.json").read_text() == old
     assert [p.name for p in contracts_copy.iterdir() if p.name.endswith(".tmp")] == []
     # The same update, undisturbed, rewrites it and says what changed.
-    changes = update_contracts(ContractContext(contracts_copy, billig_mirror.url), ["columns"])
+    changes = update_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["columns"]
+    )
     assert changes[0].status == "changed"
     assert changes[0].lines == (
         "[breaking] column billig.payment_error.owner_email type narrowed: "

@@ -10,9 +10,10 @@ from sqlalchemy import ARRAY, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mirror.catalog.model import Catalog, ColumnRef, Kind, RelationKey, Usage
-from mirror.contracts.check import check_models_in_contract, models_catalog
-from mirror.contracts.lineage import billig_lineage, with_endpoints
+from mirror.contracts.check import check_models_in_contract
 from mirror.site.billig_models import BilligBase
+from mirror.site.lineage import billig_lineage, with_endpoints
+from mirror.site.source import SITE
 from mirror.sources.contract_file import load_contract
 from mirror.sources.sqlalchemy_models import catalog_from_models
 
@@ -23,7 +24,7 @@ def contract(project_root: Path):  # type: ignore[no-untyped-def]
 
 
 def test_models_catalog_has_the_nine_relations_with_compiled_types() -> None:
-    catalog = models_catalog()
+    catalog = SITE.catalog()
     assert {k.name for k in catalog.relations} == {
         "event", "event_lim_web", "ticket_group", "price_group", "purchase", "ticket_card",
         "ticket", "payment_error", "payment_error_price_group",
@@ -76,7 +77,7 @@ def test_model_declared_view_has_unknown_nullability() -> None:
 
 
 def test_every_model_column_is_in_the_contract(contract) -> None:  # type: ignore[no-untyped-def]
-    assert check_models_in_contract(contract, models_catalog()) == []
+    assert check_models_in_contract(contract, SITE.catalog()) == []
 
 
 def _with_table(name: str, edit) -> Catalog:  # type: ignore[no-untyped-def]

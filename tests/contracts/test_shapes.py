@@ -9,19 +9,30 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, create_model
 
+from mirror.contracts import shapes
 from mirror.contracts.shapes import (
-    FORBIDDEN_KEYS,
     ShapeSnapshot,
-    declared_schema,
     diff_snapshots,
     flatten,
     forbidden_in_schema,
     load_shape,
+    normalize_schema,
     observed_problems,
-    snapshot_of,
 )
 from mirror.errors import ContractError
 from mirror.site import serializers
+from mirror.site.source import SITE
+
+FORBIDDEN_KEYS = tuple(sorted(SITE.forbidden_fields))
+
+
+def declared_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return normalize_schema(model.model_json_schema(mode="serialization"))
+
+
+def snapshot_of(name: str, model: type[BaseModel]) -> ShapeSnapshot:
+    """The snapshot the reference site's source pins for serializer ``model``."""
+    return shapes.snapshot_of(name, model.model_json_schema(mode="serialization"), FORBIDDEN_KEYS)
 
 
 def billig_event_with(

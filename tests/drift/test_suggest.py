@@ -31,12 +31,9 @@ from mirror.catalog.model import (
 from mirror.drift.check import check_drift
 from mirror.drift.suggest import (
     ViewDefinition,
-    billig_models,
-    mapped_column_line,
     model_changes,
     read_view_definitions,
     relation_ddl,
-    sqlalchemy_type,
     updated_schema,
     views_to_read,
     write_schema,
@@ -44,8 +41,10 @@ from mirror.drift.suggest import (
 from mirror.errors import UsageError
 from mirror.provision.providers import Server
 from mirror.provision.schema import load_schema
+from mirror.site.source import SITE
 from mirror.sources.contract_file import load_contract
 from mirror.sources.introspect import introspect
+from mirror.sources.sqlalchemy_models import mapped_column_line, sqlalchemy_type
 
 from .production import QUOTE_WHOLE_SCHEMA, ROOT, Production, run_cli
 
@@ -96,7 +95,7 @@ def test_mapped_column_line_follows_nullability_keys_and_defaults() -> None:
 
 
 def test_billig_models_know_their_attributes() -> None:
-    models = {m.name: m for m in billig_models()}
+    models = {m.name: m for m in SITE.models()}
     assert models["BilligPriceGroup"].relation == RelationKey("billig", "price_group")
     assert models["BilligPriceGroup"].columns["price_group_name"] == ("name", False)
     assert models["BilligEvent"].relation == RelationKey("billig", "event_lim_web")
@@ -273,8 +272,7 @@ def test_suggested_model_changes_follow_production(production: Production) -> No
     production.execute(MUTATIONS)
     check = check_drift(production.login, contract=ROOT / "contracts")
     changes = {
-        (c.model, c.line)
-        for c in model_changes(check.expected, check.actual, check.findings, billig_models())
+        (c.model, c.line) for c in model_changes(check.expected, check.actual, check.findings, SITE)
     }
     assert ("BilligPurchase", '__tablename__ = "purchases"') in changes
     assert ("BilligPriceGroup", 'name: Mapped[str] = mapped_column("name", String(140))') in changes
@@ -307,7 +305,7 @@ def test_a_misquoted_look_alike_keeps_the_contracted_name_in_the_file(contract: 
         "the name billig.payment_error_price_group",
     )
     # The reader side follows production: the model's table name and schema.
-    changes = model_changes(contract, actual, findings, billig_models())
+    changes = model_changes(contract, actual, findings, SITE)
     assert [c.line for c in changes if c.model == "BilligPaymentErrorPriceGroup"] == [
         '__tablename__ = "billig.payment_error_price_group"',
         '__table_args__ = {"schema": "public"}',

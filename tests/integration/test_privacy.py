@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from mirror.contracts.shapes import forbidden_in_schema, snapshot_of
 from mirror.site import billig_models as orm
 from mirror.site.events import Event as SiteEvent
+from mirror.site.lineage import output_schemas
 from mirror.site.payment import Selection, payment_form, validate_selection
 from mirror.site.payment_errors import lookup_payment_error
 from mirror.site.prefetch import relevant_billig_events
@@ -20,7 +21,6 @@ from mirror.site.serializers import (
     FORBIDDEN_FIELDS,
     PublicModel,
     find_forbidden,
-    output_schemas,
     serialize_billig_events,
     serialize_events,
     to_json,

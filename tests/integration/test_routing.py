@@ -11,8 +11,8 @@ import sqlalchemy.exc
 from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.engine import URL, Engine
 
-from mirror.errors import ReadOnlyError
 from mirror.site import billig_models as orm
+from mirror.site.errors import ReadOnlyError
 from mirror.site.events import Event
 from mirror.site.routing import create_billig_engine, session_factory, site_url
 from mirror.site.seed import seed_site

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from mirror.catalog.model import ColumnRef
 from mirror.site import billig_models as orm
 from mirror.site.events import Event as SiteEvent
+from mirror.site.lineage import output_schemas
 from mirror.site.prefetch import get_billig_event, relevant_billig_events
 from mirror.site.routing import RoutedSession
 from mirror.site.serializers import (
@@ -25,7 +26,6 @@ from mirror.site.serializers import (
     column_usage,
     field_lineage,
     lineage_of,
-    output_schemas,
     serialize_billig_event,
     serialize_billig_events,
     serialize_events,

@@ -247,7 +247,7 @@ def test_serve_and_what_its_api_answers(login: Login) -> None:
     result = billig("serve", "--dsn", login.dsn(), "--port", "0", "--", sys.executable, "-c", fetch)
     assert result.code == 0, result
     assert '"billig":"ok"' in result.out
-    assert f"Billig: postgresql+psycopg2://{login.role}:***@" in result.err
+    assert f"Billig: postgresql://{login.role}:***@" in result.err
     assert_no_password(login, result)
 
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from mirror.catalog.model import ColumnRef, Usage
+
+if TYPE_CHECKING:
+    from mirror.site.serializers import PublicModel
 
 # The optional module that knows the API's endpoints, and the function it may define there:
 # ``endpoint_serializers() -> Mapping[str, Iterable[str]]`` (endpoint → serializer names).
@@ -73,7 +77,7 @@ def with_schema_endpoints(
 ) -> dict[ColumnRef, Usage]:
     """``lineage`` plus endpoints that emit output schemas other than the four serializers
     (the payment form, payment errors, tickets …): they read the columns behind their fields."""
-    from mirror.site.serializers import SERIALIZER_SCHEMAS, lineage_of, output_schemas
+    from mirror.site.serializers import SERIALIZER_SCHEMAS, lineage_of
 
     schemas = output_schemas()
     reached: dict[ColumnRef, set[str]] = {}
@@ -94,3 +98,14 @@ def with_schema_endpoints(
             requires_not_null=usage.requires_not_null,
         )
     return out
+
+
+def output_schemas() -> dict[str, type[PublicModel]]:
+    """Every public output schema of the integration layer by name: the four serializers, the
+    payment form and validation, payment-error outcomes and ticket descriptions."""
+    from mirror.site.payment import PAYMENT_SCHEMAS
+    from mirror.site.payment_errors import PAYMENT_ERROR_SCHEMAS
+    from mirror.site.serializers import SERIALIZER_SCHEMAS
+    from mirror.site.tickets import TICKET_SCHEMAS
+
+    return {**SERIALIZER_SCHEMAS, **PAYMENT_SCHEMAS, **PAYMENT_ERROR_SCHEMAS, **TICKET_SCHEMAS}

@@ -1,0 +1,206 @@
+"""Configuration: the ``[tool.billig]`` table of the project's ``pyproject.toml``.
+
+The file is the nearest ``pyproject.toml`` with a ``[tool.billig]`` table, from the working
+directory upwards. Every value can be overridden by a ``BILLIG_*`` environment variable, and that
+by a command-line option; :class:`Config` remembers where each value came from (``billig
+config`` prints it). Paths in the file are relative to the file; paths from the environment or
+the command line to the working directory; without a file, defaults are relative to the working
+directory. Nothing is ever looked up next to the installed package.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mirror.errors import ConfigError
+
+PYPROJECT = "pyproject.toml"
+DEFAULT_EVENTS = 60
+DEFAULT_SEED = 1
+DJANGO = "django"
+
+# key: (environment variable, default)
+_KEYS: dict[str, tuple[str, Any]] = {
+    "schema": ("BILLIG_SCHEMA", "schema/billig.sql"),
+    "contracts": ("BILLIG_CONTRACTS", "contracts"),
+    "policy": ("BILLIG_POLICY", None),  # default: <contracts>/drift-policy.json
+    "site": ("BILLIG_SITE", None),
+    "events": ("BILLIG_EVENTS", DEFAULT_EVENTS),
+    "seed": ("BILLIG_SEED", DEFAULT_SEED),
+}
+_PATHS = ("schema", "contracts", "policy")
+_INTS = ("events", "seed")
+POLICY_FILE = "drift-policy.json"
+_OPTIONS = {"schema": "--schema-file"}  # the command-line option of a key, where not --key
+
+_DJANGO_KEYS: dict[str, Any] = {
+    "settings": None,
+    "database": "billig",
+    "serializers": [],
+    "urls": None,
+}
+
+
+@dataclass(frozen=True)
+class DjangoConfig:
+    """``[tool.billig.django]``: the settings module, the Billig alias, what is pinned."""
+
+    settings: str | None = None
+    database: str = "billig"
+    serializers: tuple[str, ...] = ()
+    urls: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings; ``origins`` says where each came from."""
+
+    root: Path
+    pyproject: Path | None
+    schema: Path
+    contracts: Path
+    policy: Path
+    site: str | None
+    events: int
+    seed: int
+    django: DjangoConfig = field(default_factory=DjangoConfig)
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(key, value, origin) for every setting, in the order of the documentation."""
+        rows = []
+        for key in _KEYS:
+            value = getattr(self, key)
+            rows.append((key, "" if value is None else str(value), self.origins.get(key, "")))
+        if self.site == DJANGO or self.pyproject_has_django:
+            for key in _DJANGO_KEYS:
+                value = getattr(self.django, key)
+                shown = ", ".join(value) if isinstance(value, tuple) else value
+                rows.append(
+                    (
+                        f"django.{key}",
+                        "" if shown is None else str(shown),
+                        self.origins.get(f"django.{key}", "default"),
+                    )
+                )
+        return rows
+
+    @property
+    def pyproject_has_django(self) -> bool:
+        return any(k.startswith("django.") for k in self.origins)
+
+
+def find_pyproject(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` with a ``[tool.billig]`` table."""
+    for folder in (start, *start.parents):
+        candidate = folder / PYPROJECT
+        if not candidate.is_file():
+            continue
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{candidate}: not readable as TOML ({exc})") from None
+        table = data.get("tool", {}).get("billig")
+        if table is not None:
+            if not isinstance(table, dict):
+                raise ConfigError(f"{candidate}: [tool.billig] must be a table")
+            return candidate, table
+    return None
+
+
+def load_config(
+    cwd: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """The configuration seen from ``cwd``: file, then ``BILLIG_*`` variables, then options.
+
+    ``overrides`` are command-line values by key (None: not given).
+    """
+    here = (cwd or Path.cwd()).resolve()
+    env = os.environ if environ is None else environ
+    found = find_pyproject(here)
+    pyproject, table = found if found else (None, {})
+    root = pyproject.parent if pyproject else here
+    where = f"{pyproject} [tool.billig]" if pyproject else ""
+    unknown = sorted(set(table) - set(_KEYS) - {DJANGO})
+    if unknown:
+        known = ", ".join([*_KEYS, DJANGO])
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {known})")
+
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for key, (variable, default) in _KEYS.items():
+        given = (overrides or {}).get(key)
+        if given is not None:
+            option = _OPTIONS.get(key, f"--{key}")
+            values[key], origins[key] = _value(key, given, here, option), f"{option} option"
+        elif env.get(variable):
+            values[key] = _value(key, env[variable], here, variable)
+            origins[key] = f"${variable}"
+        elif key in table:
+            values[key], origins[key] = _value(key, table[key], root, f"{where} {key}"), where
+        else:
+            values[key] = _value(key, default, root, key) if default is not None else None
+            origins[key] = "default"
+    if values["policy"] is None:
+        values["policy"] = values["contracts"] / POLICY_FILE
+    django, django_origins = _django(table.get(DJANGO), where)
+    origins.update(django_origins)
+    if values["site"] == DJANGO and not django.settings:
+        raise ConfigError(
+            f'{where or "configuration"}: site = "django" needs [tool.billig.django] settings'
+        )
+    return Config(root=root, pyproject=pyproject, django=django, origins=origins, **values)
+
+
+def _value(key: str, raw: Any, base: Path, where: str) -> Any:
+    if key in _INTS:
+        try:
+            number = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: {key} must be an integer, got {raw!r}") from None
+        if isinstance(raw, bool) or number < 0:
+            raise ConfigError(f"{where}: {key} must be a non-negative integer, got {raw!r}")
+        return number
+    if isinstance(raw, Path):
+        raw = str(raw)
+    if not isinstance(raw, str) or not raw.strip() or "\x00" in raw:
+        raise ConfigError(f"{where}: {key} must be a non-empty string, got {raw!r}")
+    if key in _PATHS:
+        return (base / raw).resolve()
+    return raw
+
+
+def _django(table: Any, where: str) -> tuple[DjangoConfig, dict[str, str]]:
+    if table is None:
+        return DjangoConfig(), {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: django must be a table ([tool.billig.django])")
+    unknown = sorted(set(table) - set(_DJANGO_KEYS))
+    if unknown:
+        known = ", ".join(_DJANGO_KEYS)
+        raise ConfigError(f"{where}.django: unknown key {unknown[0]!r} (known: {known})")
+    for key in ("settings", "database", "urls"):
+        if key in table and (not isinstance(table[key], str) or not table[key]):
+            raise ConfigError(f"{where}.django: {key} must be a non-empty string")
+    serializers = table.get("serializers", [])
+    if isinstance(serializers, str):
+        serializers = [serializers]
+    if not isinstance(serializers, list) or not all(isinstance(s, str) and s for s in serializers):
+        raise ConfigError(f"{where}.django: serializers must be a list of module names")
+    origins = {f"django.{k}": f"{where}.django" for k in table}
+    return (
+        DjangoConfig(
+            settings=table.get("settings"),
+            database=table.get("database", "billig"),
+            serializers=tuple(serializers),
+            urls=table.get("urls"),
+        ),
+        origins,
+    )

@@ -1,0 +1,189 @@
+"""The reference site as a site source: what the harness reads of it, through one object.
+
+This repository configures it like any user would (``[tool.billig] site =
+"mirror.site.source:SITE"``). The fields make variants easy to build in tests: the same site
+with another set of serializers, another observer, another app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
+
+from mirror.catalog.model import Catalog, Column, ColumnRef, RelationKey, Usage
+from mirror.errors import ObservationError
+from mirror.sources import sqlalchemy_models
+from mirror.sources.site import ApiExchange, SiteModel
+
+# Any URL will do to build the OpenAPI document: nothing connects before the first request.
+_UNUSED_DSN = "postgresql+psycopg2://localhost/unused"
+
+
+def billig_serializers() -> dict[str, type[BaseModel]]:
+    """The four serializers whose shapes are pinned."""
+    from mirror.site.serializers import SERIALIZER_SCHEMAS
+
+    return dict(SERIALIZER_SCHEMAS)
+
+
+def observe_billig_outputs(session: Session) -> dict[str, list[Any]]:
+    """Real output of every serializer over all Billig events of the seeded mirror.
+
+    The ``Event`` serializer runs over the site seed (:func:`mirror.site.seed.seed_site`) in the
+    session's site database: events sold through Billig, free and custom ones, and ones whose
+    Billig event does not exist, so ``billig`` is both an object and null.
+    """
+    from sqlalchemy import select
+
+    from mirror.site import serializers
+    from mirror.site.billig_models import BilligEvent
+    from mirror.site.events import Event
+    from mirror.site.prefetch import load_billig_events
+    from mirror.site.seed import seed_site
+
+    ids = list(session.scalars(select(BilligEvent.id).order_by(BilligEvent.id)))
+    events = list(load_billig_events(session, ids).values())
+    groups = [g for e in events for g in e.ticket_groups]
+    prices = [p for g in groups for p in g.price_groups]
+    seed_site(session.get_bind(mapper=Event.__mapper__), ids, seed=1)
+    site_events = list(session.scalars(select(Event).order_by(Event.id)))
+    return {
+        "PriceGroup": serializers.to_json(serializers.serialize_price_group(p) for p in prices),
+        "TicketGroup": serializers.to_json(serializers.serialize_ticket_group(g) for g in groups),
+        "BilligEvent": serializers.to_json(serializers.serialize_billig_events(session, events)),
+        "Event": serializers.to_json(serializers.serialize_events(session, site_events)),
+    }
+
+
+def create_app(*args: Any, **kwargs: Any) -> Any:
+    from mirror.site.api import create_app as create
+
+    return create(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def read_only_session(database: str) -> Iterator[Session]:
+    """A read-only session on Billig at ``database``, with the site's models in memory."""
+    from mirror.site.events import create_site_schema
+    from mirror.site.routing import create_billig_engine, create_site_engine, session_factory
+
+    billig = create_billig_engine(_url(database), production=True)
+    site = create_site_engine("sqlite://")  # private, in memory: observation seeds it
+    try:
+        create_site_schema(site)
+        with session_factory(billig, site, production=True)() as session:
+            yield session
+    finally:
+        billig.dispose()
+        site.dispose()
+
+
+@dataclass(frozen=True)
+class ReferenceSite:
+    """The SQLAlchemy models, pydantic serializers and FastAPI app of ``mirror/site/``."""
+
+    serializers: Callable[[], Mapping[str, type[BaseModel]]] = billig_serializers
+    observer: Callable[[Session], Mapping[str, list[Any]]] = observe_billig_outputs
+    app_factory: Callable[..., Any] = create_app
+    name: str = "reference site"
+    models_file: str = "mirror/site/billig_models.py"
+    forbidden_fields: frozenset[str] = field(default_factory=lambda: _forbidden())
+
+    def catalog(self) -> Catalog:
+        from mirror.site.billig_models import BilligBase
+
+        return sqlalchemy_models.catalog_from_models(BilligBase)
+
+    def lineage(self) -> Mapping[ColumnRef, Usage]:
+        from mirror.site.lineage import billig_lineage
+
+        return billig_lineage()
+
+    def models(self) -> Sequence[SiteModel]:
+        from mirror.site.billig_models import BilligBase
+
+        return sqlalchemy_models.mapped_models(BilligBase)
+
+    def shapes(self) -> Mapping[str, Mapping[str, Any]]:
+        return {
+            name: model.model_json_schema(mode="serialization")
+            for name, model in self.serializers().items()
+        }
+
+    def model_field(
+        self,
+        attribute: str,
+        column: Column,
+        *,
+        nullable: bool,
+        primary_key: bool,
+        server_default: bool,
+    ) -> str:
+        return sqlalchemy_models.mapped_column_line(
+            attribute,
+            column,
+            nullable=nullable,
+            primary_key=primary_key,
+            server_default=server_default,
+        )
+
+    def table_name(self, model: SiteModel, key: RelationKey) -> list[str]:
+        return sqlalchemy_models.table_lines(key, model.relation)
+
+    def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
+        with read_only_session(database) as session:
+            try:
+                return self.observer(session)
+            except ProgrammingError as exc:  # e.g. a model column the mirror lacks
+                first = (str(exc.orig or exc).strip().splitlines() or [""])[0]
+                raise ObservationError(
+                    f"the models cannot read the seeded mirror: {first}"
+                ) from None
+
+    def openapi(self) -> Mapping[str, Any] | None:
+        app = self.app_factory(_UNUSED_DSN, "sqlite://")
+        try:
+            document: dict[str, Any] = app.openapi()
+            return document
+        finally:
+            app.state.api.close()
+
+    def serving(
+        self, database: str, site_database: str | None = None
+    ) -> contextlib.AbstractContextManager[tuple[Any, str]]:
+        from mirror.site.server import running_app
+
+        return running_app(database, site_database)
+
+    def api_exchanges(self, database: str, now: datetime) -> Sequence[ApiExchange] | None:
+        from mirror.site import rules, samples
+
+        moment = rules.billig_time(now)
+        app = self.app_factory(_url(database), "sqlite://", now=moment)
+        try:
+            return samples.exchanges(app, moment)
+        finally:
+            app.state.api.close()
+
+
+def _url(database: str) -> URL:
+    """A libpq URL as SQLAlchemy's psycopg2 URL (the site's driver)."""
+    url = make_url(database)
+    return url.set(drivername="postgresql+psycopg2") if url.drivername == "postgresql" else url
+
+
+def _forbidden() -> frozenset[str]:
+    from mirror.site.serializers import FORBIDDEN_FIELDS
+
+    return frozenset(FORBIDDEN_FIELDS)
+
+
+SITE = ReferenceSite()
