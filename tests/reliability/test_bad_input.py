@@ -339,6 +339,7 @@ def test_schema_file_that_does_not_load_names_statement_and_line_and_loads_nothi
 ) -> None:
     content, code, says = SCHEMA_FILES[case]
     monkeypatch.chdir(_schema_dir(tmp_path, content))
+    monkeypatch.delenv("BILLIG_SCHEMA")  # the default: schema/billig.sql here
     result = run_cli("mirror", "seed", "--dsn", full(fresh_database), "--events", "5")
     message = assert_error(result, code)
     assert re.search(says, message), message
@@ -354,6 +355,7 @@ def test_broken_schema_file_fails_the_main_job_and_leaves_no_database(
     content, _, says = SCHEMA_FILES["syntax error"]
     before = databases(billig_server)
     monkeypatch.chdir(_schema_dir(tmp_path, content))
+    monkeypatch.delenv("BILLIG_SCHEMA")  # the default: schema/billig.sql here
     result = run_cli(
         "check", "--provider", "dsn", "--dsn", full(billig_server.admin_url),
         "--contracts", str(ROOT / "contracts"), "--kind", "columns",
@@ -380,6 +382,7 @@ def test_statements_outside_the_billig_schema_are_loaded_and_ignored_by_the_cont
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(_schema_dir(tmp_path, SCHEMA + OUTSIDE))
+    monkeypatch.delenv("BILLIG_SCHEMA")  # the default: schema/billig.sql here
     seeded = run_cli("mirror", "seed", "--dsn", full(fresh_database), "--events", "12")
     assert seeded.code == 0, seeded
     assert {"billig", "kasse"} <= _schemas(fresh_database)
