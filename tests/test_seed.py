@@ -299,6 +299,7 @@ def test_mirror_seed_prints_the_warnings(fresh_database, tmp_path, monkeypatch, 
     (tmp_path / "schema").mkdir()
     (tmp_path / "schema" / "billig.sql").write_text(_edit(NETSALE_LINE, ""))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BILLIG_SCHEMA")  # the default: schema/billig.sql here
     dsn = fresh_database.set(drivername="postgresql").render_as_string(hide_password=False)
     with pytest.raises(SystemExit) as exit_info:
         main(["mirror", "seed", "--dsn", dsn, "--events", "12"])
