@@ -44,23 +44,21 @@ UNKNOWN = "unknown"  # nullability of view columns
 CONTRACTS_DIR = Path("contracts")
 COLUMNS_FILE = "columns.json"
 
+
 # --------------------------------------------------------------------------- reading
 
 
 def read_json(path: Path, *, what: str = "contract") -> JsonDocument:
-    """Read and parse a JSON file; every failure is a located :class:`ContractError`."""
-    return parse_json(path, _read_bytes(path, what), what=what)
-
-
-def _read_bytes(path: Path, what: str) -> bytes:
+    """Read and parse a contract-kind JSON file; every failure is a located ContractError."""
     try:
-        return path.read_bytes()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ContractError(
             f"{path}: {what} file missing (run `billig contracts update` to create it)"
         ) from None
     except OSError as exc:
         raise ContractError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
+    return parse_json(path, raw, what=what)
 
 
 # --------------------------------------------------------------------------- atomic writes
