@@ -22,7 +22,7 @@ from deepdiff import DeepDiff
 
 from mirror.contracts.check import CheckResult, ContractContext, register_snapshot_kind
 from mirror.contracts.shapes import forbidden_paths
-from mirror.errors import ContractError
+from mirror.errors import ContractError, ObservationError
 from mirror.sources.json_locator import dump_json, json_path, parse_json
 from mirror.sources.site import ApiExchange
 
@@ -229,7 +229,10 @@ class OpenApiSnapshot:
     def _observed(self, ctx: ContractContext, pinned: Mapping[str, Any]) -> CheckResult:
         name = "the API on the seeded mirror answers as the pinned document declares"
         site = ctx.site
-        answered = site.api_exchanges(ctx.database_url, ctx.moment) if site is not None else None
+        try:
+            answered = site.api_exchanges(ctx.database_url, ctx.moment) if site else None
+        except ObservationError as exc:
+            return CheckResult(self.name, name, (str(exc),))
         if answered is None:
             return CheckResult(self.name, name, detail="not observed: the site runs no app")
         problems: list[str] = []

@@ -8,18 +8,19 @@ with another set of serializers, another observer, another app.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from mirror.catalog.model import Catalog, Column, ColumnRef, RelationKey, Usage
-from mirror.errors import ObservationError
+from mirror.errors import DatabaseError, ObservationError
 from mirror.sources import sqlalchemy_models
 from mirror.sources.site import ApiExchange, SiteModel
 
@@ -86,6 +87,47 @@ def read_only_session(database: str) -> Iterator[Session]:
         site.dispose()
 
 
+_MISSING_COLUMN = re.compile(r'column "?([^".\s]+)"?\."?([^".\s]+)"? does not exist')
+
+
+def _model_column(relation: str, column: str) -> str:
+    """``Model.attribute (schema.relation.column)`` for a column a model reads, by name."""
+    from mirror.site.billig_models import BilligBase
+
+    for model in sqlalchemy_models.mapped_models(BilligBase):
+        if model.relation.name == relation and column in model.columns:
+            attribute = model.columns[column][0]
+            return f"{model.name}.{attribute} ({model.relation}.{column})"
+    return f"{relation}.{column}"
+
+
+@contextlib.contextmanager
+def site_code(what: str) -> Iterator[None]:
+    """Site code failing on the seeded mirror is a failed check (ObservationError), never a
+    crash: a model column the mirror lacks, a value a serializer refuses, a bug it meets.
+    A lost connection stays what it is (exit 3)."""
+    try:
+        yield
+    except (OperationalError, InterfaceError, DatabaseError):
+        raise
+    except ProgrammingError as exc:
+        first = (str(exc.orig or exc).strip().splitlines() or [""])[0]
+        missing = _MISSING_COLUMN.search(first)
+        if missing is not None:
+            first = f"model column {_model_column(*missing.groups())} is not in the mirror"
+        raise ObservationError(f"{what} cannot read the seeded mirror: {first}") from None
+    except ValidationError as exc:
+        errors = exc.errors()
+        error: Mapping[str, Any] = errors[0] if errors else {}
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        raise ObservationError(
+            f"{what}: {exc.title} refuses seeded data at {where or '(root)'}: "
+            f"{error.get('msg', exc)}"
+        ) from None
+    except Exception as exc:
+        raise ObservationError(f"{what} raised {type(exc).__name__}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class ReferenceSite:
     """The SQLAlchemy models, pydantic serializers and FastAPI app of ``mirror/site/``."""
@@ -139,14 +181,8 @@ class ReferenceSite:
         return sqlalchemy_models.table_lines(key, model.relation)
 
     def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
-        with read_only_session(database) as session:
-            try:
-                return self.observer(session)
-            except ProgrammingError as exc:  # e.g. a model column the mirror lacks
-                first = (str(exc.orig or exc).strip().splitlines() or [""])[0]
-                raise ObservationError(
-                    f"the models cannot read the seeded mirror: {first}"
-                ) from None
+        with read_only_session(database) as session, site_code("the serializers"):
+            return self.observer(session)
 
     def openapi(self) -> Mapping[str, Any] | None:
         app = self.app_factory(_UNUSED_DSN, "sqlite://")
@@ -169,7 +205,8 @@ class ReferenceSite:
         moment = rules.billig_time(now)
         app = self.app_factory(_url(database), "sqlite://", now=moment)
         try:
-            return samples.exchanges(app, moment)
+            with site_code("the API's sample requests"):
+                return samples.exchanges(app, moment)
         finally:
             app.state.api.close()
 

@@ -208,3 +208,47 @@ def test_snapshot_of_an_unreachable_database_exits_3_without_the_password(
     assert code == 3
     assert "s3cret-pw" not in out + err
     assert not output.exists()
+
+
+def test_a_changed_schema_is_reported_column_by_column_and_observed_checks_still_run(
+    capsys: pytest.CaptureFixture[str],
+    dsn_mirror: list[str],
+    contracts_copy: Path,
+    project_root: Path,
+    tmp_path: Path,
+) -> None:
+    """What the seed note's checklist leads to: Billig changed, schema.sql was edited to match
+    (a column dropped, one renamed in the table and its view, a NOT NULL column added)."""
+    sql = (project_root / "schema" / "billig.sql").read_text()
+    edited = (
+        sql.replace("    netsale boolean NOT NULL,\n", "")
+        .replace(
+            "event_name character varying(140) NOT NULL,",
+            "event_title character varying(140) NOT NULL,",
+        )
+        .replace("SELECT event, event_name,", "SELECT event, event_title,")
+        .replace(
+            "    ticket_limit integer,\n",
+            "    ticket_limit integer,\n    sales_channel text NOT NULL,\n",
+        )
+    )
+    assert (
+        edited.count("event_title") == 2 and "netsale" not in edited.split("price_group (")[1][:400]
+    )
+    schema = tmp_path / "billig.sql"
+    schema.write_text(edited)
+    code, out, err = run(
+        capsys, "contracts", "check", *dsn_mirror, "--contracts", str(contracts_copy),
+        "--schema-file", str(schema),
+    )  # fmt: skip
+    assert code == 1, err
+    assert "billig.price_group.netsale" in out
+    assert "event_title" in out and "event_name" in out
+    assert "billig.ticket_group.sales_channel" in out
+    observed = [line for line in out.splitlines() if "real serializer output" in line]
+    assert observed, out  # the observed check ran on what could be seeded
+    assert (
+        "the serializers cannot read the seeded mirror: model column BilligEvent.name "
+        "(billig.event_lim_web.event_name) is not in the mirror"
+    ) in out
+    assert "internal error" not in err

@@ -332,3 +332,19 @@ def test_write_failing_midway_leaves_the_old_file_intact(
         "[breaking] column billig.purchase.owner_email type narrowed: "
         "text → character varying(254)",
     )
+
+
+def test_a_retyped_serializer_field_is_a_shape_difference_never_a_crash(
+    contracts_copy: Path, billig_mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone wrote ``price: str`` in PriceGroup: real output can no longer be built."""
+    retyped = _price_as_text()["PriceGroup"]
+    monkeypatch.setattr(serializers, "PriceGroup", retyped)
+    site = ReferenceSite(serializers=lambda: {**billig_serializers(), "PriceGroup": retyped})
+    ctx = ContractContext(contracts_copy, billig_mirror.url, site=site)
+    failures = _failures(check_contracts(ctx, ["shapes"]))
+    assert failures["declared serializer shapes equal their snapshots"] == (
+        "PriceGroup: ~ price: type integer → string",
+    )
+    (observed,) = failures["real serializer output on the seeded mirror matches the snapshots"]
+    assert observed.startswith("the serializers: PriceGroup refuses seeded data at price: ")
