@@ -38,6 +38,7 @@ from mirror.contracts.shapes import (
     snapshot_of,
 )
 from mirror.errors import ContractError, ObservationError, UsageError
+from mirror.report.render import table_cell
 from mirror.sources.contract_file import (
     COLUMNS_FILE,
     catalog_to_json,
@@ -563,17 +564,13 @@ def render_results_markdown(results: Sequence[CheckResult], *, title: str = "Con
     out += ["| | kind | check | detail |", "|---|---|---|---|"]
     for r in results:
         mark = "✅" if r.ok else "❌"
-        out.append(f"| {mark} | {r.kind} | {_cell(r.name)} | {_cell(r.detail)} |")
+        out.append(f"| {mark} | {r.kind} | {table_cell(r.name)} | {table_cell(r.detail)} |")
     for r in results:
         if r.problems:
             out += ["", f"### {r.kind}: {r.name}", "", "```"]
             out += list(r.problems)
             out.append("```")
     return "\n".join(out) + "\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_changes(changes: Sequence[FileChange], root: Path | None = None) -> str:

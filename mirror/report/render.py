@@ -294,10 +294,11 @@ def _code(text: str | None) -> str:
         return ""
     fence = "``" if "`" in text else "`"
     pad = " " if "`" in text else ""
-    return f"{fence}{pad}{_cell(text)}{pad}{fence}"
+    return f"{fence}{pad}{table_cell(text)}{pad}{fence}"
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
+    """``text`` safe in a Markdown table cell: one line, pipes and backslashes escaped."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
@@ -305,7 +306,7 @@ def render_markdown(report: Report) -> str:
     """A job summary / PR comment: verdict, counts, then one table row per finding."""
     verdict = "drift" if report.exit_code else "no drift"
     lines = [
-        f"## {_cell(report.title)}: {verdict} (exit {report.exit_code})",
+        f"## {table_cell(report.title)}: {verdict} (exit {report.exit_code})",
         "",
         f"{_summary(report)}; fail on **{report.fail_on}**; "
         f"{len(report.checked)} relations checked"
@@ -323,7 +324,7 @@ def render_markdown(report: Report) -> str:
             message = f.message + (f" (evidence: {f.evidence})" if f.evidence else "")
             lines.append(
                 f"| {severity} | {f.kind} | {_code(f.object)} | {_code(f.expected)} | "
-                f"{_code(f.actual)} | {_cell(message)} | {_cell(', '.join(f.impact))} |"
+                f"{_code(f.actual)} | {table_cell(message)} | {table_cell(', '.join(f.impact))} |"
             )
     else:
         lines.append("No findings.")
@@ -333,13 +334,15 @@ def render_markdown(report: Report) -> str:
         for t in outcome.tolerated:
             lines.append(
                 f"- tolerated: [{t.finding.severity}] {_code(t.finding.object)} "
-                f"{_cell(t.finding.message)}; reason: {_cell(t.entry.reason)} "
-                f"(owner {_cell(t.entry.owner)}, expires {t.entry.expires})"
+                f"{table_cell(t.finding.message)}; reason: {table_cell(t.entry.reason)} "
+                f"(owner {table_cell(t.entry.owner)}, expires {t.entry.expires})"
             )
         for e in outcome.expired:
-            lines.append(f"- **expired**: {_cell(_entry_text(e))} ({_code(e.source)})")
+            lines.append(f"- **expired**: {table_cell(_entry_text(e))} ({_code(e.source)})")
         for e in outcome.stale:
-            lines.append(f"- stale (matches nothing): {_cell(_entry_text(e))} ({_code(e.source)})")
+            lines.append(
+                f"- stale (matches nothing): {table_cell(_entry_text(e))} ({_code(e.source)})"
+            )
     return "\n".join(lines) + "\n"
 
 
