@@ -548,6 +548,7 @@ def _run_checks(
     validate_contracts(config.contracts, list(kinds) or None)
     started = time.monotonic()
     with _contract_context(provider, dsn, image, config) as (context, m):
+        _echo_seed_warnings(m.seed_warnings)
         ready = time.monotonic() - started
         results = check_contracts(context, list(kinds) or None)
     took = time.monotonic() - started

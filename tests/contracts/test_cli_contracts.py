@@ -252,3 +252,19 @@ def test_a_changed_schema_is_reported_column_by_column_and_observed_checks_still
         "(billig.event_lim_web.event_name) is not in the mirror"
     ) in out
     assert "internal error" not in err
+
+
+def test_a_schema_the_seed_cannot_use_still_gets_its_columns_checked(
+    capsys: pytest.CaptureFixture[str], dsn_mirror: list[str], contracts_copy: Path, tmp_path: Path
+) -> None:
+    schema = tmp_path / "billig.sql"
+    schema.write_text(
+        "CREATE SCHEMA billig;\nCREATE TABLE billig.kort (kort bigint PRIMARY KEY);\n"
+    )
+    code, out, err = run(
+        capsys, "check", *dsn_mirror, "--contracts", str(contracts_copy), "--kind", "columns",
+        "--schema-file", str(schema),
+    )  # fmt: skip
+    assert code == 1, err
+    assert "[breaking] table billig.event is missing" in out
+    assert "seed: billig: seeding billig.event failed" in err
