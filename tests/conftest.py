@@ -11,10 +11,13 @@ import os
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_CONFIG = {
@@ -71,3 +74,33 @@ def spawn() -> Iterator[Spawn]:
         for stream in (child.stdout, child.stderr, child.stdin):
             if stream is not None:
                 stream.close()
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """One seeded purchase: its tickets, and whether every one is of an event the site shows."""
+
+    purchase: int
+    tickets: tuple[int, ...]
+    shown: bool
+
+    def refs(self, code: str = "12345") -> list[str]:
+        """The references Billig would send back (any 5-digit code: the site cannot check it)."""
+        return [f"{ticket}{code}" for ticket in self.tickets]
+
+
+@pytest.fixture(scope="session")
+def purchases(billig_engine: Engine) -> list[Purchase]:
+    """Every purchase of the session's mirror with its complete ticket set, by purchase id."""
+    with billig_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT t.purchase, array_agg(t.ticket ORDER BY t.ticket), bool_and(NOT e.hidden)"
+                "  FROM billig.ticket AS t"
+                "  JOIN billig.price_group AS pg USING (price_group)"
+                "  JOIN billig.ticket_group AS tg USING (ticket_group)"
+                "  JOIN billig.event_lim_web AS e ON e.event = tg.event"
+                " GROUP BY t.purchase ORDER BY t.purchase"
+            )
+        ).all()
+    return [Purchase(p, tuple(tickets), shown) for p, tickets, shown in rows]

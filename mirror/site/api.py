@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -39,6 +40,7 @@ from mirror.secrets import password_of, scrub
 from mirror.site import events as site_models
 from mirror.site import payment, payment_errors, routing, rules, serializers, tickets
 from mirror.site.billig_models import select_relevant_events
+from mirror.site.deadline import bound_engine
 from mirror.site.prefetch import get_billig_event
 from mirror.site.routing import (
     RoutedSession,
@@ -61,8 +63,11 @@ MAX_COUNT = 100  # tickets of one price group asked for; the event's own limit i
 MAX_BODY_BYTES = 16 * 1024
 MAX_REASONS = 20
 BSESSION_MAX = 64  # billig.payment_error.error is varchar(64)
-FIRST_TICKET_ID = 100_001  # the seed's first ticket, for the documented example
+# The first purchase of the default seed (60 events): its complete set, the documented example.
+EXAMPLE_TICKET_REFS = ["10000112345", "10000254321"]
 CACHE_CONTROL = "no-store"  # stock levels are live, and tickets and payments are private
+BILLIG_TIMEOUT_S = 5.0  # statements, connecting, waiting for a pooled connection
+BILLIG_GRACE_S = 2.0  # on top, before the client gives up on a Billig that does not answer
 
 # A ticket reference: a ticket id (1 … 2**31-1, no leading zero) followed by Billig's 5-digit code.
 # Spelled out so that the document, the validation and Schemathesis agree on every value.
@@ -107,9 +112,9 @@ class InvalidRequestError(ApiError):
 
 
 class ConflictError(ApiError):
-    """Well-formed, but the data says no: limits, sold out, sale period, duplicate references."""
+    """Well-formed, but the data says no: limits, sold out, sale period."""
 
-    error: Literal["invalid_selection", "duplicate_tickets"]
+    error: Literal["invalid_selection"]
 
 
 class PayloadTooLargeError(ApiError):
@@ -122,7 +127,7 @@ class UnavailableError(ApiError):
 
 _ERROR_MODELS: dict[int, tuple[type[ApiError], str]] = {
     404: (NotFoundError, "No such resource."),
-    409: (ConflictError, "Well-formed, but not possible for this event or these tickets."),
+    409: (ConflictError, "Well-formed, but not possible for this event."),
     413: (PayloadTooLargeError, f"The request body is larger than {MAX_BODY_BYTES} bytes."),
     422: (InvalidRequestError, "The request does not match this document."),
     503: (UnavailableError, "A database did not answer."),
@@ -259,18 +264,29 @@ class ApiState:
             engine.dispose()
 
 
-def _billig_engine(billig: str | URL | Engine) -> tuple[Engine, bool]:
+def _billig_engine(billig: str | URL | Engine, timeout_s: float) -> tuple[Engine, bool]:
+    """The read-only engine on Billig; one the app creates never waits on Billig unbounded.
+
+    The server cancels a statement after ``timeout_s`` (locks after at most 2 s); connecting
+    and waiting for a pooled connection are bounded by ``timeout_s`` too; and every use of a
+    connection (its check, its statements, its rollback) by ``timeout_s`` plus a grace period on
+    the client's side (:mod:`mirror.site.deadline`), for a server that no longer answers at all.
+    """
     if isinstance(billig, Engine):
         return billig, False
     url = make_url(billig)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 5, "pool_timeout": 10}
+    kwargs: dict[str, Any] = {"pool_size": 5, "pool_timeout": timeout_s}
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", ""):
-        # A slow query must not hold a worker forever; Billig is never ours to wait on.
+        statement_ms = max(1, round(timeout_s * 1000))
         kwargs["connect_args"] = {
-            "connect_timeout": 5,
-            "options": "-c statement_timeout=5000 -c lock_timeout=2000",
+            # libpq counts whole seconds (and treats 1 as 2).
+            "connect_timeout": max(1, math.ceil(timeout_s)),
+            "options": (
+                f"-c statement_timeout={statement_ms} -c lock_timeout={min(statement_ms, 2000)}"
+            ),
         }
-    return create_billig_engine(url, production=True, **kwargs), True
+    engine = create_billig_engine(url, production=True, **kwargs)
+    return bound_engine(engine, timeout_s + BILLIG_GRACE_S), True
 
 
 def _site_engine(site: str | URL | Engine | None) -> tuple[Engine, bool]:
@@ -374,16 +390,24 @@ def create_app(
     now: datetime | Clock | None = None,
     pay_url: str | None = None,
     ticket_url: str | None = None,
+    billig_timeout_s: float = BILLIG_TIMEOUT_S,
+    docs: bool = False,
 ) -> FastAPI:
     """The API over a Billig database (always read-only) and the site's database.
 
     ``site_url`` defaults to ``BILLIG_SITE_URL`` or a local SQLite file; ``now`` fixes the clock
     (a naive local time, an aware time, or a callable); ``pay_url``/``ticket_url`` default to
     ``BILLIG_PAY_URL``/``BILLIG_TICKET_URL``. Engines given as engines are used as they are and
-    left open; engines the app creates are disposed of on shutdown (``app.state.api.close()``).
-    Nothing connects before the first request.
+    left open; engines the app creates are disposed of on shutdown (``app.state.api.close()``),
+    and one created on Billig answers 503 rather than wait on Billig longer than
+    ``billig_timeout_s`` (plus :data:`BILLIG_GRACE_S` for a server that answers nothing at all;
+    see :func:`_billig_engine`). ``docs`` serves the interactive pages ``/docs`` and ``/redoc``,
+    which are not part of the pinned document; off by default. Nothing connects before the
+    first request.
     """
-    billig_engine, own_billig = _billig_engine(billig_url)
+    if not billig_timeout_s > 0:
+        raise ValueError(f"billig_timeout_s must be positive, not {billig_timeout_s!r}")
+    billig_engine, own_billig = _billig_engine(billig_url, billig_timeout_s)
     site_engine, own_site = _site_engine(site_url)
     state = ApiState(
         billig_engine=billig_engine,
@@ -409,6 +433,8 @@ def create_app(
             "a code, a message and a reason per field; responses are never cached."
         ),
         redirect_slashes=False,  # a redirect is not a documented answer
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
         lifespan=lifespan,
     )
     app.state.api = state
@@ -665,7 +691,7 @@ def _add_routes(app: FastAPI) -> None:
         operation_id="get_tickets",
         tags=["tickets"],
         response_model=tickets.PurchaseTickets,
-        responses=_responses(404, 409, 422, 503),
+        responses=_responses(404, 422, 503),
     )
     def get_tickets(
         state: StateDep,
@@ -675,23 +701,29 @@ def _add_routes(app: FastAPI) -> None:
             Query(
                 min_length=1,
                 max_length=tickets.MAX_TICKETS,
-                description="Ticket references Billig sent back: a ticket id and a 5-digit code.",
-                examples=[[f"{FIRST_TICKET_ID}12345"]],
+                description=(
+                    "The ticket references Billig sent back after one purchase, all of them: "
+                    "each a ticket id and a 5-digit code."
+                ),
+                examples=[EXAMPLE_TICKET_REFS],
             ),
         ],
     ) -> Any:
-        """The tickets of a purchase (price group, price, event) and their PDF link.
+        """The tickets of one purchase (price group, price, event) and their PDF link.
 
-        Owner data, member ids and card numbers are never read. References are named by
-        position (``ticket0`` …) in errors, never echoed.
+        The request must name every ticket of one purchase and nothing else; anything else
+        (a ticket missing or extra, several purchases, a repeated ticket, a hidden event) is
+        the same 404, so no request tells which tickets exist. Billig's 5-digit code is not
+        verified here (Billig checks it when it serves the PDF). Owner data, member ids and
+        card numbers are never read; references are never echoed in errors.
         """
         try:
             return tickets.purchase_tickets(session, ref, base=state.ticket_url)
-        except tickets.TicketsNotFound as exc:
-            raise ApiProblem(404, "not_found", "no such tickets", exc.reasons) from None
-        except tickets.TicketReferenceError as exc:
-            # Well-formed references can only clash: two for one ticket.
-            raise ApiProblem(409, "duplicate_tickets", "invalid references", exc.reasons) from None
+        except tickets.TicketReferenceError:
+            # Well-formed (the pattern held), so a repeated ticket or not one complete purchase.
+            raise ApiProblem(
+                404, "not_found", "no such purchase", {"ref": tickets.NOT_ONE_PURCHASE}
+            ) from None
 
 
 def _page(model: type[BaseModel], items: Sequence[Any], total: int, limit: int, offset: int) -> Any:
@@ -797,7 +829,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
-    for kind in (OperationalError, PoolTimeout):
+    # A pooled connection that failed its check and could not be replaced: Billig is away.
+    for kind in (OperationalError, PoolTimeout, DisconnectionError):
         app.add_exception_handler(kind, on_database)
 
 

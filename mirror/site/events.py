@@ -60,7 +60,8 @@ class Event(SiteBase):
 
         None without a query when the event is not sold through Billig; otherwise one query
         (through the event's session, routed to the Billig engine) the first time, cached after.
-        None also when ``billig_id`` points at no event in Billig.
+        None also when ``billig_id`` points at no event in Billig, or at a hidden one (the site
+        never shows a hidden event).
         """
         if not self.sold_through_billig:
             return None
@@ -75,6 +76,8 @@ class Event(SiteBase):
         from mirror.site.billig_models import BilligEvent
 
         found = session.get(BilligEvent, self.billig_id)
+        if found is not None and found.hidden:
+            found = None
         self.attach_billig(found)
         return found
 

@@ -38,8 +38,12 @@ class RefillCount(PublicModel):
 class PaymentErrorOutcome(PublicModel):
     kind: Annotated[OutcomeKind, derived((_PE, "error"), (_PEPG, "error"))]
     message: Annotated[str, column(_PE, "message")]
+    # A hidden event is never refilled: the site does not show it.
     event_id: Annotated[
-        int | None, join(("price_group", "ticket_group"), ("ticket_group", "event"))
+        int | None,
+        join(
+            ("price_group", "ticket_group"), ("ticket_group", "event"), ("event_lim_web", "hidden")
+        ),
     ]
     counts: Annotated[list[RefillCount], join((_PEPG, "error"))]
 
@@ -69,11 +73,12 @@ def lookup_payment_error(session: Session, bsession: str | None) -> PaymentError
             orm.BilligTicketGroup, orm.BilligTicketGroup.id == orm.BilligPriceGroup.ticket_group_id
         )
         .join(orm.BilligEvent, orm.BilligEvent.id == orm.BilligTicketGroup.event_id)
-        .where(pepg.error == key)
+        .where(pepg.error == key, orm.BilligEvent.hidden.is_(False))
         .order_by(pepg.price_group_id)
     ).all()
     if not rows:
-        # No rows, or rows whose price group (not a foreign key) points at nothing visible.
+        # No rows, or rows whose price group (not a foreign key) points at nothing visible,
+        # or at a hidden event (the site never shows one).
         return PaymentErrorOutcome(kind="message", message=message, event_id=None, counts=[])
     # A failed payment is for one event; should rows span several, refill the first one's.
     event_id = rows[0][2]

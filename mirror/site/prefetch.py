@@ -68,12 +68,17 @@ def load_billig_events(
     tickets: bool = True,
     prices: bool = True,
 ) -> dict[int, BilligEvent]:
-    """Billig events by id (missing ids are absent), with groups and prices as asked."""
+    """Billig events by id, with groups and prices as asked.
+
+    Missing ids are absent, and so are hidden events: hidden means the site never shows it.
+    """
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
     rows = session.scalars(
-        select(BilligEvent).where(BilligEvent.id == _any_of(wanted)).order_by(BilligEvent.id)
+        select(BilligEvent)
+        .where(BilligEvent.id == _any_of(wanted), BilligEvent.hidden.is_(False))
+        .order_by(BilligEvent.id)
     ).all()
     found = {e.id: e for e in rows}
     if tickets:
@@ -84,7 +89,8 @@ def load_billig_events(
 def get_billig_event(
     session: Session, event_id: int, *, tickets: bool = True, prices: bool = True
 ) -> BilligEvent | None:
-    """One Billig event with its groups and prices loaded (three queries), or None."""
+    """One Billig event with its groups and prices loaded (three queries), or None (missing
+    or hidden)."""
     return load_billig_events(session, [event_id], tickets=tickets, prices=prices).get(event_id)
 
 

@@ -2,10 +2,14 @@
 
 After a purchase Billig sends back one reference per ticket: the ticket id followed by a 5-digit
 HMAC only Billig can make (and checks when it serves the PDF). The site cannot verify the code,
-so it shows nothing private about a ticket: price group, price, event name and time, and whether
-it is on a card, never the purchase's owner. References are bearer tokens: error messages name
-them by position (``ticket0`` …), never by value. The PDF base URL comes from
-``BILLIG_TICKET_URL``.
+so the reference's id part is all it can check, and enumeration is ruled out by what a request
+must hold instead: exactly the complete ticket set of one purchase (every ticket of it, nothing
+else, at most :data:`MAX_TICKETS`), all of events the web shows. Anything else is "not found",
+the same answer whatever was wrong, so a request learns nothing about tickets it did not name
+completely. What is shown is never private: price group, price, event name and time, and
+whether the ticket is on a card, never the purchase's owner. References are bearer tokens:
+error messages name them by position (``ticket0`` …), never by value. The PDF base URL comes
+from ``BILLIG_TICKET_URL``.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import Integer, any_, bindparam, select
+from sqlalchemy import Integer, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from mirror.errors import UsageError
 from mirror.site import billig_models as orm
@@ -30,7 +34,9 @@ from mirror.site.serializers import CONFIG, INPUT, PublicModel, column, join
 TICKET_URL_ENV = "BILLIG_TICKET_URL"
 DEFAULT_TICKET_URL = "https://billig.example.org/pdf?"
 HMAC_DIGITS = 5
-MAX_TICKETS = 100
+MAX_TICKETS = 100  # references in one request, so tickets of one purchase the site can show
+# The one reason of every "not found": which reference was wrong would tell what exists.
+NOT_ONE_PURCHASE = "not the complete ticket set of one purchase"
 _INT4_MAX = 2**31 - 1  # ticket.ticket is an integer column
 _DIGITS = re.compile(r"^[0-9]+$")  # ASCII only: str.isdigit() accepts '²' and other scripts
 
@@ -45,7 +51,10 @@ class TicketReferenceError(UsageError):
 
 
 class TicketsNotFound(TicketReferenceError):
-    """Well-formed references to tickets Billig does not have (or the web cannot see)."""
+    """Well-formed references that are not exactly one purchase's tickets the web can see."""
+
+    def __init__(self) -> None:
+        super().__init__({"tickets": NOT_ONE_PURCHASE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +126,16 @@ class TicketDescription(PublicModel):
 
 class PurchaseTickets(PublicModel):
     pdf_url: Annotated[str, CONFIG]
+    # The purchase and the hidden flag decide whether the tickets are shown at all.
     tickets: Annotated[
         list[TicketDescription],
-        join(("ticket", "price_group"), ("price_group", "ticket_group"), ("ticket_group", "event")),
+        join(
+            ("ticket", "price_group"),
+            ("price_group", "ticket_group"),
+            ("ticket_group", "event"),
+            ("ticket", "purchase"),
+            ("event_lim_web", "hidden"),
+        ),
     ]
 
 
@@ -129,7 +145,12 @@ TICKET_SCHEMAS: Mapping[str, type[PublicModel]] = types.MappingProxyType(
 
 
 def describe_tickets(session: Session, refs: Sequence[TicketRef]) -> list[TicketDescription]:
-    """One query for all tickets; :class:`TicketsNotFound` names the references not found."""
+    """The tickets of ``refs``, in their order, when they are one purchase's complete set.
+
+    One query. Raises :class:`TicketsNotFound` (always the same reason) unless every ticket
+    exists, all belong to one purchase, no ticket of that purchase is left out and every event
+    is one the web shows (not hidden).
+    """
     if not refs:
         return []
     ticket, pg, tg, ev = (
@@ -139,23 +160,42 @@ def describe_tickets(session: Session, refs: Sequence[TicketRef]) -> list[Ticket
         orm.BilligEvent,
     )
     ids = [r.ticket_id for r in refs]
-    # Only what may be shown is selected: the purchase (and its owner) is never read.
+    asked = ticket.id == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    # How many tickets each purchase of the asked tickets has: counted in billig.ticket, so the
+    # purchase itself (and its owner) is never read.
+    other = aliased(ticket)
+    sizes = (
+        select(other.purchase_id.label("purchase"), func.count().label("tickets"))
+        .where(other.purchase_id.in_(select(ticket.purchase_id).where(asked)))
+        .group_by(other.purchase_id)
+        .subquery()
+    )
     rows = session.execute(
-        select(ticket.id, ticket.on_card, pg.name, pg.price, ev.id, ev.name, ev.time)
+        select(
+            ticket.id,
+            sizes.c.purchase,
+            sizes.c.tickets,
+            ticket.on_card,
+            pg.name,
+            pg.price,
+            ev.id,
+            ev.name,
+            ev.time,
+        )
+        .join(sizes, sizes.c.purchase == ticket.purchase_id)
         .join(pg, pg.id == ticket.price_group_id)
         .join(tg, tg.id == pg.ticket_group_id)
         .join(ev, ev.id == tg.event_id)
-        .where(ticket.id == any_(bindparam(None, ids, type_=ARRAY(Integer))))
+        .where(asked, ev.hidden.is_(False))
     ).all()
     by_id = {row[0]: row for row in rows}
-    missing = {
-        f"ticket{i}": "no such ticket" for i, r in enumerate(refs) if r.ticket_id not in by_id
-    }
-    if missing:
-        raise TicketsNotFound(missing)
+    purchases = {(row[1], row[2]) for row in rows}
+    complete = len(purchases) == 1 and next(iter(purchases))[1] == len(refs)
+    if len(by_id) != len(refs) or not complete:
+        raise TicketsNotFound()
     out: list[TicketDescription] = []
     for ref in refs:
-        _, on_card, pg_name, price, event_id, event_name, event_time = by_id[ref.ticket_id]
+        _, _, _, on_card, pg_name, price, event_id, event_name, event_time = by_id[ref.ticket_id]
         out.append(
             TicketDescription(
                 reference=ref.reference,
@@ -174,6 +214,10 @@ def describe_tickets(session: Session, refs: Sequence[TicketRef]) -> list[Ticket
 def purchase_tickets(
     session: Session, references: Iterable[str], *, base: str | None = None
 ) -> PurchaseTickets:
-    """Parse, describe and link the tickets Billig sent back after a purchase."""
+    """Parse, describe and link the tickets Billig sent back after a purchase.
+
+    Raises :class:`TicketReferenceError` for references that cannot be parsed (with a reason
+    per position) and :class:`TicketsNotFound` unless they are one purchase's complete set.
+    """
     refs = parse_ticket_refs(references)
     return PurchaseTickets(pdf_url=pdf_url(refs, base), tickets=describe_tickets(session, refs))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -39,25 +40,70 @@ def assert_json_error(response: object, status: int | tuple[int, ...]) -> dict[s
 
 
 def test_ticket_responses_never_reveal_owners_or_cards(
-    client: TestClient, billig_reader: Session
+    client: TestClient, billig_reader: Session, purchases: list[Any]
 ) -> None:
-    ids = list(billig_reader.scalars(select(orm.BilligTicket.id).order_by(orm.BilligTicket.id)))
     emails = set(billig_reader.scalars(select(orm.BilligPurchase.owner_email))) - {None}
     cards = {str(c) for c in billig_reader.scalars(select(orm.BilligTicketCard.card))}
     assert emails and cards
-    for start in range(0, len(ids), 100):
-        refs = [f"{i}00000" for i in ids[start : start + 100]]
-        response = client.get("/tickets", params={"ref": refs})
+    shown = [p for p in purchases if p.shown]
+    assert len(shown) > 50
+    for purchase in shown:
+        response = client.get("/tickets", params={"ref": purchase.refs("00000")})
         assert response.status_code == 200
         body = response.json()
         assert find_forbidden(body) == []
         assert not any(email in response.text for email in emails)
         assert not any(card in response.text for card in cards)
+        assert [t["ticket_id"] for t in body["tickets"]] == list(purchase.tickets)
         for ticket in body["tickets"]:
             assert set(ticket) == {
                 "reference", "ticket_id", "price_group", "price", "event_id", "event_name",
                 "event_time", "on_card",
             }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- enumeration
+
+NOT_FOUND = {
+    "error": "not_found",
+    "message": "no such purchase",
+    "reasons": {"ref": "not the complete ticket set of one purchase"},
+}
+
+
+def test_sweeping_ticket_ids_reveals_no_ticket(client: TestClient, purchases: list[Any]) -> None:
+    # The attack that listed every seeded ticket: all ids, as many references as allowed.
+    ids = sorted(t for p in purchases for t in p.tickets)
+    span = range(ids[0] - 50, ids[-1] + 50)
+    answers = [
+        client.get("/tickets", params={"ref": [f"{i}00000" for i in span[start : start + 100]]})
+        for start in range(0, len(span), 100)
+    ]
+    assert len(answers) > 3
+    assert [(a.status_code, a.json()) for a in answers] == [(404, NOT_FOUND)] * len(answers)
+
+
+def _not_one_purchase(purchases: list[Any]) -> dict[str, list[str]]:
+    shown = [p for p in purchases if p.shown]
+    several = next(p for p in shown if len(p.tickets) > 1)
+    first, second = shown[0], shown[1]
+    hidden = next(p for p in purchases if not p.shown)
+    return {
+        "one ticket left out": several.refs()[:-1],
+        "a ticket of another purchase added": several.refs() + first.refs()[:1],
+        "two complete purchases": first.refs() + second.refs(),
+        "a ticket that does not exist": [*first.refs(), "99999912345"],
+        "one ticket twice": first.refs() + first.refs("11111")[:1],
+        "a purchase for a hidden event": hidden.refs(),
+    }
+
+
+def test_anything_but_one_complete_purchase_is_the_same_404(
+    client: TestClient, purchases: list[Any]
+) -> None:
+    for case, refs in _not_one_purchase(purchases).items():
+        response = client.get("/tickets", params={"ref": refs})
+        assert (response.status_code, response.json()) == (404, NOT_FOUND), case
 
 
 def test_payment_error_responses_never_reveal_the_failed_buyer(

@@ -76,6 +76,17 @@ def billig_event_ids(billig_engine: Engine) -> list[int]:
         return list(conn.scalars(text("SELECT event FROM billig.event_lim_web ORDER BY event")))
 
 
+@pytest.fixture(scope="session")
+def shown_billig_event_ids(billig_engine: Engine) -> list[int]:
+    """The Billig events the site may show: every one but the hidden ones."""
+    with billig_engine.connect() as conn:
+        return list(
+            conn.scalars(
+                text("SELECT event FROM billig.event_lim_web WHERE NOT hidden ORDER BY event")
+            )
+        )
+
+
 @pytest.fixture
 def site_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = create_engine(f"sqlite:///{tmp_path / 'site.sqlite3'}")

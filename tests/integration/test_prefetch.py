@@ -74,7 +74,7 @@ def test_detached_site_event_cannot_load_billig(reader: RoutedSession):
 
 
 def test_prefetch_attaches_everything_with_one_query_per_level(
-    reader: RoutedSession, billig_statements: StatementLog, billig_event_ids: list[int]
+    reader: RoutedSession, billig_statements: StatementLog, shown_billig_event_ids: list[int]
 ):
     events = site_events(reader)
     billig_statements.clear()
@@ -82,7 +82,7 @@ def test_prefetch_attaches_everything_with_one_query_per_level(
     assert billig_statements.count == 3
     for event in events:
         assert event.billig_loaded
-        expected = event.sold_through_billig and event.billig_id in billig_event_ids
+        expected = event.sold_through_billig and event.billig_id in shown_billig_event_ids
         assert (event.billig is not None) is expected
         if event.billig is not None:
             assert found[event.billig.id] is event.billig

@@ -76,10 +76,19 @@ def all_outputs(session: RoutedSession, now: datetime) -> list[Any]:
             outputs.append(to_json(validate_selection(event, selection, now)))
     for key in session.scalars(select(orm.BilligPaymentError.error)):
         outputs.append(to_json(lookup_payment_error(session, key)))
-    ticket_ids = list(session.scalars(select(orm.BilligTicket.id).order_by(orm.BilligTicket.id)))
-    for start in range(0, len(ticket_ids), 50):
-        refs = [f"{t}12345" for t in ticket_ids[start : start + 50]]
-        outputs.append(to_json(purchase_tickets(session, refs)))
+    # Tickets are shown only for one purchase's complete set, of events the site shows.
+    conn = session.connection(bind_arguments={"mapper": orm.BilligEvent.__mapper__})
+    complete = conn.execute(
+        text(
+            "SELECT array_agg(t.ticket ORDER BY t.ticket) FROM billig.ticket AS t"
+            " JOIN billig.price_group AS pg USING (price_group)"
+            " JOIN billig.ticket_group AS tg USING (ticket_group)"
+            " JOIN billig.event_lim_web AS e ON e.event = tg.event"
+            " GROUP BY t.purchase HAVING bool_and(NOT e.hidden) ORDER BY t.purchase"
+        )
+    ).scalars()
+    for tickets in complete:
+        outputs.append(to_json(purchase_tickets(session, [f"{t}12345" for t in tickets])))
     return outputs
 
 

@@ -136,7 +136,7 @@ def test_timestamps_carry_the_site_zone_offset(reader: RoutedSession, seed_now: 
 
 
 def test_site_events_nest_billig_or_null(
-    reader: RoutedSession, seed_now: datetime, billig_event_ids: list[int]
+    reader: RoutedSession, seed_now: datetime, shown_billig_event_ids: list[int]
 ):
     site_events = list(reader.scalars(select(SiteEvent).order_by(SiteEvent.id)))
     out = to_json(serialize_events(reader, site_events, seed_now))
@@ -144,7 +144,7 @@ def test_site_events_nest_billig_or_null(
     for event, data in zip(site_events, out, strict=True):
         assert list(data) == ["id", "title", "start_dt", "ticket_type", "billig"]
         assert data["id"] == event.id and data["ticket_type"] == event.ticket_type
-        linked = event.sold_through_billig and event.billig_id in billig_event_ids
+        linked = event.sold_through_billig and event.billig_id in shown_billig_event_ids
         assert (data["billig"] is not None) is linked
         if linked:
             assert data["billig"]["id"] == event.billig_id

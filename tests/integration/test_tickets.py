@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
-from sqlalchemy import select
 
 from mirror.errors import UsageError
 from mirror.site import billig_models as orm
@@ -11,6 +13,7 @@ from mirror.site.routing import RoutedSession
 from mirror.site.serializers import to_json
 from mirror.site.tickets import (
     DEFAULT_TICKET_URL,
+    NOT_ONE_PURCHASE,
     TICKET_URL_ENV,
     TicketRef,
     TicketReferenceError,
@@ -20,6 +23,9 @@ from mirror.site.tickets import (
     pdf_url,
     purchase_tickets,
 )
+
+# ``purchases`` (tests/conftest.py): each seeded purchase with its complete ticket set.
+Purchase = Any
 
 
 @pytest.mark.parametrize(
@@ -79,50 +85,84 @@ def test_pdf_url_numbers_the_references(monkeypatch: pytest.MonkeyPatch):
     assert pdf_url(refs[:1], "https://x/t?") == "https://x/t?ticket0=10000112345"
 
 
-def test_describe_shows_price_group_event_and_card_only(reader: RoutedSession):
-    tickets = reader.scalars(select(orm.BilligTicket).order_by(orm.BilligTicket.id).limit(6)).all()
-    assert {t.on_card for t in tickets} == {True, False}
-    refs = [TicketRef(f"{t.id}00042", t.id) for t in tickets]
-    described = describe_tickets(reader, refs)
-    for ticket, item in zip(tickets, described, strict=True):
-        pg = ticket.price_group
-        billig_event = reader.get(orm.BilligEvent, pg.ticket_group.event_id)
-        assert billig_event is not None
-        assert (item.reference, item.ticket_id) == (f"{ticket.id}00042", ticket.id)
-        assert (item.price_group, item.price) == (pg.name, pg.price)
-        assert (item.event_id, item.event_name) == (billig_event.id, billig_event.name)
-        assert item.event_time is not None and billig_event.time is not None
-        assert item.event_time.replace(tzinfo=None) == billig_event.time
-        assert item.on_card is ticket.on_card
-        assert set(to_json(item)) == {
-            "reference", "ticket_id", "price_group", "price", "event_id", "event_name",
-            "event_time", "on_card",
-        }  # fmt: skip
-        if ticket.purchase.owner_email:
-            assert ticket.purchase.owner_email not in str(to_json(item))
+def _refs(purchase: Purchase, code: str = "00042") -> list[TicketRef]:
+    return [TicketRef(f"{t}{code}", t) for t in purchase.tickets]
 
 
-def test_describe_reads_no_purchase(reader: RoutedSession, billig_statements):
-    ticket_id = reader.scalars(select(orm.BilligTicket.id).limit(1)).one()
+def test_describe_shows_price_group_event_and_card_only(
+    reader: RoutedSession, purchases: list[Purchase]
+):
+    shown = [p for p in purchases if p.shown][:6]
+    seen_on_card = set()
+    for purchase in shown:
+        described = describe_tickets(reader, _refs(purchase))
+        assert [item.ticket_id for item in described] == list(purchase.tickets)
+        for item in described:
+            ticket = reader.get(orm.BilligTicket, item.ticket_id)
+            assert ticket is not None
+            pg = ticket.price_group
+            billig_event = reader.get(orm.BilligEvent, pg.ticket_group.event_id)
+            assert billig_event is not None
+            assert item.reference == f"{ticket.id}00042"
+            assert (item.price_group, item.price) == (pg.name, pg.price)
+            assert (item.event_id, item.event_name) == (billig_event.id, billig_event.name)
+            assert item.event_time is not None and billig_event.time is not None
+            assert item.event_time.replace(tzinfo=None) == billig_event.time
+            assert item.on_card is ticket.on_card
+            seen_on_card.add(item.on_card)
+            assert set(to_json(item)) == {
+                "reference", "ticket_id", "price_group", "price", "event_id", "event_name",
+                "event_time", "on_card",
+            }  # fmt: skip
+            if ticket.purchase.owner_email:
+                assert ticket.purchase.owner_email not in str(to_json(item))
+    assert seen_on_card == {True, False}
+
+
+def test_describe_reads_no_purchase(
+    reader: RoutedSession, billig_statements, purchases: list[Purchase]
+):
+    purchase = next(p for p in purchases if p.shown)
     billig_statements.clear()
-    describe_tickets(reader, [TicketRef(f"{ticket_id}12345", ticket_id)])
+    describe_tickets(reader, _refs(purchase))
     assert billig_statements.count == 1
-    assert "purchase" not in billig_statements.statements[0].split("FROM", 1)[1]
+    # The purchase's ticket count comes from billig.ticket; its row (and owner) is never read.
+    assert not re.search(r"\bbillig\.purchase\b", billig_statements.statements[0])
 
 
-def test_unknown_tickets_are_named_by_position(reader: RoutedSession):
-    ticket_id = reader.scalars(select(orm.BilligTicket.id).limit(1)).one()
-    refs = parse_ticket_refs([f"{ticket_id}12345", "99999912345"])
-    with pytest.raises(TicketsNotFound) as caught:
-        describe_tickets(reader, refs)
-    assert caught.value.reasons == {"ticket1": "no such ticket"}
+def _not_one_purchase(purchases: list[Purchase]) -> dict[str, list[TicketRef]]:
+    """Well-formed reference sets that are not exactly one complete shown purchase."""
+    shown = [p for p in purchases if p.shown]
+    several = next(p for p in shown if len(p.tickets) > 1)
+    first, second = shown[0], shown[1]
+    hidden = next(p for p in purchases if not p.shown)
+    return {
+        "one ticket left out": _refs(several)[:-1],
+        "a ticket of another purchase added": _refs(several) + _refs(first)[:1],
+        "two complete purchases": _refs(first) + _refs(second),
+        "a ticket that does not exist": [*_refs(first), TicketRef("99999912345", 999999)],
+        "one ticket twice": _refs(first) + _refs(first, "11111")[:1],
+        "a purchase for a hidden event": _refs(hidden),
+    }
 
 
-def test_purchase_tickets_combines_parse_describe_and_link(reader: RoutedSession):
-    ids = reader.scalars(select(orm.BilligTicket.id).order_by(orm.BilligTicket.id).limit(3)).all()
-    refs = [f"{i}11111" for i in ids]
+def test_anything_but_one_complete_purchase_is_not_found_alike(
+    reader: RoutedSession, purchases: list[Purchase]
+):
+    for case, refs in _not_one_purchase(purchases).items():
+        with pytest.raises(TicketsNotFound) as caught:
+            describe_tickets(reader, refs)
+        # The same reason whatever was wrong: no answer tells which tickets exist.
+        assert caught.value.reasons == {"tickets": NOT_ONE_PURCHASE}, case
+
+
+def test_purchase_tickets_combines_parse_describe_and_link(
+    reader: RoutedSession, purchases: list[Purchase]
+):
+    purchase = next(p for p in purchases if p.shown and len(p.tickets) > 1)
+    refs = purchase.refs("11111")
     result = purchase_tickets(reader, refs, base="https://billig.test/pdf?")
-    assert [t.ticket_id for t in result.tickets] == list(ids)
+    assert [t.ticket_id for t in result.tickets] == list(purchase.tickets)
     assert result.pdf_url == "https://billig.test/pdf?" + "&".join(
         f"ticket{n}={ref}" for n, ref in enumerate(refs)
     )
