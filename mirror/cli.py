@@ -300,7 +300,7 @@ def mirror_run(
         ) as m,
     ):
         _echo_seed_warnings(m.seed_warnings)
-        url = m.url
+        url = m.dsn
         # libpq variables too, so `psql "$BILLIG_MIRROR_URL"` works even when the calling shell
         # expanded the (then unset) variable to an empty connection string.
         # The server's own psql & co. first: a machine without PostgreSQL has the wheel's.
@@ -334,23 +334,19 @@ def mirror_seed(dsn: str, events: int | None, seed: int | None, now: datetime | 
     """Load schema/billig.sql (if the billig schema is absent) and seed a database you own."""
     import psycopg2
 
+    from mirror.dsn import Dsn
     from mirror.errors import DatabaseUnreachable
     from mirror.provision.providers import connect_url
     from mirror.provision.schema import load_schema
     from mirror.provision.seed import seed_billig
-    from mirror.secrets import password_of, redact
+    from mirror.secrets import redact
 
-    try:
-        from sqlalchemy.engine import make_url
-
-        url = make_url(dsn)
-    except Exception:
-        raise UsageError(f"not a database URL: {redact(dsn)}") from None
+    url = Dsn.parse(dsn)
     try:
         conn = connect_url(url)
     except psycopg2.Error as exc:
         raise DatabaseUnreachable(
-            f"cannot connect to {redact(url)}: {scrub(str(exc).strip(), password_of(url))}"
+            f"cannot connect to {url.masked()}: {scrub(str(exc).strip(), url.password)}"
         ) from None
     with contextlib.closing(conn):
         with conn.cursor() as cur:

@@ -105,18 +105,18 @@ def billig_session(billig_engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def billig_database(billig_mirror: Mirror) -> Iterator[URL]:
-    url = billig_mirror.clone()
+    dsn = billig_mirror.clone()
     try:
-        yield url
+        yield dsn.sqlalchemy()
     finally:
-        billig_mirror.drop(url)
+        billig_mirror.drop(dsn)
 
 
 @pytest.fixture
 def fresh_database(billig_server: Server) -> Iterator[URL]:
     name = f"fresh_{secrets.token_hex(6)}"
-    url = billig_server.create_database(name)
+    dsn = billig_server.create_database(name)
     try:
-        yield url
+        yield dsn.sqlalchemy()
     finally:
         billig_server.drop_database(name)

@@ -1,46 +1,76 @@
-"""Keeping secrets out of output: DSN password masking and scrubbing of arbitrary text."""
+"""Keeping secrets out of output: masked DSNs, and scrubbing of any text that may hold one.
+
+A DSN is shown through :func:`redact`: the password of one that parses becomes ``***``, and one
+that does not parse cleanly is masked whole (everything between ``scheme://`` and the last
+``@``), so that no fragment of a password written raw survives. Text from elsewhere (driver
+messages, tracebacks with ``--debug``) goes through :func:`scrub`, which masks every URL on a line
+the same way and replaces every given secret in each of its spellings.
+"""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from typing import Any
+from urllib.parse import quote, unquote
 
-from sqlalchemy.engine import URL, make_url
+from mirror.dsn import MASK, USERINFO, Dsn, mask_whole, presumed_password
+from mirror.errors import UsageError
 
-MASK = "***"
+__all__ = ["MASK", "password_of", "redact", "scrub", "spellings"]
 
-# postgresql://user:secret@host/db ; also key=value DSNs (password=secret)
-_URL_PASSWORD = re.compile(
-    r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<post>@)"
+# A URL's scheme and everything up to the last "@" of its line: a password may hold "@", "/",
+# "#", "?" and spaces, so nothing shorter is sure to cover it.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\n]*)@")
+_KV_PASSWORD = re.compile(
+    r"(?P<pre>\b(?:ssl)?password\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'?|\S+)", re.IGNORECASE
 )
-_KV_PASSWORD = re.compile(r"(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
 
 
-def redact(dsn: str | URL) -> str:
-    """Return the DSN as text with its password replaced by ``***``."""
-    if isinstance(dsn, URL):
-        return dsn.render_as_string(hide_password=True)
-    return scrub(dsn)
+def redact(dsn: Any) -> str:
+    """A DSN (text, :class:`~mirror.dsn.Dsn` or SQLAlchemy URL) as it may be shown."""
+    if isinstance(dsn, Dsn):
+        return dsn.masked()
+    if isinstance(dsn, str):
+        try:
+            return Dsn.parse(dsn).masked()
+        except UsageError:
+            return scrub(mask_whole(dsn.strip()))
+    render = getattr(dsn, "render_as_string", None)
+    if render is not None:  # a SQLAlchemy URL (of any database): its own masking
+        return str(render(hide_password=True))
+    return scrub(str(dsn))
 
 
 def scrub(text: str, *secrets: str | None) -> str:
-    """Remove every password-looking part of ``text`` and every given secret (also URL-decoded)."""
-    text = _URL_PASSWORD.sub(lambda m: m["pre"] + MASK + m["post"], text)
+    """``text`` with every URL's password (or whole userinfo) and every given secret masked."""
+    text = _URL_USERINFO.sub(_mask_userinfo, text)
     text = _KV_PASSWORD.sub(lambda m: m["pre"] + MASK, text)
     for secret in secrets:
-        if not secret:
-            continue
-        for form in {secret, unquote(secret)}:
-            if form:
-                text = text.replace(form, MASK)
+        for form in spellings(secret):
+            text = text.replace(form, MASK)
     return text
 
 
-def password_of(dsn: str | URL) -> str | None:
-    """The password in a DSN, or None (used to scrub it from driver error messages)."""
+def spellings(secret: str | None) -> list[str]:
+    """A secret as it may appear: raw, URL-decoded and URL-encoded; longest first."""
+    if not secret:
+        return []
+    raw = unquote(secret)
+    forms = {secret, raw, quote(raw, safe=""), quote(raw), quote(secret, safe="")}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def password_of(dsn: Any) -> str | None:
+    """The password of a DSN, or of one that does not parse the password it presumably holds."""
     try:
-        url = dsn if isinstance(dsn, URL) else make_url(dsn)
-    except Exception:
-        match = _URL_PASSWORD.search(str(dsn)) or _KV_PASSWORD.search(str(dsn))
-        return unquote(match["pw"]) if match else None
-    return url.password if url.password is None else str(url.password)
+        return Dsn.of(dsn).password
+    except UsageError:
+        return presumed_password(dsn) if isinstance(dsn, str) else None
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    userinfo = match["userinfo"]
+    user, colon, _ = userinfo.partition(":")
+    if USERINFO.fullmatch(userinfo):  # a clean user[:password]: keep the user name
+        return f"{match['scheme']}{user}{':' + MASK if colon else ''}@"
+    return f"{match['scheme']}{MASK}@"

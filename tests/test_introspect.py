@@ -130,7 +130,7 @@ def _execute(server: Server, database: str, ddl: str | sql.Composable) -> None:
 @pytest.fixture(scope="module")
 def awkward_url(billig_server: Server) -> Iterator[URL]:
     name = f"introspect_{secrets.token_hex(4)}"
-    url = billig_server.create_database(name)
+    url = billig_server.create_database(name).sqlalchemy()
     try:
         _execute(billig_server, name, AWKWARD_DDL)
         yield url

@@ -465,7 +465,7 @@ def test_dsn_with_a_wrong_password_names_the_problem_but_not_the_password(
 def test_dsn_of_an_unreachable_server_is_a_provider_error() -> None:
     dsn = "postgresql://u:S3cret-Unreachable@127.0.0.1:1/db"
     message = start_failure("dsn", ProviderOptions(dsn=dsn))
-    assert message.startswith("cannot connect to postgresql+psycopg2://u:***@127.0.0.1:1/db")
+    assert message.startswith("cannot connect to postgresql://u:***@127.0.0.1:1/db")
     assert "S3cret-Unreachable" not in message
     assert "(fix: check host, port, login and password of --dsn/BILLIG_MIRROR_DSN" in message
 

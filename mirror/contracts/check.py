@@ -91,7 +91,7 @@ class ContractContext:
     """
 
     contracts_dir: Path
-    database: Any  # a URL object or a libpq URL string
+    database: Any  # a Dsn, a SQLAlchemy URL or a libpq URL string
     now: datetime | None = None
     site: SiteSource | None = None
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -105,11 +105,9 @@ class ContractContext:
     @property
     def database_url(self) -> str:
         """The mirror as a libpq URL with its password, for the site's own code."""
-        render = getattr(self.database, "render_as_string", None)
-        if render is None:
-            return str(self.database)
-        url = self.database.set(drivername="postgresql")
-        return str(url.render_as_string(hide_password=False))
+        from mirror.dsn import Dsn
+
+        return Dsn.of(self.database).url()  # a Dsn's str() would be masked
 
     @property
     def moment(self) -> datetime:

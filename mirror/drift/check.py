@@ -21,13 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import URL
-
 from mirror.catalog.compare import compare_catalogs, confusable_keys
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.catalog.model import Catalog, RelationKey
 from mirror.config import load_config
 from mirror.drift.policy import Policy, load_policy
+from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import ContractError, UsageError
 from mirror.report.render import Report
 from mirror.secrets import redact
@@ -68,7 +67,7 @@ class DriftCheck:
     findings: tuple[Finding, ...]
     statements: tuple[str, ...]
     contract: Path
-    target: str | URL
+    target: str | Dsn | SqlAlchemyUrl
 
 
 def default_dsn(environ: Mapping[str, str] | None = None) -> str | None:
@@ -92,7 +91,7 @@ def resolve_contract(contract: str | Path | None = None) -> Path:
 
 
 def check_drift(
-    dsn: str | URL | None,
+    dsn: str | Dsn | SqlAlchemyUrl | None,
     *,
     contract: str | Path | None = None,
     schemas: Iterable[str] | None = None,
@@ -212,7 +211,7 @@ def rename_lookup_schemas(findings: Iterable[Finding], actual: Catalog) -> list[
 
 
 def _read(
-    dsn: str | URL,
+    dsn: str | Dsn | SqlAlchemyUrl,
     bounds: Timeouts,
     *,
     relations: Iterable[RelationKey],

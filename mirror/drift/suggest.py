@@ -16,7 +16,6 @@ with a unified diff.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import heapq
 import re
@@ -24,27 +23,20 @@ import textwrap
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import psycopg2
-import psycopg2.extensions
-from sqlalchemy.engine import URL
 
 from mirror.catalog.findings import Finding, FindingKind
 from mirror.catalog.model import Catalog, Kind, Relation, RelationKey, quote_ident
 from mirror.drift.policy import parse_object
-from mirror.errors import IntrospectionError, UsageError
+from mirror.dsn import Dsn, SqlAlchemyUrl
+from mirror.errors import UsageError
 from mirror.provision.schema import split_statements
 from mirror.sources.contract_file import write_atomic
 from mirror.sources.introspect import (
     DEFAULT_CONNECT_TIMEOUT_S,
-    DEFAULT_IDLE_TIMEOUT_MS,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_STATEMENT_TIMEOUT_MS,
-    _connection,
-    _one_line,
-    _where,
-    statement_sql,
+    Bounds,
+    read_session,
 )
 from mirror.sources.site import SiteModel, SiteSource
 
@@ -716,48 +708,32 @@ def render_suggestions(
 
 
 def read_view_definitions(
-    target: str | URL,
+    target: str | Dsn | SqlAlchemyUrl,
     keys: Iterable[RelationKey],
     *,
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
 ) -> dict[RelationKey, ViewDefinition]:
-    """Definitions of the views ``keys`` in one read-only, bounded transaction.
+    """Definitions of the views ``keys``, read in the drift check's kind of session.
 
-    Same session settings and error mapping as introspection: exit 3 on failure, never the
-    password in a message.
+    The same read-only, bounded session as introspection (:func:`read_session`): deparsing a
+    view takes a share lock on the relations it reads, so a table locked by another session
+    makes it wait at most ``lock_timeout_ms``; every failure is exit 3, never the password.
     """
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    with _connection(target, connect_timeout_s) as (conn, secret):
-        where = _where(conn)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    statement_sql("session"),
-                    {
-                        "statement_timeout_ms": statement_timeout_ms,
-                        "lock_timeout_ms": lock_timeout_ms,
-                        "idle_timeout_ms": DEFAULT_IDLE_TIMEOUT_MS,
-                    },
-                )
-                cur.execute(
-                    statement_sql("view_definitions"),
-                    {
-                        "rel_schemas": [k.schema for k in wanted],
-                        "rel_names": [k.name for k in wanted],
-                    },
-                )
-                rows: list[Any] = cur.fetchall()
-        except psycopg2.Error as exc:
-            raise IntrospectionError(
-                f"reading view definitions of {where} failed: {_one_line(exc, secret)}"
-            ) from None
-        finally:
-            with contextlib.suppress(psycopg2.Error):
-                conn.rollback()
+    bounds = Bounds(
+        statement_timeout_ms=statement_timeout_ms,
+        lock_timeout_ms=lock_timeout_ms,
+        connect_timeout_s=connect_timeout_s,
+    )
+    with read_session(target, bounds, what="reading view definitions") as session:
+        rows = session.run(
+            "view_definitions",
+            {"rel_schemas": [k.schema for k in wanted], "rel_names": [k.name for k in wanted]},
+        )
     return {
         RelationKey(schema, name): ViewDefinition(
             RelationKey(schema, name),

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg2
-from sqlalchemy.engine import URL
 
+from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import ProviderError, SchemaLoadError
 from mirror.provision.providers import ProviderOptions, Server, provision
 from mirror.provision.schema import load_schema
-from mirror.secrets import password_of, redact, scrub
+from mirror.secrets import scrub
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 if TYPE_CHECKING:
     from mirror.provision.seed import SeedResult, SeedWarning
@@ -30,10 +33,13 @@ DEFAULT_SEED = 1
 
 @dataclass(frozen=True)
 class Mirror:
-    """A running, seeded mirror: ``url`` is the database to use, ``server`` can clone more."""
+    """A running, seeded mirror: ``dsn`` is the database to use, ``server`` can clone more.
+
+    ``url`` is the same database as a SQLAlchemy URL, for the parts built on SQLAlchemy.
+    """
 
     server: Server
-    url: URL
+    dsn: Dsn
     template: str = TEMPLATE_DB
     # What the seed wrote differently from what it knows (see mirror.provision.seed).
     seed_warnings: tuple[SeedWarning, ...] = ()
@@ -43,22 +49,27 @@ class Mirror:
         return self.server.provider
 
     @property
+    def url(self) -> URL:
+        return self.dsn.sqlalchemy()
+
+    @property
     def masked_url(self) -> str:
-        return redact(self.url)
+        return self.dsn.masked()
 
     @property
     def full_url(self) -> str:
         """libpq URL with the password, for psql and other tools (``BILLIG_MIRROR_URL``)."""
-        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return self.dsn.url()
 
-    def clone(self, name: str | None = None) -> URL:
+    def clone(self, name: str | None = None) -> Dsn:
         """A fresh copy of the seeded template; drop it with :meth:`drop`."""
         name = name or f"billig_{secrets.token_hex(6)}"
         return self.server.create_database(name, template=self.template)
 
-    def drop(self, url: URL) -> None:
-        assert url.database
-        self.server.drop_database(url.database)
+    def drop(self, url: Dsn | SqlAlchemyUrl) -> None:
+        database = Dsn.of(url).database
+        assert database
+        self.server.drop_database(database)
 
 
 def build_template(
@@ -69,7 +80,7 @@ def build_template(
     now: datetime | None = None,
     schema_path: Path | None = None,
     name: str = TEMPLATE_DB,
-) -> URL:
+) -> Dsn:
     """Create database ``name`` with the schema loaded and Billig seeded; no session stays open."""
     url, _ = _build_template(server, events, seed, now, schema_path, name)
     return url
@@ -82,7 +93,7 @@ def _build_template(
     now: datetime | None,
     schema_path: Path | None,
     name: str,
-) -> tuple[URL, SeedResult]:
+) -> tuple[Dsn, SeedResult]:
     from mirror.provision.seed import SeedResult, SeedWarning, seed_billig
 
     url = server.create_database(name)
@@ -130,7 +141,7 @@ def start_mirror(
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise ProviderError(
                     f"the {server.provider} server failed while the mirror was built: "
-                    + scrub(first, password_of(server.admin_url))
+                    + scrub(first, server.dsn.password)
                 ) from None
             yield Mirror(server, url, template, seeded.warnings)
         finally:

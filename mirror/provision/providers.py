@@ -24,15 +24,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 from psycopg2 import sql
-from sqlalchemy.engine import URL, make_url
 
+from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import ProviderError, UsageError
 from mirror.progress import step
-from mirror.secrets import password_of, redact, scrub
+from mirror.secrets import scrub
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 PROVIDERS = ("docker", "local", "embedded", "dsn")
 AUTO_ORDER = ("docker", "local", "embedded")
@@ -46,21 +49,31 @@ USER_HINT = "set BILLIG_MIRROR_USER to an existing unprivileged user, e.g. nobod
 
 @dataclass(frozen=True)
 class Server:
-    """A running PostgreSQL server we may create and drop databases in."""
+    """A running PostgreSQL server we may create and drop databases in.
+
+    ``dsn`` is the superuser (or database owner) DSN of the maintenance database; the
+    ``*_url`` members give SQLAlchemy URLs for the parts built on SQLAlchemy.
+    """
 
     provider: str
-    admin_url: URL  # superuser (or database owner) URL of the maintenance database
+    dsn: Dsn
     detail: str = ""
     bindir: Path | None = None  # the server's programs (psql among them), when it runs here
 
+    @property
+    def admin_url(self) -> URL:
+        return self.dsn.sqlalchemy()
+
+    def dsn_for(self, database: str) -> Dsn:
+        return self.dsn.set(database=database)
+
     def url_for(self, database: str) -> URL:
-        return self.admin_url.set(database=database)
+        return self.dsn_for(database).sqlalchemy()
 
     def connect(self, database: str | None = None) -> psycopg2.extensions.connection:
-        url = self.url_for(database) if database else self.admin_url
-        return connect_url(url)
+        return connect_url(self.dsn_for(database) if database else self.dsn)
 
-    def create_database(self, name: str, template: str | None = None) -> URL:
+    def create_database(self, name: str, template: str | None = None) -> Dsn:
         with contextlib.closing(self.connect()) as conn:
             conn.autocommit = True
             with conn.cursor() as cur:
@@ -70,7 +83,7 @@ class Server:
                         sql.Identifier(name), sql.Identifier(template)
                     )
                 cur.execute(stmt)
-        return self.url_for(name)
+        return self.dsn_for(name)
 
     def drop_database(self, name: str) -> None:
         with contextlib.closing(self.connect()) as conn:
@@ -81,23 +94,14 @@ class Server:
                 )
 
 
-def connect_url(url: URL, **kwargs: Any) -> psycopg2.extensions.connection:
-    """psycopg2 connection for a SQLAlchemy URL (host may be a socket directory).
+def connect_url(url: str | Dsn | SqlAlchemyUrl, **kwargs: Any) -> psycopg2.extensions.connection:
+    """psycopg2 connection for a DSN (text, :class:`~mirror.dsn.Dsn` or SQLAlchemy URL).
 
-    libpq settings in the URL's query (``sslmode``, ``sslrootcert``, ``options``, …) are kept:
+    libpq settings of the DSN (``sslmode``, ``sslrootcert``, ``options``, …) are kept:
     dropping them would, for one, connect without the TLS that ``sslmode=require`` demands.
     """
-    query = {k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}
-    params: dict[str, Any] = {"connect_timeout": 10, **query}
-    params.update(
-        host=url.host or query.get("host"),
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        dbname=url.database,
-    )
-    params.update(kwargs)
-    return psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
+    params: dict[str, Any] = {"connect_timeout": 10, **Dsn.of(url).params(), **kwargs}
+    return psycopg2.connect(**params)
 
 
 @dataclass(frozen=True)
@@ -288,9 +292,9 @@ def _cluster(
                 port = _free_port()
                 proc = _start_postmaster(bindir, root, data, port, user)
                 announce(f"pid {proc.pid}")
-                url = URL.create(
-                    "postgresql+psycopg2", username="postgres", password=password,
-                    host="127.0.0.1", port=port, database="postgres",
+                url = Dsn(
+                    host="127.0.0.1", port=str(port), username="postgres", password=password,
+                    database="postgres",
                 )  # fmt: skip
                 try:
                     _wait_ready(url, _exited(proc), root / "postgres.log")
@@ -302,7 +306,7 @@ def _cluster(
                     proc = None
         except (OSError, subprocess.SubprocessError) as exc:
             raise ProviderError(f"cannot start a {provider} cluster from {bindir}: {exc}") from None
-        yield Server(provider=provider, admin_url=url, detail=str(bindir), bindir=bindir)
+        yield Server(provider=provider, dsn=url, detail=str(bindir), bindir=bindir)
     finally:
         if proc is not None:
             _stop_process(proc)
@@ -358,7 +362,7 @@ def _lost_port_race(log: Path) -> bool:
     return False
 
 
-def _wait_ready(url: URL, died: Callable[[], object], log: Path | None) -> None:
+def _wait_ready(url: Dsn, died: Callable[[], object], log: Path | None) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     last = ""
     while time.monotonic() < deadline:
@@ -682,10 +686,10 @@ def _container(container: Any, image: str, name: str, password: str) -> Iterator
         try:
             container.start()
             wrapped = container.get_wrapped_container()
-            url = URL.create(
-                "postgresql+psycopg2", username="postgres", password=password,
+            url = Dsn(
                 host=container.get_container_host_ip(),
-                port=int(container.get_exposed_port(5432)), database="postgres",
+                port=str(int(container.get_exposed_port(5432))), username="postgres",
+                password=password, database="postgres",
             )  # fmt: skip
         except ProviderError:
             raise
@@ -699,7 +703,7 @@ def _container(container: Any, image: str, name: str, password: str) -> Iterator
             return wrapped.status in ("exited", "dead")
 
         _wait_ready(url, died, None)
-        yield Server(provider="docker", admin_url=url, detail=f"{image} ({name})")
+        yield Server(provider="docker", dsn=url, detail=f"{image} ({name})")
     finally:
         _remove_container(container, name)
 
@@ -718,13 +722,7 @@ def _remove_container(container: Any, name: str) -> None:
 @contextlib.contextmanager
 def run_dsn(dsn: str) -> Iterator[Server]:
     """An existing server: we only create (and later drop) databases of our own in it."""
-    try:
-        url = make_url(dsn)
-    except Exception:
-        raise UsageError(f"not a database URL: {redact(dsn)}") from None
-    if url.get_backend_name() != "postgresql":
-        raise UsageError(f"the dsn provider needs a PostgreSQL URL, got {redact(url)}")
-    url = url.set(drivername="postgresql+psycopg2")
+    url = Dsn.parse(dsn)
     try:
         with contextlib.closing(connect_url(url)) as conn, conn.cursor() as cur:
             cur.execute(
@@ -735,14 +733,14 @@ def run_dsn(dsn: str) -> Iterator[Server]:
     except psycopg2.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ProviderError(
-            f"cannot connect to {redact(url)}: {scrub(first, password_of(url))}"
+            f"cannot connect to {url.masked()}: {scrub(first, url.password)}"
         ) from None
     if not row or not row[0]:
         raise ProviderError(
-            f"the login of {redact(url)} may not create databases (needs CREATEDB); the dsn "
+            f"the login of {url.masked()} may not create databases (needs CREATEDB); the dsn "
             "provider creates a database of its own there and drops it afterwards"
         )
-    yield Server(provider="dsn", admin_url=url, detail=redact(url))
+    yield Server(provider="dsn", dsn=url, detail=url.masked())
 
 
 # --------------------------------------------------------------------------- selection

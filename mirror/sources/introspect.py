@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
+import os
+import socket
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -28,7 +30,6 @@ from typing import Any
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
-from sqlalchemy.engine import URL
 
 from mirror.catalog.model import (
     KINDS_WITH_NULLABILITY,
@@ -40,15 +41,22 @@ from mirror.catalog.model import (
     RelationKey,
     normalize_type,
 )
+from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
 from mirror.progress import step
-from mirror.secrets import password_of, scrub
+from mirror.secrets import scrub
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 10_000
 DEFAULT_LOCK_TIMEOUT_MS = 2_000
 DEFAULT_IDLE_TIMEOUT_MS = 30_000
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 APPLICATION_NAME = "billig-harness introspect"
+# The client's bounds on top of the server's (see Bounds): the grace after statement_timeout
+# for an answer, and TCP keepalives (seconds; count of unanswered probes).
+ANSWER_GRACE_S = 3.0
+KEEPALIVE_IDLE_S = 5
+KEEPALIVE_INTERVAL_S = 2
+KEEPALIVE_COUNT = 3
 
 # The statements introspection sends, in order; their count never depends on the database.
 STATEMENTS = ("session", "relations", "columns", "constraints")
@@ -62,7 +70,7 @@ _KINDS = {
 }
 
 Connection = psycopg2.extensions.connection
-Target = str | URL | Connection
+Target = str | Dsn | SqlAlchemyUrl | Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +153,9 @@ def introspect(
     autocommit mode, with the introspection transaction rolled back. A DSN or URL gets its own
     connection (``default_transaction_read_only`` on, ``connect_timeout_s``), closed afterwards.
     ``Catalog.schemas`` also says which of ``expected_schemas`` exist (their relations are not
-    read unless asked): a contract may pin a schema with no relation in it.
+    read unless asked): a contract may pin a schema with no relation in it. Every statement must
+    be answered within ``statement_timeout_ms`` plus :data:`ANSWER_GRACE_S`, or the connection is
+    given up (see :class:`Bounds`).
 
     Raises :class:`~mirror.errors.DatabaseUnreachable` when no connection can be made (refused,
     DNS, wrong password, TLS required, connect timeout), :class:`~mirror.errors.IntrospectionError`
@@ -153,21 +163,12 @@ def introspect(
     :class:`~mirror.errors.UsageError` for a malformed DSN or bad arguments. Messages are one line
     and never contain the password.
     """
-    timeouts = {
-        "statement_timeout_ms": statement_timeout_ms,
-        "lock_timeout_ms": lock_timeout_ms,
-        "idle_timeout_ms": idle_timeout_ms,
-    }
-    for name, value in timeouts.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise UsageError(f"{name} must be a positive number of milliseconds, not {value!r}")
-    if connect_timeout_s <= 0:
-        raise UsageError(f"connect_timeout_s must be positive, not {connect_timeout_s!r}")
+    bounds = Bounds(statement_timeout_ms, lock_timeout_ms, idle_timeout_ms, connect_timeout_s)
     scope = Scope.of(relations, schemas, namesakes=namesakes, expected_schemas=expected_schemas)
     started = time.perf_counter()
-    with _connection(target, connect_timeout_s) as (conn, secret):
-        catalog, sent = _read(conn, scope, timeouts, secret)
-    return Introspection(catalog, sent, time.perf_counter() - started)
+    with read_session(target, bounds) as session:
+        catalog = _read(session, scope)
+    return Introspection(catalog, tuple(session.sent), time.perf_counter() - started)
 
 
 # --------------------------------------------------------------------------- pure core
@@ -261,37 +262,172 @@ def statement_sql(name: str) -> str:
 # --------------------------------------------------------------------------- edges
 
 
-def _read(
-    conn: Connection, scope: Scope, timeouts: dict[str, int], secret: str | None
-) -> tuple[Catalog, tuple[str, ...]]:
-    where = _where(conn)
-    sent: list[str] = []
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """How long one read may take: the session's server-side timeouts and the client's own.
+
+    The server cancels a statement after ``statement_timeout_ms`` and a lock wait after
+    ``lock_timeout_ms``, but only a server that still answers does. So the client gives every
+    statement :attr:`answer_s` (the statement timeout plus :data:`ANSWER_GRACE_S`) to be answered
+    and then abandons the connection; TCP keepalives and ``tcp_user_timeout`` make the kernel
+    notice a peer that is gone. A frozen backend or a network partition is then exit 3 within
+    the configured timeouts plus a few seconds, never a hang.
+    """
+
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        for name in ("statement_timeout_ms", "lock_timeout_ms", "idle_timeout_ms"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise UsageError(f"{name} must be a positive number of milliseconds, not {value!r}")
+        limit = self.connect_timeout_s
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
+            raise UsageError(f"connect_timeout_s must be positive, not {limit!r}")
+
+    @property
+    def answer_s(self) -> float:
+        """Seconds the client waits for the answer to one statement before giving up."""
+        return self.statement_timeout_ms / 1000 + ANSWER_GRACE_S
+
+    def session_args(self) -> dict[str, int]:
+        """The parameters of ``session.sql``."""
+        return {
+            "statement_timeout_ms": self.statement_timeout_ms,
+            "lock_timeout_ms": self.lock_timeout_ms,
+            "idle_timeout_ms": self.idle_timeout_ms,
+        }
+
+
+class ReadSession:
+    """One read-only, repeatable-read transaction with bounded waits, already opened.
+
+    :meth:`run` sends one statement of ``sql/`` (or generated SQL) and returns its rows; every
+    statement must be answered within the bounds' :attr:`Bounds.answer_s`, or the connection is
+    shut down under it. :meth:`failure` words a driver error as the one-line error of the read.
+    """
+
+    def __init__(
+        self, conn: Connection, bounds: Bounds, what: str, where: str, secret: str | None
+    ) -> None:
+        self.conn = conn
+        self.bounds = bounds
+        self.what = what
+        self.where = where
+        self.secret = secret
+        self.sent: list[str] = []
+        self.abandoned = False
+
+    def run(self, name: str, args: Mapping[str, Any] | None = None, *, sql: str = "") -> list[Any]:
+        """Rows of statement ``name`` (the text of ``sql/<name>.sql`` unless ``sql`` is given)."""
+        self.sent.append(name)
+        with self.conn.cursor() as cur, _answered_within(self):
+            values = None if args is None else _literal_arrays(dict(args))
+            cur.execute(sql or statement_sql(name), values)
+            return cur.fetchall() if cur.description is not None else []
+
+    def failure(self, exc: psycopg2.Error) -> IntrospectionError:
+        detail = _one_line(exc, self.secret)
+        bounds = self.bounds
+        if self.abandoned:
+            why = (
+                f"the server did not answer within {bounds.answer_s:g} s (statement_timeout "
+                f"{bounds.statement_timeout_ms} ms plus {ANSWER_GRACE_S:g} s), so the connection "
+                "was given up"
+            )
+            return IntrospectionError(f"{self.what} of {self.where} failed, {why}")
+        if isinstance(exc, psycopg2.errors.LockNotAvailable):
+            why = f"waited longer than lock_timeout ({bounds.lock_timeout_ms} ms) for a lock"
+        elif isinstance(exc, psycopg2.errors.QueryCanceled):
+            limit = bounds.statement_timeout_ms
+            why = f"a statement was cancelled (statement_timeout is {limit} ms)"
+        elif isinstance(exc, psycopg2.errors.InsufficientPrivilege):
+            why = "the login lacks a privilege"
+        elif isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+            why = "the connection was lost"
+        else:
+            why = "a catalog statement failed"
+        return IntrospectionError(f"{self.what} of {self.where} failed, {why}: {detail}")
+
+
+@contextlib.contextmanager
+def read_session(
+    target: Target, bounds: Bounds | None = None, *, what: str = "reading the catalog"
+) -> Iterator[ReadSession]:
+    """A :class:`ReadSession` on ``target``, rolled back (and its own connection closed) after.
+
+    Every driver error inside becomes an :class:`~mirror.errors.IntrospectionError` (exit 3)
+    naming ``what``; connecting fails as :class:`~mirror.errors.DatabaseUnreachable`.
+    """
+    bounds = bounds or Bounds()
+    with _connection(target, bounds) as (conn, secret):
+        session = ReadSession(conn, bounds, what, _where(conn), secret)
+        try:
+            session.run("session", bounds.session_args())
+            yield session
+        except psycopg2.Error as exc:
+            raise session.failure(exc) from None
+        finally:
+            # Read-only anyway; rolling back also ends the transaction of a borrowed connection.
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
+
+
+def _read(session: ReadSession, scope: Scope) -> Catalog:
     params = scope.params()
+    with step("reading the catalog: relations") as update:
+        (scope_row,) = session.run("relations", params)
+        oids = {"oids": list(scope_row[1] or ())}
+        update(f"reading the catalog: columns of {len(oids['oids']):,} relations")
+        column_rows = session.run("columns", oids)
+        update(f"reading the catalog: constraints of {len(oids['oids']):,} relations")
+        constraint_rows = session.run("constraints", oids)
+        update(f"reading the catalog: {len(column_rows):,} columns read, assembling")
+        return assemble(scope_row, column_rows, constraint_rows)
+
+
+class _Severer:
+    """Shuts a session's socket down when its statement is not answered in time.
+
+    A frozen backend keeps its TCP connection open (the kernel still acknowledges), so neither
+    keepalives nor the server's own timeouts end the wait; shutting the socket down makes the
+    blocked read return at once. The lock keeps it from touching a connection that moved on.
+    """
+
+    def __init__(self, session: ReadSession) -> None:
+        self._session = session
+        self._lock = threading.Lock()
+        self._done = False
+
+    def sever(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._session.abandoned = True
+            with contextlib.suppress(OSError, psycopg2.Error):
+                fd = self._session.conn.fileno()
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._done = True
+
+
+@contextlib.contextmanager
+def _answered_within(session: ReadSession) -> Iterator[None]:
+    severer = _Severer(session)
+    timer = threading.Timer(session.bounds.answer_s, severer.sever)
+    timer.daemon = True
+    timer.start()
     try:
-        with conn.cursor() as cur:
-
-            def run(name: str, args: dict[str, Any]) -> list[Any]:
-                sent.append(name)
-                cur.execute(statement_sql(name), _literal_arrays(args))
-                return cur.fetchall() if cur.description is not None else []
-
-            with step("reading the catalog: relations") as update:
-                run("session", timeouts)
-                (scope_row,) = run("relations", params)
-                oids = {"oids": list(scope_row[1] or ())}
-                update(f"reading the catalog: columns of {len(oids['oids']):,} relations")
-                column_rows = run("columns", oids)
-                update(f"reading the catalog: constraints of {len(oids['oids']):,} relations")
-                constraint_rows = run("constraints", oids)
-                update(f"reading the catalog: {len(column_rows):,} columns read, assembling")
-                catalog = assemble(scope_row, column_rows, constraint_rows)
-    except psycopg2.Error as exc:
-        raise _read_error(exc, where, timeouts, secret) from None
+        yield
     finally:
-        # Read-only anyway; rolling back also ends the transaction of a borrowed connection.
-        with contextlib.suppress(psycopg2.Error):
-            conn.rollback()
-    return catalog, tuple(sent)
+        severer.finish()
+        timer.cancel()
 
 
 def _literal_arrays(args: dict[str, Any]) -> dict[str, Any]:
@@ -311,27 +447,30 @@ def _array(values: list[Any]) -> str:
 
 
 @contextlib.contextmanager
-def _connection(
-    target: Target, connect_timeout_s: float
-) -> Iterator[tuple[Connection, str | None]]:
+def _connection(target: Target, bounds: Bounds) -> Iterator[tuple[Connection, str | None]]:
     """An idle connection in transaction mode, and the password to scrub from messages."""
     if isinstance(target, Connection):
         yield from _borrowed(target)
         return
-    if not isinstance(target, str | URL):
-        raise UsageError(f"cannot introspect a {type(target).__name__}: give a DSN or URL")
-    secret = password_of(target)
-    params = connect_params(target, connect_timeout_s)
-    where = _where_params(params)
+    dsn = _dsn_of(target)
+    params = connect_params(dsn, bounds.connect_timeout_s, bounds)
     try:
         conn = psycopg2.connect(**params)
     except psycopg2.Error as exc:
-        raise DatabaseUnreachable(f"cannot connect to {where}: {_one_line(exc, secret)}") from None
+        raise DatabaseUnreachable(
+            f"cannot connect to {dsn.where}: {_one_line(exc, dsn.password)}"
+        ) from None
     try:
-        yield conn, secret
+        yield conn, dsn.password
     finally:
         with contextlib.suppress(psycopg2.Error):
             conn.close()
+
+
+def _dsn_of(target: object) -> Dsn:
+    if isinstance(target, str | Dsn) or hasattr(target, "render_as_string"):
+        return Dsn.of(target)
+    raise UsageError(f"cannot introspect a {type(target).__name__}: give a DSN or URL")
 
 
 def _borrowed(conn: Connection) -> Iterator[tuple[Connection, str | None]]:
@@ -353,50 +492,38 @@ def _borrowed(conn: Connection) -> Iterator[tuple[Connection, str | None]]:
                 conn.autocommit = autocommit
 
 
-_DRIVER_SCHEME = re.compile(r"^postgres(?:ql)?\+[A-Za-z0-9_]+://")
+def connect_params(
+    target: str | Dsn | SqlAlchemyUrl, connect_timeout_s: float, bounds: Bounds | None = None
+) -> dict[str, Any]:
+    """psycopg2 keyword arguments for a DSN or URL: read-only by default, bounded connect.
 
-
-def connect_params(target: str | URL, connect_timeout_s: float) -> dict[str, Any]:
-    """psycopg2 keyword arguments for a DSN or URL, read-only by default, bounded connect."""
-    if isinstance(target, URL):
-        dsn = target.set(drivername="postgresql").render_as_string(hide_password=False)
-    else:
-        dsn = _DRIVER_SCHEME.sub("postgresql://", target.strip(), count=1)
-    try:
-        params: dict[str, Any] = psycopg2.extensions.parse_dsn(dsn)
-    except psycopg2.Error as exc:
-        raise UsageError(f"malformed DSN {scrub(str(target))}: {_one_line(exc, None)}") from None
-    # libpq checks ports only when connecting; a typo is a usage error, not "unreachable".
-    ports = [p.strip() for p in str(params.get("port", "")).split(",")]
-    if any(p and not p.isdigit() for p in ports):
-        raise UsageError(
-            f"malformed DSN {scrub(str(target))}: port {params['port']!r} is not a number"
-        )
+    With ``bounds``, also the client-side bounds of a read (keepalives, ``tcp_user_timeout``).
+    """
+    params: dict[str, Any] = Dsn.of(target).params()
     options = params.get("options", "")
     params["options"] = f"{options} -c default_transaction_read_only=on".strip()
     # libpq takes whole seconds (and treats 1 as 2); never round a short timeout down to 0.
     params["connect_timeout"] = max(1, math.ceil(connect_timeout_s))
     params.setdefault("application_name", APPLICATION_NAME)
     params.setdefault("client_encoding", "UTF8")
+    if bounds is not None:
+        params.update(client_bounds(bounds.answer_s))
     return params
 
 
-def _read_error(
-    exc: psycopg2.Error, where: str, timeouts: dict[str, int], secret: str | None
-) -> IntrospectionError:
-    detail = _one_line(exc, secret)
-    if isinstance(exc, psycopg2.errors.LockNotAvailable):
-        why = f"waited longer than lock_timeout ({timeouts['lock_timeout_ms']} ms) for a lock"
-    elif isinstance(exc, psycopg2.errors.QueryCanceled):
-        limit = timeouts["statement_timeout_ms"]
-        why = f"a statement was cancelled (statement_timeout is {limit} ms)"
-    elif isinstance(exc, psycopg2.errors.InsufficientPrivilege):
-        why = "the login lacks a privilege"
-    elif isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
-        why = "the connection was lost"
-    else:
-        why = "a catalog statement failed"
-    return IntrospectionError(f"reading the catalog of {where} failed, {why}: {detail}")
+def client_bounds(answer_s: float) -> dict[str, int]:
+    """libpq settings that make the kernel give up on a peer that is gone (TCP only).
+
+    Keepalives probe an idle connection; ``tcp_user_timeout`` ends one whose data stays
+    unacknowledged for ``answer_s`` (a network partition in the middle of a statement).
+    """
+    return {
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVE_IDLE_S,
+        "keepalives_interval": KEEPALIVE_INTERVAL_S,
+        "keepalives_count": KEEPALIVE_COUNT,
+        "tcp_user_timeout": math.ceil(answer_s * 1000),
+    }
 
 
 def _one_line(exc: BaseException, secret: str | None) -> str:
@@ -408,14 +535,6 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
 
 def _where(conn: Connection) -> str:
     info = conn.info
-    return _where_params(
+    return Dsn.from_params(
         {"user": info.user, "host": info.host, "port": info.port, "dbname": info.dbname}
-    )
-
-
-def _where_params(params: dict[str, Any]) -> str:
-    """user@host:port/dbname, never the password."""
-    user = f"{params['user']}@" if params.get("user") else ""
-    host = params.get("host") or "localhost"
-    port = f":{params['port']}" if params.get("port") else ""
-    return f"{user}{host}{port}/{params.get('dbname') or ''}"
+    ).where

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from mirror.cli import main
+from mirror.dsn import Dsn
 from mirror.provision.providers import Server, connect_url
 from mirror.sources.contract_file import load_contract
 
@@ -31,7 +32,7 @@ def dsn_mirror(billig_server: Server) -> list[str]:
 
 
 def _full(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
+    return Dsn.of(url).url()
 
 
 def test_check_passes_on_the_project_contracts_and_writes_a_report(

@@ -21,6 +21,7 @@ from psycopg2 import sql
 from sqlalchemy.engine import URL
 
 from mirror.catalog.findings import Finding
+from mirror.dsn import Dsn
 from mirror.provision.providers import Server
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -121,7 +122,7 @@ class Production:
     @property
     def dsn(self) -> str:
         """The login as a plain libpq URL, as an operator would put it in BILLIG_PROD_DSN."""
-        return self.login.set(drivername="postgresql").render_as_string(hide_password=False)
+        return Dsn.of(self.login).url()
 
     def execute(self, statements: str) -> None:
         """Mutate production as its owner; ``{role}`` names the read-only login."""

@@ -27,6 +27,7 @@ from psycopg2 import sql
 from sqlalchemy.engine import URL
 
 from mirror.drift.check import Timeouts, check_drift
+from mirror.dsn import Dsn
 from mirror.errors import IntrospectionError
 from mirror.provision.providers import Server, provision
 from mirror.provision.schema import load_schema
@@ -42,7 +43,7 @@ def _assert_no_secret(secret: str, *texts: str) -> None:
 
 
 def _dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return Dsn.of(url).url()
 
 
 def test_wrong_password_exits_3_without_printing_it(production: Production, tmp_path: Path):

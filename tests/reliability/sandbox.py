@@ -27,6 +27,7 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import URL
 
+from mirror.dsn import Dsn
 from mirror.errors import ProviderError
 from mirror.provision.providers import ProviderOptions, Server, connect_url, provision
 
@@ -122,7 +123,7 @@ def assert_error(result: Result, code: int, *fragments: str, server_died: bool =
 
 def full(url: URL) -> str:
     """A URL as text with its password (what a user would pass as --dsn)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return Dsn.of(url).url()
 
 
 # --------------------------------------------------------------------------- servers

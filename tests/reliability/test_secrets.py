@@ -1,8 +1,9 @@
 """A distinctive password goes through every command, report and error path and never comes out.
 
-The password needs URL quoting (``/``, ``:``, ``@``), so both its raw and its URL-encoded
-spellings are looked for in stdout, stderr, every file a command writes (reports, contracts, the
-GitHub step summary) and every log record, with and without ``--debug``.
+The password needs URL quoting (``/ : @ % # ? & =`` and a space), so both its raw and its
+URL-encoded spellings are looked for in stdout, stderr, every file a command writes (reports,
+contracts, the GitHub step summary) and every log record, with and without ``--debug``. The same
+password written raw into a URL, as people do, must not leak either: not even a fragment.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Login:
 def login(billig_server: Server) -> Iterator[Login]:
     token = secrets.token_hex(4)
     role, prod = f"secret_{token}", f"secret_prod_{token}"
-    password = f"Hemmelig/Pa55:{secrets.token_hex(6)}@x"
+    password = f"Hemmelig/Pa55:{secrets.token_hex(6)} %#?&=@x"
     with contextlib.closing(billig_server.connect()) as conn, conn.cursor() as cur:
         conn.autocommit = True
         cur.execute(
@@ -322,6 +323,68 @@ def test_debug_tracebacks_never_show_the_password(
     result = billig("--debug", *args, env=cli_env())
     assert result.code != 0
     assert_no_password(login, result)
+
+
+# --------------------------------------------------------------------------- written raw
+
+# Passwords written into a URL without URL-encoding. libpq reads a part of each as the host or the
+# port, which is how fragments reached messages ("cannot connect to u2@2024@127.0.0.1", "port
+# 'Sec' is not a number"). Every piece holds a token of its own, so any fragment is found.
+RAW_PASSWORDS = {
+    "an @": "Secret{0}@2024{1}",
+    "a /": "Sec{0}/ret2024{1}",
+    "@ : / % # ? & = and a space": "Gj{0}@Qx{1}:Zq{2}/Wv{3}%#?&= Vy{4}",
+}
+
+
+def _raw(login: Login, shape: str) -> tuple[str, list[str]]:
+    """A URL with a password written raw, and the tokens of its pieces."""
+    tokens = [f"{secrets.token_hex(3)}" for _ in range(5)]
+    password = RAW_PASSWORDS[shape].format(*tokens)
+    host = f"{login.prod.host}:{login.prod.port}"
+    dsn = f"postgresql://{login.role}:{password}@{host}/{login.prod.database}"
+    return dsn, [t for t in tokens if t in password]
+
+
+@pytest.mark.parametrize("shape", RAW_PASSWORDS)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_password_written_raw_is_a_usage_error_masked_whole(
+    login: Login, run_cli, caplog, tmp_path: Path, command: str, shape: str
+) -> None:
+    dsn, tokens = _raw(login, shape)
+    args = [a.replace("{dsn}", dsn).replace("{tmp}", str(tmp_path)) for a in COMMANDS[command]]
+    result = run_cli(*args)
+    host = f"{login.prod.host}:{login.prod.port}"
+    message = assert_error(result, 2, f"malformed DSN postgresql://***@{host}/", "URL-encoded")
+    assert login.role not in message  # the user name is masked with the rest
+    texts = [result.out, result.err, *log_lines(caplog)]
+    for token in tokens:
+        assert not any(token in text for text in texts), f"a fragment of the password: {message}"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("shape", RAW_PASSWORDS)
+@pytest.mark.parametrize("command", ["drift", "contracts snapshot", "mirror seed"])
+def test_a_password_written_raw_leaves_no_fragment_in_a_debug_traceback(
+    login: Login, tmp_path: Path, command: str, shape: str
+) -> None:
+    dsn, tokens = _raw(login, shape)
+    args = [a.replace("{dsn}", dsn).replace("{tmp}", str(tmp_path)) for a in COMMANDS[command]]
+    for env in (cli_env(), cli_env(BILLIG_PROD_DSN=dsn)):
+        result = billig("--debug", *args, env=env)
+        assert result.code == 2, result
+        assert "Traceback" in result.err
+        for token in tokens:
+            assert token not in result.output, result.err
+
+
+def test_a_password_written_raw_in_the_environment_is_masked_whole(login: Login, run_cli) -> None:
+    dsn, tokens = _raw(login, "@ : / % # ? & = and a space")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("BILLIG_PROD_DSN", dsn)
+        result = run_cli("drift", "--connect-timeout", "3")
+    assert_error(result, 2, "malformed DSN postgresql://***@")
+    assert not any(token in result.output for token in tokens)
 
 
 # --------------------------------------------------------------------------- bugs
