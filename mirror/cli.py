@@ -25,12 +25,12 @@ from mirror.config import Config, load_config
 from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
 from mirror.progress import reporting
 from mirror.provision.mirror import start_mirror
-from mirror.provision.providers import PROVIDERS, ProviderOptions, client_bindir
+from mirror.provision.providers import PROVIDERS, ProviderOptions, client_bindir, run_guarded
 from mirror.report.render import FORMATS
 from mirror.secrets import scrub
 
 if TYPE_CHECKING:
-    from mirror.drift.check import DriftCheck
+    from mirror.drift.check import DriftCheck, Timeouts
 
 PROVIDER_CHOICES = ("auto", *PROVIDERS)
 
@@ -319,12 +319,12 @@ def mirror_run(
         # Substitute a literal $BILLIG_MIRROR_URL argument (the shell expanded nothing yet).
         args = [a.replace("$BILLIG_MIRROR_URL", m.full_url) for a in command]
         try:
-            proc = subprocess.run(args, env=env)
+            code = run_guarded(args, env)
         except FileNotFoundError:
             raise UsageError(f"command not found: {command[0]}") from None
         except KeyboardInterrupt:
             ctx.exit(130)
-    ctx.exit(proc.returncode)
+    ctx.exit(code)
 
 
 @mirror.command("seed")
@@ -702,16 +702,17 @@ def drift(
     config = load_config(overrides={"schema": schema_file, "policy": policy})
     if policy is None and config.origins.get("policy") != "default":
         policy = config.policy  # configured explicitly: it must exist
+    bounds = Timeouts(statement_timeout, lock_timeout, connect_timeout)
     check = check_drift(
         target,
         contract=contract or config.contracts,
         schemas=schemas or None,
         policy=policy,
         fail_on=fail_on,
-        timeouts=Timeouts(statement_timeout, lock_timeout, connect_timeout),
+        timeouts=bounds,
     )
-    # Every database read happens before anything is written or printed.
-    fixing = _drift_fixing(check, config, write_schema) if suggest or write_schema else None
+    # Every database read happens before anything is written or printed, within the same bounds.
+    fixing = _drift_fixing(check, config, write_schema, bounds) if suggest or write_schema else None
     report = check.report
     # Reports first: a verdict is printed only once every report it promises was written.
     write_reports(report, files, summary)
@@ -728,7 +729,9 @@ def drift(
     ctx.exit(report.exit_code)
 
 
-def _drift_fixing(check: DriftCheck, config: Config, write: bool) -> Callable[[], str]:
+def _drift_fixing(
+    check: DriftCheck, config: Config, write: bool, bounds: Timeouts
+) -> Callable[[], str]:
     """Read what --suggest/--write-schema need; return a function that writes and renders."""
     from mirror.drift.suggest import (
         model_changes,
@@ -748,7 +751,11 @@ def _drift_fixing(check: DriftCheck, config: Config, write: bool) -> Callable[[]
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read the schema file ({exc})") from None
     views = read_view_definitions(
-        check.target, views_to_read(check.expected, check.actual, check.findings)
+        check.target,
+        views_to_read(check.expected, check.actual, check.findings),
+        statement_timeout_ms=bounds.statement_ms,
+        lock_timeout_ms=bounds.lock_ms,
+        connect_timeout_s=bounds.connect_s,
     )
     update = updated_schema(source, check.expected, check.actual, check.findings, views)
     changes = model_changes(check.expected, check.actual, check.findings, site) if site else []

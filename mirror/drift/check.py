@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mirror.catalog.compare import compare_catalogs, confusable_keys
@@ -124,10 +124,16 @@ def check_drift(
         raise ContractError(f"{_shown(contract_path)}: the contract pins no relation")
     loaded = time.perf_counter()
 
+    readable = {key: rel.column_names for key, rel in expected.relations.items()}
     first = _read(
-        dsn, bounds, relations=scope_of(expected), schemas=whole, expected_schemas=expected.schemas
+        dsn,
+        bounds,
+        relations=scope_of(expected),
+        schemas=whole,
+        expected_schemas=expected.schemas,
+        readable=readable,
     )
-    actual = first.catalog
+    actual = unreadable_as_lost(first.catalog, first.unreadable)
     statements = first.statements
     reading = first.seconds
     findings = compare_catalogs(expected, actual)
@@ -146,6 +152,7 @@ def check_drift(
             for f in compare_catalogs(expected, actual)
             if not (f.kind is FindingKind.RELATION_ADDED and f.key in only_second)
         ]
+    findings = with_unreadable_reasons(findings, first.unreadable)
     done = time.perf_counter()
     report = Report.build(
         findings,
@@ -207,6 +214,36 @@ def rename_lookup_schemas(findings: Iterable[Finding], actual: Catalog) -> list[
     )
 
 
+def unreadable_as_lost(actual: Catalog, unreadable: Mapping[RelationKey, str]) -> Catalog:
+    """``actual`` with every column of an unreadable relation marked not selectable.
+
+    A relation the login cannot read (a view whose owner lost SELECT on a base table) is as
+    lost to a reader as one whose SELECT privilege was revoked: the comparator then reports it
+    as ``privilege_missing``, breaking.
+    """
+    if not unreadable:
+        return actual
+    relations = dict(actual.relations)
+    for key in unreadable:
+        relation = relations[key]
+        columns = tuple(replace(c, selectable=False) for c in relation.columns)
+        relations[key] = replace(relation, columns=columns)
+    return Catalog(relations, actual.schemas, actual.lineage)
+
+
+def with_unreadable_reasons(
+    findings: Iterable[Finding], unreadable: Mapping[RelationKey, str]
+) -> list[Finding]:
+    """Privilege findings of unreadable relations, with the server's reason as evidence."""
+    out = []
+    for f in findings:
+        reason = unreadable.get(f.key) if f.key is not None else None
+        if f.kind is FindingKind.PRIVILEGE_MISSING and reason is not None:
+            f = replace(f, evidence=f"reading it fails: {reason}")
+        out.append(f)
+    return out
+
+
 # --------------------------------------------------------------------------- edges
 
 
@@ -218,6 +255,7 @@ def _read(
     schemas: Iterable[str],
     namesakes: bool = True,
     expected_schemas: Iterable[str] = (),
+    readable: Mapping[RelationKey, tuple[str, ...]] | None = None,
 ) -> Introspection:
     return introspect(
         dsn,
@@ -225,6 +263,7 @@ def _read(
         schemas=list(schemas),
         namesakes=namesakes,
         expected_schemas=sorted(expected_schemas),
+        readable=readable,
         statement_timeout_ms=bounds.statement_ms,
         lock_timeout_ms=bounds.lock_ms,
         connect_timeout_s=bounds.connect_s,

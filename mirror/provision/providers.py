@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from psycopg2 import sql
 from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import ProviderError, UsageError
 from mirror.progress import step
+from mirror.provision.watchdog import release_cluster_memory, start_time, stop_group
 from mirror.secrets import scrub
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ _REAPER_SCRIPT = Path(__file__).with_name("watchdog.py")
 
 
 @contextlib.contextmanager
-def _reaper() -> Iterator[Callable[[str], None]]:
+def reaper() -> Iterator[Callable[[str], None]]:
     """Start the watchdog and yield a function announcing what it must remove if we die.
 
     Leaving the context closes the pipe: the reaper then removes only what still exists, which
@@ -169,6 +170,84 @@ def _reaper() -> Iterator[Callable[[str], None]]:
             # After our own cleanup it finds nothing to do and ends at once.
             with contextlib.suppress(subprocess.TimeoutExpired):
                 reaper.wait(timeout=5)
+
+
+# The leader of a process group that is announced to the reaper before anything runs in it. It
+# only waits, and dies with the harness (PR_SET_PDEATHSIG); the reaper then ends its group.
+_GROUP_LEADER = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+    "if os.getppid() != int(sys.argv[1]):\n    sys.exit()\n"
+    "signal.pause()\n"
+)
+
+
+@contextlib.contextmanager
+def announced_group(announce: Callable[[str], None]) -> Iterator[int]:
+    """A process group the reaper knows of before anything runs in it; yields its id.
+
+    A process started with ``process_group=`` this id is stopped (with everything it started)
+    by the reaper if we are killed, however soon after starting it that happens.
+    """
+    leader = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _GROUP_LEADER, str(os.getpid())],
+        process_group=0, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        announce(f"group {leader.pid} {start_time(leader.pid) or ''}".rstrip())
+        yield leader.pid
+    finally:
+        leader.kill()
+        leader.wait()
+
+
+def run_guarded(args: list[str], env: Mapping[str, str]) -> int:
+    """Run a command to its end and return its exit code (128 + N when signal N ended it).
+
+    The command runs in a process group of its own, known to a reaper of its own: when we are
+    killed outright, the group is killed with the mirror it was using instead of running on
+    against nothing; interrupted (SIGTERM, Ctrl-C), we stop the group before tearing down. On a
+    terminal the group becomes the foreground, as a shell makes a job, so the command reads the
+    terminal and gets the terminal's Ctrl-C. Raises FileNotFoundError for an unknown command.
+    """
+    tty = _foreground_tty()
+    with reaper() as announce, announced_group(announce) as group:
+        proc = subprocess.Popen(
+            args, env=dict(env), process_group=group,
+            preexec_fn=(lambda: _give_terminal(tty, group)) if tty is not None else None,
+        )  # fmt: skip
+        try:
+            if tty is not None:
+                _give_terminal(tty, group)
+            code = proc.wait()
+        except BaseException:
+            stop_group(group, start_time(group), grace=5)
+            proc.wait()
+            raise
+        finally:
+            if tty is not None:
+                _give_terminal(tty, os.getpgrp())
+    return 128 - code if code < 0 else code
+
+
+def _foreground_tty() -> int | None:
+    """Our stdin's terminal, when our process group is its foreground; else None."""
+    try:
+        fd = sys.stdin.fileno()
+        return fd if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _give_terminal(fd: int, pgid: int) -> None:
+    # A background group may change the foreground only with SIGTTOU ignored.
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(fd, pgid)
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
 
 
 # --------------------------------------------------------------------------- clusters
@@ -267,7 +346,7 @@ def run_cluster(bindir: Path, provider: str, user_name: str | None = None) -> It
     """
     user = unprivileged_user(user_name)
     password = secrets.token_urlsafe(18)
-    with _reaper() as announce:
+    with reaper() as announce:
         root = Path(tempfile.mkdtemp(prefix=f"billig-mirror-{provider}-", dir=cluster_parent()))
         announce(f"dir {root}")
         with _cluster(bindir, provider, root, password, user, announce) as server:
@@ -287,7 +366,7 @@ def _cluster(
     try:
         data = root / "data"
         try:
-            _init_cluster(bindir, root, data, password, user)
+            _init_cluster(bindir, root, data, password, user, announce)
             for attempt in range(1, _PORT_ATTEMPTS + 1):
                 port = _free_port()
                 proc = _start_postmaster(bindir, root, data, port, user)
@@ -310,11 +389,17 @@ def _cluster(
     finally:
         if proc is not None:
             _stop_process(proc)
+        release_cluster_memory(str(root))  # left behind only when the postmaster was killed
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _init_cluster(
-    bindir: Path, root: Path, data: Path, password: str, user: pwd.struct_passwd | None
+    bindir: Path,
+    root: Path,
+    data: Path,
+    password: str,
+    user: pwd.struct_passwd | None,
+    announce: Callable[[str], None],
 ) -> None:
     (root / "sock").mkdir()
     pwfile = root / "pwfile"
@@ -323,19 +408,29 @@ def _init_cluster(
         for path in (root, root / "sock", pwfile):
             os.chown(path, user.pw_uid, user.pw_gid)
     os.chmod(root, 0o700)
+    # initdb runs in a process group known to the reaper: when we die it stops initdb and its
+    # bootstrap postgres before it removes the directory they write into.
     try:
-        init = subprocess.run(
-            [
-                str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-                "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
-                f"--pwfile={pwfile}", "--no-sync",
-            ],
-            capture_output=True, text=True, timeout=120, cwd=root, **_run_as(user),
-        )  # fmt: skip
+        with announced_group(announce) as group:
+            init = subprocess.Popen(
+                [
+                    str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+                    "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}", "--no-sync",
+                ],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                text=True, cwd=root, process_group=group, **_run_as(user),
+            )  # fmt: skip
+            try:
+                out, err = init.communicate(timeout=120)
+            except BaseException:
+                stop_group(group, start_time(group), grace=5)
+                init.wait()
+                raise
     finally:
         pwfile.unlink()
     if init.returncode != 0:
-        last = (init.stderr or init.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        last = (err or out).strip().splitlines()[-1:] or ["(no output)"]
         raise ProviderError(f"initdb failed: {last[0]}")
 
 
@@ -349,6 +444,9 @@ def _start_postmaster(
                 "-p", str(port), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                 "-c", "max_locks_per_transaction=1024", "-c", "max_connections=200",
+                # Dynamic shared memory as files of the data directory, not /dev/shm: a killed
+                # postmaster cannot remove its segments, the directory's removal does.
+                "-c", "dynamic_shared_memory_type=mmap",
             ],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root,
             start_new_session=True, **_run_as(user),
@@ -672,7 +770,7 @@ def run_docker(image: str) -> Iterator[Server]:
     # A throwaway cluster needs no fsync at initdb either (seconds on a busy disk); the official
     # image and ours both pass POSTGRES_INITDB_ARGS to initdb.
     container.with_env("POSTGRES_INITDB_ARGS", "--no-sync")
-    with _reaper() as announce:
+    with reaper() as announce:
         sock = _docker_socket()
         if sock is not None:
             announce(f"container {name} {sock}")

@@ -6,18 +6,26 @@ script as a separate process, in its own session, reading a pipe whose write end
 harness holds. The harness announces what it creates, one line each::
 
     pid <pid>                 a postmaster (stopped by SIGINT, then SIGKILL)
+    group <pid>               a process group and its leader: initdb, or the command of
+                              ``mirror run`` (SIGTERM to the group, then SIGKILL)
     dir <path>                a temporary directory (removed)
     container <name> <socket> a Docker container (removed through the engine's API socket)
 
 End of input means the harness is done or gone: the reaper then removes whatever of that is
-still there (after a normal shutdown nothing is, and it exits at once). It runs as
+still there (after a normal shutdown nothing is, and it exits at once). Processes are stopped
+before directories are removed, so nothing writes into a directory being removed. Shared memory
+is part of what is removed: the System V header of a cluster whose postmaster was killed (named
+in its ``postmaster.pid``), and the segments a process group killed outright had mapped (the
+clusters themselves keep their dynamic segments in files of the data directory). It runs as
 ``python -I watchdog.py`` with only the standard library, so it starts in milliseconds and does
-not depend on the environment it watches.
+not depend on the environment it watches; the harness uses its functions for its own cleanup.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import glob
 import http.client
 import os
 import shutil
@@ -30,24 +38,134 @@ from urllib.parse import quote
 STOP_GRACE = 10.0
 
 
-def _start_time(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     """The kernel's start time of ``pid``: tells a process apart from a later one with its pid."""
+    fields = _stat(pid)
+    return None if not fields or fields[0] == "Z" else fields[19]
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, pgrp, …)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+            return stat.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return None if fields[0] == "Z" else fields[19]
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(int(entry))
+            if fields and fields[0] != "Z" and fields[2] == str(pgid):
+                members.append(int(entry))
+    return members
+
+
+def stop_group(pgid: int, started: str | None, grace: float = STOP_GRACE) -> None:
+    """SIGTERM the process group ``pgid``, SIGKILL what is left after ``grace`` seconds.
+
+    initdb and a standalone postgres end on SIGTERM and remove their shared memory; what is
+    killed outright leaves its segments, so those it had mapped are removed after it is gone.
+    ``started`` pins the leader: a later process with its pid is never signalled. A group whose
+    leader is gone (it dies with the harness) is still stopped: the kernel keeps a group's id
+    from being reused while any of its members lives.
+    """
+    leader = start_time(pgid)
+    if started is None or (leader is not None and leader != started):
+        return  # not known to be ours: the pid may be someone else's now
+    if not group_members(pgid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    if _wait_gone(pgid, grace):
+        return
+    segments = _mapped_segments(group_members(pgid))
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    _wait_gone(pgid, grace)
+    _remove_segments(*segments)
+
+
+def _wait_gone(pgid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while group_members(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _mapped_segments(pids: list[int]) -> tuple[set[str], set[int]]:
+    """POSIX shared memory files and System V segment ids the processes have mapped."""
+    files: set[str] = set()
+    ids: set[int] = set()
+    for pid in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                if len(fields) < 6:
+                    continue
+                if fields[5].startswith("/dev/shm/PostgreSQL."):
+                    files.add(fields[5])
+                elif fields[5].startswith("/SYSV") and fields[4].isdigit():
+                    ids.add(int(fields[4]))  # the inode of a System V mapping is its id
+    return files, ids
+
+
+def _remove_segments(files: set[str], ids: set[int]) -> None:
+    for path in files:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    for shmid in ids:
+        _shm_remove(shmid)
+
+
+_IPC_RMID = 0
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _shm_remove(shmid: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().shmctl(ctypes.c_int(shmid), _IPC_RMID, None)
+
+
+def release_cluster_memory(root: str) -> None:
+    """Remove the System V header a killed postmaster of a cluster under ``root`` left behind.
+
+    ``postmaster.pid`` names the segment (key and id) and is removed by a postmaster that shut
+    down; one that is still there, of a postmaster no longer running, marks a leftover. The id
+    is removed only while the key still names it.
+    """
+    for pidfile in glob.glob(os.path.join(glob.escape(root), "*", "postmaster.pid")):
+        try:
+            with open(pidfile) as fh:
+                lines = fh.read().splitlines()
+            pid = int(lines[0])
+            key, shmid = (int(part) for part in lines[6].split())
+        except (OSError, ValueError, IndexError):
+            continue
+        if start_time(pid) is not None:
+            continue  # still running (or the pid is someone else's now): leave it
+        with contextlib.suppress(OSError, AttributeError):
+            libc = _libc()
+            if libc.shmget(ctypes.c_int(key), ctypes.c_size_t(0), 0) == shmid:
+                _shm_remove(shmid)
 
 
 def _stop(pid: int, started: str | None) -> None:
-    if started is None or _start_time(pid) != started:
+    if started is None or start_time(pid) != started:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGINT)  # postgres: fast shutdown, backends end with it
     deadline = time.monotonic() + STOP_GRACE
     while time.monotonic() < deadline:
-        if _start_time(pid) != started:
+        if start_time(pid) != started:
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
@@ -79,21 +197,25 @@ def _remove_container(sock: str, name: str) -> None:
 def reap(lines: list[str]) -> None:
     """Remove everything announced in ``lines`` that still exists."""
     pids: list[tuple[int, str | None]] = []
+    groups: list[tuple[int, str | None]] = []
     dirs: list[str] = []
     containers: list[tuple[str, str]] = []
     for line in lines:
         kind, _, rest = line.partition(" ")
-        if kind == "pid":
+        if kind in ("pid", "group"):
             number, _, start_time = rest.partition(" ")
-            pids.append((int(number), start_time or None))
+            (pids if kind == "pid" else groups).append((int(number), start_time or None))
         elif kind == "dir":
             dirs.append(rest)
         elif kind == "container":
             name, _, sock = rest.partition(" ")  # the name has no spaces, a path might
             containers.append((sock, name))
+    for pgid, started in groups:
+        stop_group(pgid, started)
     for pid, started in pids:
         _stop(pid, started)
     for path in dirs:
+        release_cluster_memory(path)
         shutil.rmtree(path, ignore_errors=True)
     for sock, name in containers:
         _remove_container(sock, name)
@@ -106,9 +228,10 @@ def main() -> None:
     lines: list[str] = []
     while raw := sys.stdin.readline():
         line = raw.rstrip("\n")
-        if line.startswith("pid "):
-            # Pin the identity now, while the announced pid surely is the postmaster.
-            line = f"{line} {_start_time(int(line.split()[1])) or ''}".rstrip()
+        if line.startswith("pid ") or (line.startswith("group ") and len(line.split()) == 2):
+            # Pin the identity now, while the announced pid surely is the postmaster. (The
+            # harness pins a group's leader itself: a leader may be gone before we read this.)
+            line = f"{line} {start_time(int(line.split()[1])) or ''}".rstrip()
         lines.append(line)
     reap(lines)
 

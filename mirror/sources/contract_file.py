@@ -20,6 +20,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,8 @@ def write_files_atomic(files: Mapping[Path, str]) -> None:
     """Write several files: all temporary files first, then one ``os.replace`` each.
 
     A failure while writing (disk full, Ctrl-C) leaves every target as it was and removes the
-    temporary files.
+    temporary files. A writer killed outright cannot: its temporary files carry its pid, and
+    the next write of the same target removes those of writers no longer running.
     """
     staged: list[tuple[str, Path]] = []
     try:
@@ -81,7 +83,10 @@ def write_files_atomic(files: Mapping[Path, str]) -> None:
             if path.exists() and not path.is_file():  # never replace a device such as /dev/null
                 raise OSError(errno.EINVAL, "not a regular file", str(path))
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            _remove_stale_temporaries(path)
+            fd, tmp = tempfile.mkstemp(
+                dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+            )
             staged.append((tmp, path))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(text.encode("utf-8"))
@@ -98,6 +103,34 @@ def write_files_atomic(files: Mapping[Path, str]) -> None:
         for tmp, _ in staged:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+# A temporary file older than this is stale whoever wrote it (a pid may have been reused).
+_STALE_AFTER_S = 24 * 3600
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of ``path`` that writers killed mid-write left behind."""
+    prefix = f".{path.name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+                continue
+            pid = entry.name[len(prefix) :].split(".", 1)[0]
+            with contextlib.suppress(OSError):
+                old = time.time() - entry.stat(follow_symlinks=False).st_mtime > _STALE_AFTER_S
+                if old or (pid.isdigit() and not _running(int(pid))):
+                    os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 # --------------------------------------------------------------------------- dump

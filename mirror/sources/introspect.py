@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -40,6 +40,7 @@ from mirror.catalog.model import (
     Relation,
     RelationKey,
     normalize_type,
+    quote_ident,
 )
 from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
@@ -60,6 +61,8 @@ KEEPALIVE_COUNT = 3
 
 # The statements introspection sends, in order; their count never depends on the database.
 STATEMENTS = ("session", "relations", "columns", "constraints")
+# Relations proven readable per statement (see introspect's ``readable``).
+PROBE_BATCH = 50
 
 _KINDS = {
     "r": Kind.TABLE,
@@ -75,11 +78,16 @@ Target = str | Dsn | SqlAlchemyUrl | Connection
 
 @dataclass(frozen=True, slots=True)
 class Introspection:
-    """A catalog read, with what it took: the statements sent (names of the .sql files)."""
+    """A catalog read, with what it took: the statements sent (names of the .sql files).
+
+    ``unreadable`` maps each relation asked to be proven readable that the login cannot read
+    (``SELECT`` of its columns fails) to the server's reason.
+    """
 
     catalog: Catalog
     statements: tuple[str, ...]
     seconds: float
+    unreadable: Mapping[RelationKey, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +149,7 @@ def introspect(
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
     idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS,
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    readable: Mapping[RelationKey, Sequence[str]] | None = None,
 ) -> Introspection:
     """Read the catalog of ``target`` (a DSN, a SQLAlchemy URL or an open psycopg2 connection)
     in one read-only transaction with a fixed set of statements.
@@ -157,6 +166,13 @@ def introspect(
     be answered within ``statement_timeout_ms`` plus :data:`ANSWER_GRACE_S`, or the connection is
     given up (see :class:`Bounds`).
 
+    ``readable`` names relations (and their columns) to prove readable in the same transaction:
+    privileges in the catalog can look right while reading fails (a view whose owner lost
+    SELECT on a base table). Each of them that exists is read with ``SELECT columns … LIMIT 0``,
+    :data:`PROBE_BATCH` relations per statement, so the count grows with ``readable`` only;
+    those the login cannot read are in :attr:`Introspection.unreadable`. The probe takes the
+    share locks any read takes, so a table locked exclusively makes it wait ``lock_timeout_ms``.
+
     Raises :class:`~mirror.errors.DatabaseUnreachable` when no connection can be made (refused,
     DNS, wrong password, TLS required, connect timeout), :class:`~mirror.errors.IntrospectionError`
     when the catalog cannot be read completely (timeout, lost connection, missing privilege) and
@@ -168,7 +184,8 @@ def introspect(
     started = time.perf_counter()
     with read_session(target, bounds) as session:
         catalog = _read(session, scope)
-    return Introspection(catalog, tuple(session.sent), time.perf_counter() - started)
+        unreadable = _unreadable(session, catalog, readable or {})
+    return Introspection(catalog, tuple(session.sent), time.perf_counter() - started, unreadable)
 
 
 # --------------------------------------------------------------------------- pure core
@@ -387,6 +404,48 @@ def _read(session: ReadSession, scope: Scope) -> Catalog:
         constraint_rows = session.run("constraints", oids)
         update(f"reading the catalog: {len(column_rows):,} columns read, assembling")
         return assemble(scope_row, column_rows, constraint_rows)
+
+
+def _unreadable(
+    session: ReadSession, catalog: Catalog, readable: Mapping[RelationKey, Sequence[str]]
+) -> dict[RelationKey, str]:
+    """The relations of ``readable`` a SELECT of their columns fails on, with the reason.
+
+    Each batch runs inside a savepoint rolled back at once, which also releases its locks: a
+    large contract never holds more than one batch's locks. Only when a batch is refused are
+    its relations read one by one, to name which.
+    """
+    probes = []
+    for key, wanted in readable.items():
+        relation = catalog.relations.get(key)
+        if relation is None:
+            continue
+        names = set(wanted)
+        columns = [c.name for c in relation.columns if c.name in names and c.selectable]
+        if columns:
+            cols = ", ".join(map(quote_ident, columns))
+            probes.append((key, f"SELECT {cols} FROM {key} LIMIT 0"))
+    out: dict[RelationKey, str] = {}
+    for start in range(0, len(probes), PROBE_BATCH):
+        batch = probes[start : start + PROBE_BATCH]
+        union = " UNION ALL ".join(f"SELECT 1 FROM ({q}) AS r{i}" for i, (_, q) in enumerate(batch))
+        if _probe(session, "readable", union) is None:
+            continue
+        for key, query in batch:
+            reason = _probe(session, "readable one", query)
+            if reason is not None:
+                out[key] = reason
+    return out
+
+
+def _probe(session: ReadSession, name: str, sql: str) -> str | None:
+    """None when ``sql`` may run; the server's reason when a privilege is missing."""
+    try:
+        session.run(name, sql=f"SAVEPOINT readable; {sql}; ROLLBACK TO SAVEPOINT readable")
+    except psycopg2.errors.InsufficientPrivilege as exc:
+        session.run("rollback to savepoint", sql="ROLLBACK TO SAVEPOINT readable")
+        return _one_line(exc, session.secret)
+    return None
 
 
 class _Severer:

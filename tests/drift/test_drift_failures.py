@@ -206,7 +206,8 @@ def _server_log(production: Production) -> Path:
 
 
 _ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] (\w+):  ", re.M)
-_ALLOWED = ("SELECT", "WITH", "SET", "SHOW", "BEGIN", "COMMIT", "ROLLBACK")
+# SAVEPOINT and ROLLBACK TO SAVEPOINT frame the readability probe: they release its locks.
+_ALLOWED = ("SELECT", "WITH", "SET", "SHOW", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT")
 _WRITES = re.compile(
     r"\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|GRANT|REVOKE|COPY|LOCK|CALL|DO)\b",
     re.I,

@@ -8,15 +8,17 @@ columns production always has are information only (``BASELINE``).
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from psycopg2 import sql
 
 from mirror.catalog.findings import FindingKind
 from mirror.drift.check import check_drift
 
-from .production import BASELINE, QUOTE_WHOLE_SCHEMA, Production, run_cli, triples
+from .production import BASELINE, QUOTE_WHOLE_SCHEMA, Production, execute, run_cli, triples
 
 BREAKING, WARNING, INFO = "breaking", "warning", "info"
 
@@ -255,8 +257,9 @@ def test_unmodified_production_reads_only_the_contracted_relations(
     check = check_drift(production.login, contract=contract_dir)
     assert check.report.exit_code == 0
     assert max(f.severity for f in check.report.findings).label == "info"
-    # Four statements, and nothing of the relations the contract does not name.
-    assert check.statements == ("session", "relations", "columns", "constraints")
+    # Four statements and one proving the contracted relations readable, and nothing of the
+    # relations the contract does not name.
+    assert check.statements == ("session", "relations", "columns", "constraints", "readable")
     assert {str(k) for k in check.actual.relations} == {f"billig.{n}" for n in CONTRACTED}
 
 
@@ -265,7 +268,7 @@ def test_a_rename_costs_one_more_bounded_read_and_reports_no_unrelated_additions
 ) -> None:
     production.execute("ALTER TABLE billig.purchase RENAME TO purchases")
     check = check_drift(production.login, contract=contract_dir)
-    assert len(check.statements) == 8
+    assert len(check.statements) == 9
     (renamed,) = [f for f in check.findings if f.kind is FindingKind.RELATION_RENAMED]
     assert renamed.actual == "billig.purchases"
     assert renamed.evidence == "3 of 3 expected columns match by name and type"
@@ -409,3 +412,49 @@ def test_a_contract_of_schemas_alone_reports_only_the_missing_ones(
     report = check_drift(production.login, contract=pinned).report
     assert triples(report.findings) == findings
     assert report.exit_code == 0
+
+
+def test_a_view_the_login_can_no_longer_read_is_a_breaking_privilege_finding(
+    production: Production, contract_dir: Path
+) -> None:
+    """The catalog says the login may SELECT the view, but the view's owner lost SELECT on the
+    table it reads: every read of the site fails with "permission denied for table event"."""
+    owner = f"view_owner_{secrets.token_hex(4)}"
+    execute(production.server, "postgres", sql.SQL("CREATE ROLE {}").format(sql.Identifier(owner)))
+    try:
+        execute(
+            production.server,
+            production.database,
+            sql.SQL(
+                "GRANT USAGE ON SCHEMA billig TO {0}; GRANT SELECT ON billig.event TO {0};"
+                " ALTER VIEW billig.event_lim_web OWNER TO {0};"
+                " REVOKE SELECT ON billig.event FROM {0}"
+            ).format(sql.Identifier(owner)),
+        )
+        check = check_drift(production.login, contract=contract_dir)
+        done = run_cli("--format", "json", dsn=production.dsn)
+    finally:
+        execute(
+            production.server,
+            production.database,
+            sql.SQL("REASSIGN OWNED BY {0} TO CURRENT_USER; DROP OWNED BY {0}").format(
+                sql.Identifier(owner)
+            ),
+        )
+        execute(
+            production.server, "postgres", sql.SQL("DROP ROLE {}").format(sql.Identifier(owner))
+        )
+    lost = ("privilege_missing", BREAKING, "billig.event_lim_web")
+    assert triples(check.report.findings) == sorted(BASELINE | {lost})
+    (finding,) = [f for f in check.findings if f.kind is FindingKind.PRIVILEGE_MISSING]
+    assert finding.evidence == "reading it fails: permission denied for table event"
+    assert check.report.exit_code == 1
+    # One statement more per contracted relation, only to name the one that fails.
+    assert check.statements[:5] == ("session", "relations", "columns", "constraints", "readable")
+    assert check.statements.count("readable one") == len(CONTRACTED)
+    assert len(check.statements) == 5 + 1 + len(CONTRACTED) + 1  # two savepoint rollbacks
+    assert done.code == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert [f["object"] for f in report["findings"] if f["kind"] == "privilege_missing"] == [
+        "billig.event_lim_web"
+    ]

@@ -360,3 +360,48 @@ def test_cli_write_schema_rewrites_the_file_and_prints_the_diff(
     again = run_cli("--write-schema", "--schema-file", str(schema), dsn=production.dsn)
     assert "already production's state" in again.stdout
     assert schema.read_text() == text
+
+
+# The view the site reads now reads a table the contract does not name, and the login lost SELECT
+# on it: the check neither reads nor locks that table, so a lock on it meets only --suggest's
+# view reading (deparsing a view locks the relations it reads).
+VIEW_ON_AN_UNCONTRACTED_TABLE = """
+CREATE TABLE billig.event_archive AS SELECT * FROM billig.event;
+CREATE OR REPLACE VIEW billig.event_lim_web AS
+    SELECT event, event_name, event_location, event_note, event_time, event_type,
+           external_id, organisation, a4_ticket_layout, receipt_ticket_layout,
+           tp_ticket_layout, ticket_fee, sale_from, sale_to, hidden
+      FROM billig.event_archive;
+REVOKE SELECT ON billig.event_lim_web FROM {role};
+"""
+
+
+@pytest.mark.parametrize(
+    ("bounds", "says"),
+    [
+        (["--lock-timeout", "300"], "waited longer than lock_timeout (300 ms) for a lock"),
+        (
+            ["--lock-timeout", "600000", "--statement-timeout", "500"],
+            "a statement was cancelled (statement_timeout is 500 ms)",
+        ),
+    ],
+    ids=["lock timeout", "statement timeout"],
+)
+def test_suggest_reads_views_within_the_users_bounds_when_a_base_table_is_locked(
+    production: Production, tmp_path: Path, bounds: list[str], says: str
+) -> None:
+    production.execute(VIEW_ON_AN_UNCONTRACTED_TABLE)
+    schema = tmp_path / "billig.sql"
+    shutil.copy(SCHEMA_SQL, schema)
+    assert run_cli("--suggest", "--schema-file", str(schema), dsn=production.dsn).code == 1
+    with contextlib.closing(production.server.connect(production.database)) as locker:
+        with locker.cursor() as cur:
+            cur.execute("LOCK TABLE billig.event_archive IN ACCESS EXCLUSIVE MODE")
+        done = run_cli("--suggest", "--schema-file", str(schema), *bounds, dsn=production.dsn)
+        locker.rollback()
+    assert done.code == 3, done
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("billig: error: reading view definitions of "), line
+    assert says in line
+    assert done.stdout == ""  # no report of a half-done run
+    assert schema.read_text() == SCHEMA_SQL.read_text()

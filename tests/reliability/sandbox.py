@@ -232,6 +232,52 @@ def assert_cluster_gone(cluster: Cluster, timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
+@dataclass(frozen=True)
+class SharedMemory:
+    """Shared memory processes have mapped: POSIX files under /dev/shm and System V ids."""
+
+    files: frozenset[str]
+    ids: frozenset[int]
+
+
+def shared_memory_of(*pids: int) -> SharedMemory:
+    """What the processes ``pids`` have mapped (a System V mapping's inode is its id)."""
+    files, ids = set(), set()
+    for pid in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                if len(fields) >= 6 and fields[5].startswith("/dev/shm/"):
+                    files.add(fields[5])
+                elif len(fields) >= 6 and fields[5].startswith("/SYSV"):
+                    ids.add(int(fields[4]))
+    return SharedMemory(frozenset(files), frozenset(ids))
+
+
+def assert_shared_memory_gone(memory: SharedMemory, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        files = sorted(f for f in memory.files if os.path.exists(f))
+        with open("/proc/sysvipc/shm") as table:
+            existing = {int(line.split()[1]) for line in table.readlines()[1:] if line.split()}
+        ids = sorted(memory.ids & existing)
+        if not files and not ids:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"shared memory left behind: {files}, System V ids {ids}")
+        time.sleep(0.05)
+
+
+def group_alive(pgid: int) -> list[int]:
+    """Processes (not zombies) of process group ``pgid``."""
+    alive = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc.pid)
+    return alive
+
+
 def _session(pid: int) -> int | None:
     try:
         return os.getsid(pid)

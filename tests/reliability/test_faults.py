@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import psycopg2
 import pytest
 from sqlalchemy.engine import URL
@@ -22,6 +27,7 @@ from .sandbox import (
     admin,
     assert_cluster_gone,
     assert_error,
+    assert_shared_memory_gone,
     billig,
     catalog_locked,
     cluster_of,
@@ -31,11 +37,13 @@ from .sandbox import (
     databases,
     finish,
     full,
+    group_alive,
     kill,
     new_connections_blocked,
     new_database,
     private_server,
     query,
+    shared_memory_of,
     start_billig,
     wait_for,
     waiting_on_lock,
@@ -71,6 +79,7 @@ def test_server_killed_during_introspection_exits_3_and_writes_nothing(tmp_path:
                 "--output", str(output),
             )  # fmt: skip
             wait_for(lambda: _introspection_waiting(watch), "introspection waits", proc=proc)
+            memory = shared_memory_of(cluster.postmaster)
             kill(cluster.postmaster)
             result = finish(proc)
     assert_error(
@@ -78,6 +87,8 @@ def test_server_killed_during_introspection_exits_3_and_writes_nothing(tmp_path:
     )
     _no_files_but(tmp_path)
     assert_cluster_gone(cluster)
+    assert memory.ids  # the System V header, at least
+    assert_shared_memory_gone(memory)
 
 
 @pytest.mark.parametrize(
@@ -104,6 +115,85 @@ def test_a_catalog_lock_held_by_another_session_is_exit_3_and_writes_nothing(
     _no_files_but(tmp_path)
 
 
+# Freezing (SIGSTOP) a backend or the whole server: the kernel still holds the connection open
+# and acknowledges, so only a client-side bound ends the wait. The statement timeout is short so
+# the bound (it plus a grace of a few seconds) is quickly reached; the lock wait is long, so that
+# the server itself never cancels the statement before it is frozen.
+_FROZEN_ARGS = {
+    "drift": ["drift", "--statement-timeout", "4000", "--lock-timeout", "600000",
+              "--connect-timeout", "2", "--output", "json:{tmp}/drift.json"],
+    "contracts snapshot": ["contracts", "snapshot", "--schema", "billig",
+                           "--output", "{tmp}/pinned.json"],
+}  # fmt: skip
+
+
+def _server_processes(postmaster: int) -> list[int]:
+    """The postmaster and its children (each backend is a process group of its own)."""
+    return [postmaster, *(p.pid for p in psutil.Process(postmaster).children())]
+
+
+def _signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+@pytest.mark.parametrize("frozen", ["backend", "whole server"])
+@pytest.mark.parametrize("command", _FROZEN_ARGS)
+def test_a_server_that_stops_answering_mid_read_is_exit_3_within_its_bounds(
+    tmp_path: Path, figure, command: str, frozen: str
+) -> None:
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in _FROZEN_ARGS[command]]
+    with private_server() as server:
+        cluster = cluster_of(server)
+        url = new_database(server, "prod")
+        victims: list[int] = []
+        with catalog_locked(server, "prod"), contextlib.closing(admin(server)) as watch:
+            proc = start_billig(*argv, "--dsn", full(url))
+            try:
+                backend = wait_for(
+                    lambda: waiting_on_lock(watch, "prod"), "the read waits on a lock", proc=proc
+                )
+                whole = frozen == "whole server"
+                victims = _server_processes(cluster.postmaster) if whole else [backend]
+                _signal_all(victims, signal.SIGSTOP)
+                frozen_at = time.monotonic()
+                result = finish(proc, timeout=90)
+                took = time.monotonic() - frozen_at
+            finally:
+                _signal_all(victims, signal.SIGCONT)
+                if proc.poll() is None:
+                    proc.kill()
+    figure(f"{command}, {frozen} frozen mid-read: seconds to exit 3", f"{took:.1f}")
+    timeout_ms = 4000 if command == "drift" else 10_000  # snapshot: the default
+    assert_error(
+        result, 3, "did not answer within", f"(statement_timeout {timeout_ms} ms plus", "given up"
+    )
+    _no_files_but(tmp_path)
+
+
+def test_a_frozen_server_is_exit_3_when_connecting_within_the_connect_timeout(
+    tmp_path: Path, figure
+) -> None:
+    with private_server() as server:
+        cluster = cluster_of(server)
+        url = new_database(server, "prod")
+        victims = _server_processes(cluster.postmaster)
+        _signal_all(victims, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            result = billig(
+                "drift", "--dsn", full(url), "--connect-timeout", "2",
+                "--output", f"json:{tmp_path}/drift.json", timeout=60,
+            )  # fmt: skip
+            took = time.monotonic() - started
+        finally:
+            _signal_all(victims, signal.SIGCONT)
+    figure("drift, whole server frozen before connecting: seconds to exit 3", f"{took:.1f}")
+    assert_error(result, 3, "cannot connect to", "timeout expired")
+    _no_files_but(tmp_path)
+
+
 # --------------------------------------------------------------------------- mirror up
 
 
@@ -127,11 +217,111 @@ def test_mirror_up_whose_server_dies_exits_3_and_removes_its_cluster(moment: str
     cluster = cluster_started_by(proc.pid)
     if moment == "seeding":
         wait_for(lambda: _template_being_built(cluster), "the template is built", proc=proc)
+    memory = shared_memory_of(cluster.postmaster)
     kill(cluster.postmaster)
     result = finish(proc)
     assert_error(result, 3, server_died=True)
     assert result.out == ""  # no URL of a mirror that is not there
     assert_cluster_gone(cluster)
+    assert_shared_memory_gone(memory)
+
+
+# --------------------------------------------------------------------------- killed outright
+
+
+def _initdb_of(pid: int) -> psutil.Process | None:
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(pid).children():
+            if child.name() == "initdb":
+                return child
+    return None
+
+
+def _bootstrap_backend(initdb: psutil.Process) -> psutil.Process | None:
+    """initdb's own postgres (``--boot`` or ``--single``), once it runs."""
+    with contextlib.suppress(psutil.Error):
+        for child in initdb.children(recursive=True):
+            if child.name() == "postgres":
+                return child
+    return None
+
+
+@pytest.mark.parametrize("command", ["up", "run"])
+def test_a_mirror_killed_during_initdb_leaves_nothing_behind(command: str) -> None:
+    args = ["mirror", command, "--provider", cluster_provider(), "--events", "5"]
+    proc = start_billig(*args, *(["--", "sleep", "300"] if command == "run" else []))
+    try:
+        initdb = wait_for(lambda: _initdb_of(proc.pid), "initdb runs", proc=proc)
+        cmd = initdb.cmdline()
+        root = Path(cmd[cmd.index("-D") + 1]).parent
+        backend = wait_for(lambda: _bootstrap_backend(initdb), "initdb's postgres runs", proc=proc)
+        memory = shared_memory_of(backend.pid)
+        kill(proc.pid)
+        proc.wait(timeout=30)
+        wait_for(lambda: not group_alive(initdb.pid), "initdb and its postgres end", timeout=30)
+        wait_for(lambda: not root.exists(), f"{root} is removed", timeout=30)
+    finally:
+        kill(proc.pid)
+        with contextlib.suppress(psutil.Error):
+            for pid in group_alive(initdb.pid):
+                kill(pid)
+    assert_shared_memory_gone(memory)
+    # Nothing came back once removed: an initdb still running would have written again.
+    time.sleep(0.5)
+    assert not root.exists()
+
+
+def test_the_command_of_a_killed_mirror_run_is_killed_with_its_mirror(tmp_path: Path) -> None:
+    pidfile = tmp_path / "command.pid"
+    proc = start_billig(
+        "mirror", "run", "--provider", cluster_provider(), "--events", "5",
+        "--", "sh", "-c", f"echo $$ > {pidfile}; exec sleep 300",
+    )  # fmt: skip
+    command = None
+    try:
+        cluster = cluster_started_by(proc.pid)
+        command = int(wait_for(lambda: pidfile.is_file() and pidfile.read_text().strip(),
+                               "the command runs", proc=proc))  # fmt: skip
+        kill(proc.pid)
+        proc.wait(timeout=30)
+        wait_for(lambda: not psutil.pid_exists(command) or _zombie(command),
+                 "the command is killed", timeout=30)  # fmt: skip
+    finally:
+        kill(proc.pid)
+        if command is not None:
+            kill(command)
+    assert_cluster_gone(cluster)
+
+
+def _zombie(pid: int) -> bool:
+    with contextlib.suppress(psutil.Error):
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    return True
+
+
+def test_a_contract_write_killed_midway_is_cleaned_up_by_the_next_snapshot(
+    billig_server: Server, billig_database: URL, tmp_path: Path
+) -> None:
+    output = tmp_path / "pinned.json"
+    # A writer killed between writing its temporary file and renaming it into place.
+    killed = subprocess.run(
+        [sys.executable, "-c",
+         "import os, signal, sys; from pathlib import Path;"
+         "from mirror.sources import contract_file;"
+         "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL);"
+         "contract_file.write_atomic(Path(sys.argv[1]), '{\"truncated')", str(output)],
+        cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL
+    (left,) = [p.name for p in tmp_path.iterdir()]
+    assert left.startswith(".pinned.json.") and left.endswith(".tmp")
+    result = billig(
+        "contracts", "snapshot", "--dsn", full(billig_database), "--schema", "billig",
+        "--output", str(output),
+    )  # fmt: skip
+    assert result.code == 0, result
+    _no_files_but(tmp_path, "pinned.json")
+    assert json.loads(output.read_text())["relations"]
 
 
 # --------------------------------------------------------------------------- seeding
