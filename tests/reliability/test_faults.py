@@ -37,7 +37,6 @@ from .sandbox import (
     databases,
     finish,
     full,
-    group_alive,
     kill,
     new_connections_blocked,
     new_database,
@@ -250,25 +249,39 @@ def _bootstrap_backend(initdb: psutil.Process) -> psutil.Process | None:
 def test_a_mirror_killed_during_initdb_leaves_nothing_behind(command: str) -> None:
     args = ["mirror", command, "--provider", cluster_provider(), "--events", "5"]
     proc = start_billig(*args, *(["--", "sleep", "300"] if command == "run" else []))
+    writers: list[psutil.Process] = []
     try:
         initdb = wait_for(lambda: _initdb_of(proc.pid), "initdb runs", proc=proc)
         cmd = initdb.cmdline()
         root = Path(cmd[cmd.index("-D") + 1]).parent
         backend = wait_for(lambda: _bootstrap_backend(initdb), "initdb's postgres runs", proc=proc)
         memory = shared_memory_of(backend.pid)
+        writers = [initdb, backend]
         kill(proc.pid)
+        # The directory may go only once nothing writes into it any more.
+        removed_under_a_writer = False
+        deadline = time.monotonic() + 30
+        while (root.exists() or any(map(_running, writers))) and time.monotonic() < deadline:
+            if not root.exists() and any(map(_running, writers)):
+                removed_under_a_writer = True
+            time.sleep(0.001)
         proc.wait(timeout=30)
-        wait_for(lambda: not group_alive(initdb.pid), "initdb and its postgres end", timeout=30)
-        wait_for(lambda: not root.exists(), f"{root} is removed", timeout=30)
     finally:
         kill(proc.pid)
-        with contextlib.suppress(psutil.Error):
-            for pid in group_alive(initdb.pid):
-                kill(pid)
-    assert_shared_memory_gone(memory)
-    # Nothing came back once removed: an initdb still running would have written again.
-    time.sleep(0.5)
+        for writer in writers:
+            kill(writer.pid)
+    assert not removed_under_a_writer, "the directory was removed while initdb still ran"
+    assert not any(map(_running, writers))
     assert not root.exists()
+    assert_shared_memory_gone(memory)
+    time.sleep(0.5)
+    assert not root.exists()  # and nothing wrote it again
+
+
+def _running(process: psutil.Process) -> bool:
+    with contextlib.suppress(psutil.Error):
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    return False
 
 
 def test_the_command_of_a_killed_mirror_run_is_killed_with_its_mirror(tmp_path: Path) -> None:
