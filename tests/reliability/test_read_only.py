@@ -32,7 +32,8 @@ CONTRACTED = (
 
 # A log entry starts with the default prefix ("%m [%p] "); statements may span lines.
 _ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] (\w+):  ", re.M)
-_READS = ("SELECT", "WITH", "SET", "SHOW", "BEGIN", "COMMIT", "ROLLBACK")
+# SAVEPOINT and ROLLBACK TO SAVEPOINT frame drift's readability probe (releasing its locks).
+_READS = ("SELECT", "WITH", "SET", "SHOW", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT")
 _WRITES = re.compile(
     r"\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|GRANT|REVOKE|COPY|LOCK|CALL|DO"
     r"|VACUUM|ANALYZE|CLUSTER|REINDEX|COMMENT|SECURITY|NOTIFY|LISTEN|PREPARE|EXECUTE)\b",
