@@ -84,7 +84,7 @@ def run(server: Server, settings: Settings) -> list[Result]:
 @contextlib.contextmanager
 def _database(server: Server, name: str) -> Iterator[URL]:
     server.drop_database(name)
-    url = server.create_database(name)
+    url = server.create_database(name).sqlalchemy()
     try:
         yield url
     finally:

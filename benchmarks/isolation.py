@@ -52,9 +52,9 @@ def run(server: Server, settings: Settings) -> list[Result]:
         server.drop_database(name)
     build_template(server, events=DEFAULT_EVENTS, seed=DEFAULT_SEED, name=TEMPLATE)
     try:
-        url = server.create_database(MIRROR_DB, template=TEMPLATE)
-        mirror = Mirror(server=server, url=url, template=TEMPLATE)
-        engine = create_engine(url, pool_size=2)
+        dsn = server.create_database(MIRROR_DB, template=TEMPLATE)
+        mirror = Mirror(server=server, dsn=dsn, template=TEMPLATE)
+        engine = create_engine(dsn.sqlalchemy(), pool_size=2)
         try:
             return _measure(mirror, engine, settings)
         finally:

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, select
+from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +32,7 @@ from benchmarks.results import Result
 from benchmarks.settings import Settings
 from mirror.provision.mirror import build_template
 from mirror.provision.providers import Server
-from mirror.provision.seed import EVENT_ID_BASE, reference_now
+from mirror.provision.seed import reference_now
 from mirror.site import rules
 from mirror.site.events import TICKET_TYPE_BILLIG, Event, create_site_schema
 from mirror.site.routing import session_factory
@@ -52,7 +52,9 @@ NOW = reference_now(datetime(2025, 1, 15))
 def run(server: Server, settings: Settings) -> list[Result]:
     sizes = settings.sizes(SIZES)
     server.drop_database(DATABASE)
-    url = build_template(server, events=max(sizes), seed=SEED, now=NOW, name=DATABASE)
+    # Twice the events measured: the site shows only the visible ones (a few are hidden).
+    events = 2 * max(sizes)
+    url = build_template(server, events=events, seed=SEED, now=NOW, name=DATABASE).sqlalchemy()
     results: list[Result] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-prefetch-") as tmp:
@@ -74,7 +76,22 @@ class _SiteCounter:
         self.count += 1
 
 
-def _site_database(path: Path, size: int) -> Engine:
+def _visible_events(billig_url: URL, size: int) -> list[int]:
+    """The first ``size`` Billig events the site shows (hidden ones serialize as no Billig),
+    read outside the counted engine."""
+    query = "SELECT event FROM billig.event_lim_web WHERE NOT hidden ORDER BY event LIMIT :n"
+    engine = create_engine(billig_url)
+    try:
+        with engine.connect() as conn:
+            ids = list(conn.scalars(text(query), {"n": size}))
+    finally:
+        engine.dispose()
+    if len(ids) < size:
+        raise RuntimeError(f"the mirror shows {len(ids)} Billig events, {size} needed")
+    return ids
+
+
+def _site_database(path: Path, billig_ids: list[int]) -> Engine:
     engine = create_engine(f"sqlite:///{path}")
     create_site_schema(engine)
     rows = [
@@ -83,9 +100,9 @@ def _site_database(path: Path, size: int) -> Engine:
             "title": f"Arrangement {i + 1}",
             "start_dt": NOW + timedelta(days=i % 90, hours=19),
             "ticket_type": TICKET_TYPE_BILLIG,
-            "billig_id": EVENT_ID_BASE + i,
+            "billig_id": billig_id,
         }
-        for i in range(size)
+        for i, billig_id in enumerate(billig_ids)
     ]
     with engine.begin() as conn:
         conn.execute(insert(Event), rows)
@@ -95,8 +112,8 @@ def _site_database(path: Path, size: int) -> Engine:
 @contextlib.contextmanager
 def _engines(billig_url: URL, site_path: Path, size: int) -> Iterator[tuple[Engine, Engine, Any]]:
     counter = StatementCounter()
+    site = _site_database(site_path, _visible_events(billig_url, size))
     billig = create_engine(billig_url, connect_args=counter.connect_args())
-    site = _site_database(site_path, size)
     try:
         yield billig, site, counter
     finally:
