@@ -18,19 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import psycopg2
-import sqlalchemy.exc
 
+# Each command imports what it uses when it runs: `billig --help` and `billig drift` never load
+# SQLAlchemy, the site or a web framework.
 from mirror.config import Config, load_config
 from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
-from mirror.progress import reporting
-from mirror.provision.mirror import start_mirror
-from mirror.provision.providers import PROVIDERS, ProviderOptions, client_bindir, run_guarded
-from mirror.report.render import FORMATS
+from mirror.provision import PROVIDERS
+from mirror.report import FORMATS
 from mirror.secrets import scrub
 
 if TYPE_CHECKING:
     from mirror.drift.check import DriftCheck, Timeouts
+    from mirror.provision.providers import ProviderOptions
 
 PROVIDER_CHOICES = ("auto", *PROVIDERS)
 
@@ -50,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     secrets = _secrets(args)
     try:
+        from mirror.progress import reporting
+
         # Long steps show a status line on a terminal (never in CI or a pipe).
         with reporting():
             code = cli.main(args=argv, prog_name="billig", standalone_mode=False)
@@ -65,30 +66,38 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("billig: interrupted", err=True)
         sys.exit(130)
-    except _CONNECTION_LOST as exc:  # the server went away where no closer handler expected it
+    except Exception as exc:
+        if not _connection_lost(exc):  # a bug: still no secrets and no traceback without --debug
+            _fail(
+                exc,
+                debug,
+                secrets,
+                f"billig: internal error: {type(exc).__name__}: "
+                f"{one_line(scrub(str(exc), *secrets))} (run with --debug for a traceback)",
+            )
+            sys.exit(EXIT_UNREACHABLE if "connection" in str(exc).lower() else 70)
+        # the server went away where no closer handler expected it
         first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
         text = f"billig: error: lost the database connection: {scrub(first, *secrets)}"
         _fail(exc, debug, secrets, one_line(text))
         sys.exit(EXIT_UNREACHABLE)
-    except Exception as exc:  # a bug: still no secrets and no traceback without --debug
-        _fail(
-            exc,
-            debug,
-            secrets,
-            f"billig: internal error: {type(exc).__name__}: {one_line(scrub(str(exc), *secrets))} "
-            "(run with --debug for a traceback)",
-        )
-        sys.exit(EXIT_UNREACHABLE if "connection" in str(exc).lower() else 70)
     sys.exit(code if isinstance(code, int) else 0)
 
 
-# Driver errors of a connection that failed or went away mid-command (exit 3).
-_CONNECTION_LOST = (
-    psycopg2.OperationalError,
-    psycopg2.InterfaceError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-)
+# Driver errors of a connection that failed or went away mid-command (exit 3), by module: a
+# command that never loaded a driver cannot have raised its errors.
+_CONNECTION_LOST = {
+    "psycopg2": ("OperationalError", "InterfaceError"),
+    "sqlalchemy.exc": ("OperationalError", "InterfaceError"),
+}
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    for module_name, names in _CONNECTION_LOST.items():
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, tuple(getattr(module, n) for n in names)):
+            return True
+    return False
 
 
 def _secrets(args: list[str]) -> list[str]:
@@ -176,6 +185,8 @@ def seed_options(func: Any) -> Any:
 
 
 def make_options(provider: str, dsn: str | None, image: str | None) -> ProviderOptions:
+    from mirror.provision.providers import ProviderOptions
+
     options = ProviderOptions()
     if dsn:
         options.dsn = dsn
@@ -237,6 +248,8 @@ def mirror_up(
     show_password: bool,
 ) -> None:
     """Start a seeded mirror in the foreground; Ctrl-C stops it and removes everything."""
+    from mirror.provision.mirror import start_mirror
+
     started = time.monotonic()
     config = load_config(overrides={"events": events, "seed": seed})
     events, seed = config.events, config.seed
@@ -287,6 +300,9 @@ def mirror_run(
     billig mirror run -- psql "$BILLIG_MIRROR_URL" -c 'select 1'
     (quote the variable so the shell does not expand it early: use sh -c '…').
     """
+    from mirror.provision.mirror import start_mirror
+    from mirror.provision.providers import client_bindir, run_guarded
+
     config = load_config(overrides={"events": events, "seed": seed})
     with (
         _sigterm_as_interrupt(),
@@ -410,6 +426,7 @@ def _contract_context(
     """A seeded mirror (from the schema file), the contract folder and the site under contract,
     torn down afterwards."""
     from mirror.contracts.check import ContractContext
+    from mirror.provision.mirror import start_mirror
     from mirror.sources.site import load_site
 
     site = load_site(config)
@@ -487,7 +504,7 @@ def contracts_snapshot(dsn: str, schemas: tuple[str, ...], output: Path) -> None
 
     The contract has no lineage: every pinned column counts as read by `billig drift`.
     """
-    from mirror.contracts.check import snapshot_database
+    from mirror.contracts.snapshot import snapshot_database
     from mirror.report.render import cannot_write
     from mirror.secrets import redact
 
@@ -825,6 +842,7 @@ def serve(
     billig serve --port 0 -- schemathesis run contracts/openapi.json \\
         --url '$BILLIG_API_URL'
     """
+    from mirror.provision.mirror import start_mirror
     from mirror.secrets import redact
     from mirror.serve import BackgroundServer, base_url, bind, serve_forever
     from mirror.sources.site import load_site

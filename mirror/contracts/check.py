@@ -586,25 +586,3 @@ def render_changes(changes: Sequence[FileChange], root: Path | None = None) -> s
         f"contracts: {touched} file(s) updated" if touched else "contracts: already up to date"
     )
     return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- other databases
-
-
-def snapshot_database(dsn: str, schemas: Sequence[str], output: Path) -> Catalog:
-    """Pin every relation of ``schemas`` of any database into ``output`` (no lineage).
-
-    Reading is read-only and bounded like drift introspection. A schema that does not exist is
-    a usage error, so a typo never pins an empty contract.
-    """
-    from mirror.secrets import redact
-    from mirror.sources.contract_file import write_contract
-    from mirror.sources.introspect import introspect
-
-    catalog = introspect(dsn, schemas=list(schemas), namesakes=False).catalog
-    missing = sorted(set(schemas) - catalog.schemas)
-    if missing:
-        raise UsageError(f"schema {missing[0]!r} does not exist in {redact(dsn)}")
-    pinned = Catalog(catalog.relations, frozenset(schemas), None)
-    write_contract(output, pinned)
-    return pinned

@@ -32,13 +32,13 @@ from psycopg2 import sql
 from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import ProviderError, UsageError
 from mirror.progress import step
+from mirror.provision import PROVIDERS
 from mirror.provision.watchdog import release_cluster_memory, start_time, stop_group
 from mirror.secrets import scrub
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-PROVIDERS = ("docker", "local", "embedded", "dsn")
 AUTO_ORDER = ("docker", "local", "embedded")
 DEFAULT_IMAGE = "postgres:15"
 READY_TIMEOUT = 60.0

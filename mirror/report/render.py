@@ -28,7 +28,7 @@ from mirror.sources.contract_file import write_files_atomic
 from mirror.sources.json_locator import dump_json
 
 REPORT_FORMAT_VERSION = 1
-FORMATS = ("text", "json", "junit", "markdown", "github")
+from mirror.report import FORMATS  # noqa: E402  (re-exported: renderers by format name)
 
 
 @dataclass(frozen=True, slots=True)

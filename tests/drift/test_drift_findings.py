@@ -316,7 +316,7 @@ def test_fail_on_warning_turns_a_widening_into_drift(production: Production, con
 def test_snapshot_contract_counts_every_pinned_column_as_read(
     production: Production, tmp_path: Path
 ) -> None:
-    from mirror.contracts.check import snapshot_database
+    from mirror.contracts.snapshot import snapshot_database
 
     pinned = tmp_path / "columns.json"
     snapshot_database(production.dsn, ["billig"], pinned)

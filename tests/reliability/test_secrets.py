@@ -414,14 +414,14 @@ def test_an_exception_that_carries_the_dsn_is_scrubbed_even_with_debug(
     debug: bool,
 ) -> None:
     """A library (or a bug of ours) that puts the DSN, or the bare password, into a message."""
-    import mirror.contracts.check
+    import mirror.contracts.snapshot
 
     dsn = login.dsn()
 
     def broken(*args: object, **kwargs: object) -> None:
         raise raised(f"{dsn} (password {login.password}, {quote(login.password, safe='')})")
 
-    monkeypatch.setattr(mirror.contracts.check, "snapshot_database", broken)
+    monkeypatch.setattr(mirror.contracts.snapshot, "snapshot_database", broken)
     args = ["contracts", "snapshot", "--dsn", dsn, "--schema", "billig", "--output", "x.json"]
     result = run_cli(*(["--debug", *args] if debug else args))
     assert result.code == code, result
