@@ -20,7 +20,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from benchmarks import drift, isolation, prefetch, startup
+from benchmarks import drift, isolation, prefetch, processes, startup
 from benchmarks.results import Result, document, results_from_json, write_json
 from benchmarks.settings import Settings
 from benchmarks.table import markdown, print_tables
@@ -28,7 +28,7 @@ from benchmarks.targets import judge
 from mirror.errors import HarnessError
 from mirror.provision.providers import PROVIDERS, Server, provision
 
-BENCHMARKS = ("startup", "isolation", "drift", "prefetch")
+BENCHMARKS = ("startup", "processes", "isolation", "drift", "prefetch")
 DEFAULT_JSON = Path("benchmarks/results.json")
 
 
@@ -60,7 +60,12 @@ def _run(
         return results, servers
     with provision(settings.provider) as server:
         servers["benchmark server"] = f"{server.provider}, PostgreSQL {_server_version(server)}"
-        modules = {"isolation": isolation, "drift": drift, "prefetch": prefetch}
+        modules = {
+            "processes": processes,
+            "isolation": isolation,
+            "drift": drift,
+            "prefetch": prefetch,
+        }
         for name in shared:
             console.print(f"[bold]{name}[/] on the {server.provider} server …")
             results += modules[name].run(server, settings)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks import drift, isolation, prefetch, startup
+from benchmarks import drift, isolation, prefetch, processes, startup
 from benchmarks.results import Result, growth, ratio
 
 DRIFT_SIZE = 2_000
@@ -49,6 +49,7 @@ def judge(results: Sequence[Result]) -> list[Verdict]:
         _prefetch(results),
         *_startup(results),
         *_isolation(results),
+        *_processes(results),
         Verdict(
             "full test suite on a 2-core machine",
             "≤ 5 min",
@@ -141,4 +142,19 @@ def _isolation(results: Sequence[Result]) -> list[Verdict]:
             continue
         median = found.timing.median
         out.append(Verdict(what, target, _ms(median), median <= limit))
+    return out
+
+
+def _processes(results: Sequence[Result]) -> list[Verdict]:
+    """Issue 12's whole-process ratios, each against its baseline in the same run."""
+    out = []
+    for row in processes.ratios(results):
+        bound, kind = processes.TARGETS[(str(row["case"]), str(row["approach"]))]
+        if kind == "max":
+            what = f"{row['approach']} ({row['case']}) over its baseline process"
+            target = f"≤ {bound}×"
+        else:
+            what = f"{row['approach']} ({row['case']}) over billig drift"
+            target = f"≥ {bound}×"
+        out.append(Verdict(what, target, f"{row['ratio']}×", bool(row["met"])))
     return out
