@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,13 +20,12 @@ import click
 
 # Each command imports what it uses when it runs: `billig --help` and `billig drift` never load
 # SQLAlchemy, the site or a web framework.
-from mirror.config import Config, load_config
 from mirror.errors import EXIT_UNREACHABLE, EXIT_USAGE, HarnessError, UsageError
 from mirror.provision import PROVIDERS
 from mirror.report import FORMATS
-from mirror.secrets import scrub
 
 if TYPE_CHECKING:
+    from mirror.config import Config
     from mirror.drift.check import DriftCheck, Timeouts
     from mirror.provision.providers import ProviderOptions
 
@@ -45,16 +43,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI and map errors to exit codes."""
+    from mirror.progress import reporting
+
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args
-    secrets = _secrets(args)
     try:
-        from mirror.progress import reporting
-
         # Long steps show a status line on a terminal (never in CI or a pipe).
         with reporting():
             code = cli.main(args=argv, prog_name="billig", standalone_mode=False)
     except HarnessError as exc:
+        from mirror.secrets import scrub
+
+        secrets = _secrets(args)  # only once there is a message to scrub: no parsing up front
         _fail(exc, debug, secrets, f"billig: error: {one_line(scrub(str(exc), *secrets))}")
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("billig: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
+        from mirror.secrets import scrub
+
+        secrets = _secrets(args)
         if not _connection_lost(exc):  # a bug: still no secrets and no traceback without --debug
             _fail(
                 exc,
@@ -125,6 +128,8 @@ def _fail(exc: BaseException, debug: bool, secrets: list[str], message: str) -> 
     """Print the one-line message; with --debug the traceback first, scrubbed like it."""
     if debug:
         import traceback
+
+        from mirror.secrets import scrub
 
         text = "".join(traceback.format_exception(exc))
         click.echo(scrub(text, *secrets), err=True, nl=False)
@@ -217,6 +222,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @cli.command("config")
 def config_command() -> None:
     """Print the resolved configuration and where each value came from."""
+    from mirror.config import load_config
+
     config = load_config()
     shown = config.pyproject or f"none (defaults, relative to {config.root})"
     click.echo(f"pyproject: {shown}")
@@ -248,6 +255,7 @@ def mirror_up(
     show_password: bool,
 ) -> None:
     """Start a seeded mirror in the foreground; Ctrl-C stops it and removes everything."""
+    from mirror.config import load_config
     from mirror.provision.mirror import start_mirror
 
     started = time.monotonic()
@@ -300,6 +308,7 @@ def mirror_run(
     billig mirror run -- psql "$BILLIG_MIRROR_URL" -c 'select 1'
     (quote the variable so the shell does not expand it early: use sh -c '…').
     """
+    from mirror.config import load_config
     from mirror.provision.mirror import start_mirror
     from mirror.provision.providers import client_bindir, run_guarded
 
@@ -350,12 +359,13 @@ def mirror_seed(dsn: str, events: int | None, seed: int | None, now: datetime | 
     """Load schema/billig.sql (if the billig schema is absent) and seed a database you own."""
     import psycopg2
 
+    from mirror.config import load_config
     from mirror.dsn import Dsn
     from mirror.errors import DatabaseUnreachable
     from mirror.provision.providers import connect_url
     from mirror.provision.schema import load_schema
     from mirror.provision.seed import seed_billig
-    from mirror.secrets import redact
+    from mirror.secrets import redact, scrub
 
     url = Dsn.parse(dsn)
     try:
@@ -416,6 +426,8 @@ def contracts_options(func: Any) -> Any:
 
 
 def contracts_config(contracts_path: Path | None, schema_file: Path | None) -> Config:
+    from mirror.config import load_config
+
     return load_config(overrides={"contracts": contracts_path, "schema": schema_file})
 
 
@@ -698,6 +710,7 @@ def drift(
     Exit 0: nothing at or above --fail-on; 1: drift; 2: usage, contract or policy error;
     3: database unreachable, authentication failed, timeout or introspection failed.
     """
+    from mirror.config import load_config
     from mirror.drift.check import DSN_ENV, Timeouts, check_drift, default_dsn
     from mirror.report.render import (
         check_destinations,
@@ -842,6 +855,9 @@ def serve(
     billig serve --port 0 -- schemathesis run contracts/openapi.json \\
         --url '$BILLIG_API_URL'
     """
+    import subprocess
+
+    from mirror.config import load_config
     from mirror.provision.mirror import start_mirror
     from mirror.secrets import redact
     from mirror.serve import BackgroundServer, base_url, bind, serve_forever
