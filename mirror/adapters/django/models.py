@@ -1,0 +1,147 @@
+"""The catalog Django models expect: each relation as Django will query it, types as read.
+
+``Meta.db_table`` is taken the way Django quotes it: ``'billig"."ticket_group'`` reaches table
+``ticket_group`` of schema ``billig``, while ``'billig.ticket_group'`` is one identifier,
+``"billig.ticket_group"``, found in the connection's search path (``public``). Types are the
+PostgreSQL types a field reads, not the ones Django would create: a ``DateTimeField`` reads
+Billig's naive ``timestamp without time zone`` (Django would create ``timestamptz``). A Python
+``default=`` is not a database default, so defaults stay unknown, and a ``ForeignKey`` between
+unmanaged models is a join the site relies on (lineage), not a constraint Billig must have.
+Django cannot tell a view from a table; every relation is expected as a table, which the
+contract check does not hold against a view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mirror.catalog.model import Catalog, Column, Kind, Relation, RelationKey, normalize_type
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models import Field, Model
+
+DEFAULT_SCHEMA = "public"
+
+# What a field reads, where Django's db_type names what Django would create instead.
+_READ_AS = {
+    "timestamp with time zone": "timestamp without time zone",
+    "time with time zone": "time without time zone",
+}
+
+_IDENT = re.compile(r'"((?:[^"]|"")*)"|([^".\s]+)')
+
+
+def split_qualified(text: str) -> list[str] | None:
+    """``"billig"."event"`` → ``["billig", "event"]``; None when ``text`` is no qualified name.
+
+    Quoted parts keep their case (``""`` is a quote), bare parts fold to lower case, as
+    PostgreSQL reads them.
+    """
+    parts: list[str] = []
+    pos = 0
+    while True:
+        match = _IDENT.match(text, pos)
+        if not match:
+            return None
+        quoted, bare = match.groups()
+        parts.append(quoted.replace('""', '"') if quoted is not None else bare.lower())
+        pos = match.end()
+        if pos == len(text):
+            return parts
+        if text[pos] != ".":
+            return None
+        pos += 1
+
+
+def search_schema(connection: BaseDatabaseWrapper) -> str:
+    """The schema an unqualified name lands in: the first of a ``search_path`` option, if
+    the alias sets one (``OPTIONS: {"options": "-c search_path=..."}``), else ``public``."""
+    options = str(connection.settings_dict.get("OPTIONS", {}).get("options", ""))
+    match = re.search(r"search_path\s*=\s*([^\s]+)", options)
+    if match:
+        first = match.group(1).split(",")[0].strip()
+        named = split_qualified(first)
+        if named and len(named) == 1 and named[0] != "$user":
+            return named[0]
+    return DEFAULT_SCHEMA
+
+
+def relation_key(db_table: str, connection: BaseDatabaseWrapper) -> RelationKey:
+    """The relation Django queries for ``db_table``: what its quoting turns the name into."""
+    quoted = connection.ops.quote_name(db_table)
+    parts = split_qualified(quoted)
+    if parts is None:
+        return RelationKey(search_schema(connection), db_table)
+    if len(parts) == 1:
+        return RelationKey(search_schema(connection), parts[0])
+    return RelationKey(parts[-2], parts[-1])
+
+
+def column_type(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> str | None:
+    """The PostgreSQL type ``field`` reads (canonical spelling), None if it has no column."""
+    spelling = field.db_type(connection)
+    if spelling is None:
+        return None
+    canon = normalize_type(spelling)
+    return _READ_AS.get(canon, canon)
+
+
+def concrete_fields(model: type[Model]) -> list[Field[Any, Any]]:
+    """Fields with a column of their own, in declaration order."""
+    return [f for f in model._meta.concrete_fields if getattr(f, "column", None)]
+
+
+def primary_key_columns(model: type[Model]) -> tuple[str, ...]:
+    pk = model._meta.pk
+    if pk is None:
+        return ()
+    parts = getattr(pk, "fields", None)  # a CompositePrimaryKey
+    if parts is not None:
+        by_name = {f.name: f for f in model._meta.concrete_fields}
+        return tuple(by_name[name].column for name in parts if name in by_name)
+    return (pk.column,)
+
+
+def relation_of(model: type[Model], connection: BaseDatabaseWrapper) -> Relation:
+    columns = []
+    for field in concrete_fields(model):
+        type_ = column_type(field, connection)
+        if type_ is None:
+            continue
+        columns.append(Column(field.column, type_, bool(field.null) and not field.primary_key))
+    return Relation(
+        key=relation_key(model._meta.db_table, connection),
+        kind=Kind.TABLE,
+        columns=tuple(columns),
+        primary_key=primary_key_columns(model),
+    )
+
+
+def merge_relations(relations: Iterable[Relation]) -> list[Relation]:
+    """One relation per key: several models may read one relation (a column is required if
+    any of them requires it; the first model's key and column order win)."""
+    merged: dict[RelationKey, Relation] = {}
+    for rel in relations:
+        seen = merged.get(rel.key)
+        if seen is None:
+            merged[rel.key] = rel
+            continue
+        columns = {c.name: c for c in seen.columns}
+        for col in rel.columns:
+            old = columns.get(col.name)
+            if old is None:
+                columns[col.name] = col
+            elif old.nullable and not col.nullable:
+                columns[col.name] = Column(col.name, old.type, False)
+        merged[rel.key] = Relation(
+            seen.key, seen.kind, tuple(columns.values()), seen.primary_key or rel.primary_key
+        )
+    return list(merged.values())
+
+
+def catalog_of(models: Sequence[type[Model]], connection: BaseDatabaseWrapper) -> Catalog:
+    """What ``models`` expect of the database behind ``connection`` (no lineage)."""
+    return Catalog.of(merge_relations(relation_of(m, connection) for m in models))

@@ -1,0 +1,201 @@
+"""Observed output: each pinned serializer run by the site's own code on the seeded mirror.
+
+The Billig alias points at the mirror (read-only) while the serializers run through the Django
+ORM. A serializer of a Billig model serializes every row of its model, in key order. One of a
+site model (``EventSerializer``) needs instances of that model: a serializer module offers them
+as ``billig_samples(now) -> {SerializerClass: [instances]}``, called with the alias already on
+the mirror (unsaved instances do: no other database is reachable meanwhile). ``now`` is in
+each serializer's context. Output is what the API would send: rendered by DRF's JSON renderer.
+Site code that raises on seeded data is an :class:`~mirror.errors.ObservationError` naming the
+serializer, the model and row whose code raised, and the exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from mirror.adapters.django.lineage import serializer_model
+from mirror.adapters.django.project import alias_pointed_at
+from mirror.catalog.model import RelationKey
+from mirror.errors import DatabaseUnreachable, ObservationError
+from mirror.secrets import password_of, scrub
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+SAMPLES_HOOK = "billig_samples"
+
+
+class _OtherDatabase(Exception):
+    """Site code reached a database other than Billig's while observed."""
+
+
+@contextlib.contextmanager
+def _only_alias(alias: str) -> Iterator[None]:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    saved = BaseDatabaseWrapper.ensure_connection
+
+    def guarded(self: Any) -> None:
+        if self.alias != alias:
+            raise _OtherDatabase(
+                f"site code queried database {self.alias!r} while observed; only {alias!r} "
+                f"points at the mirror (give {SAMPLES_HOOK}() unsaved instances)"
+            )
+        saved(self)
+
+    BaseDatabaseWrapper.ensure_connection = guarded
+    try:
+        yield
+    finally:
+        BaseDatabaseWrapper.ensure_connection = saved
+
+
+def observe_outputs(
+    *,
+    alias: str,
+    database: str,
+    now: datetime,
+    serializers: Mapping[str, type[Any]],
+    relations: Mapping[type[Model], RelationKey],
+    modules: Sequence[ModuleType],
+) -> dict[str, list[Any]]:
+    """Real JSON output per serializer name on the mirror at ``database``."""
+    secret = password_of(database)
+    out: dict[str, list[Any]] = {}
+    with alias_pointed_at(alias, database, read_only=True), _only_alias(alias):
+        samples = _samples(modules, now, secret)
+        for name, serializer in serializers.items():
+            model = serializer_model(serializer)
+            if serializer in samples:
+                instances: Iterable[Any] = samples[serializer]
+            elif model in relations:
+                instances = model._default_manager.order_by("pk")  # type: ignore[union-attr]
+            else:
+                continue  # nothing to serialize: the check reports "no output observed"
+            out[name] = _serialize(name, serializer, instances, now, relations, secret)
+    return out
+
+
+def _samples(
+    modules: Sequence[ModuleType], now: datetime, secret: str | None
+) -> dict[type[Any], list[Any]]:
+    found: dict[type[Any], list[Any]] = {}
+    for module in modules:
+        hook = getattr(module, SAMPLES_HOOK, None)
+        if not callable(hook):
+            continue
+        try:
+            given = hook(now)
+            for serializer, instances in dict(given).items():
+                found[serializer] = list(instances)
+        except Exception as exc:
+            raise _failure(
+                f"{module.__name__}.{SAMPLES_HOOK}()", exc, exc.__traceback__, {}, secret
+            ) from None
+    return found
+
+
+def _serialize(
+    name: str,
+    serializer: type[Any],
+    instances: Iterable[Any],
+    now: datetime,
+    relations: Mapping[type[Model], RelationKey],
+    secret: str | None,
+) -> list[Any]:
+    from rest_framework.renderers import JSONRenderer
+
+    try:
+        data = serializer(instances, many=True, context={"now": now}).data
+        rendered: list[Any] = json.loads(JSONRenderer().render(data))
+    except Exception as exc:
+        raise _failure(name, exc, exc.__traceback__, relations, secret) from None
+    return rendered
+
+
+def _failure(
+    who: str,
+    exc: BaseException,
+    tb: TracebackType | None,
+    relations: Mapping[type[Model], RelationKey],
+    secret: str | None,
+) -> Exception:
+    from django.db import OperationalError, ProgrammingError
+
+    detail = scrub(" ".join(str(exc).split()) or type(exc).__name__, secret)
+    if isinstance(exc, _OtherDatabase):
+        return ObservationError(f"{who}: {detail}")
+    if isinstance(exc, ProgrammingError):  # e.g. a column or relation the mirror lacks
+        model = _queried_model(tb)
+        reader = f" ({model.__name__} reads what the mirror lacks)" if model else ""
+        return ObservationError(f"{who} on the seeded mirror{reader}: {detail}")
+    if isinstance(exc, OperationalError) and _connecting(tb):
+        return DatabaseUnreachable(f"{who}: cannot reach the mirror: {detail}")
+    culprit = _raising_row(tb, relations)
+    where = f" on {culprit}" if culprit else ""
+    return ObservationError(
+        f"{who}: site code raised on seeded data{where}: {type(exc).__name__}: {detail}"
+    )
+
+
+def _frames(tb: TracebackType | None) -> list[Any]:
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames
+
+
+def _raising_row(tb: TracebackType | None, relations: Mapping[type[Model], RelationKey]) -> str:
+    """``BilligTicketGroup row ticket_group=2004 (in is_almost_sold_out)``: the innermost
+    model instance whose code was running, preferring Billig models."""
+    from django.db.models import Model
+
+    found: list[tuple[Any, str]] = []
+    for frame in reversed(_frames(tb)):
+        values = frame.f_locals
+        # A property's instance is ``self``; a serializer method's is an argument.
+        first = [values["self"]] if "self" in values else []
+        for value in [*first, *values.values()]:
+            if isinstance(value, Model):
+                found.append((value, frame.f_code.co_name))
+                break
+    if not found:
+        return ""
+    billig = [item for item in found if type(item[0]) in relations]
+    instance, code = (billig or found)[0]
+    return f"{_row(instance)} (in {code})"
+
+
+def _row(instance: Any) -> str:
+    meta = instance._meta
+    pk = meta.pk
+    parts = getattr(pk, "fields", None)
+    if parts is not None:
+        cols = ", ".join(
+            f"{meta.get_field(p).column}={getattr(instance, meta.get_field(p).attname)!r}"
+            for p in parts
+        )
+        return f"{type(instance).__name__} row {cols}"
+    return f"{type(instance).__name__} row {pk.column}={instance.pk!r}"
+
+
+def _queried_model(tb: TracebackType | None) -> type[Any] | None:
+    from django.db.models.query import QuerySet
+
+    for frame in reversed(_frames(tb)):
+        for name in ("self", "queryset"):  # never truth-tested: that would run the query
+            value = frame.f_locals.get(name)
+            if isinstance(value, QuerySet):
+                return value.model
+    return None
+
+
+def _connecting(tb: TracebackType | None) -> bool:
+    return any(frame.f_code.co_name in ("connect", "get_new_connection") for frame in _frames(tb))
