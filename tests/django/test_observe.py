@@ -44,6 +44,16 @@ def test_sold_out_groups_are_seen_as_sold_out(outputs):
     assert any(not g["is_sold_out"] for g in groups)
 
 
+def test_an_aware_now_is_the_sites_naive_local_time(site, site_mirror):
+    from datetime import UTC
+
+    aware = site.observe(site_mirror.full_url, datetime(2026, 12, 1, 11, tzinfo=UTC))
+    assert (
+        aware["BilligEventSerializer"]
+        == site.observe(site_mirror.full_url, NOW)["BilligEventSerializer"]
+    )  # 11:00 UTC is 12:00 in Oslo
+
+
 def test_observing_leaves_the_billig_alias_as_configured(site, site_mirror):
     from django.db import connections
 

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pytest_django")
 
-INNER = '''
+INNER = """
 import pytest
 from django.db import connections
 
@@ -42,7 +42,7 @@ def test_3_django_created_and_migrated_nothing_there():
 def test_4_tests_without_billig_cannot_reach_it():
     with pytest.raises(Exception, match="not allowed"):
         BilligTicketGroup.objects.count()
-'''
+"""
 
 
 def test_example_tests_run_on_the_seeded_mirror_each_rolled_back(example_root, tmp_path):

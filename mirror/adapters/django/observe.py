@@ -4,10 +4,11 @@ The Billig alias points at the mirror (read-only) while the serializers run thro
 ORM. A serializer of a Billig model serializes every row of its model, in key order. One of a
 site model (``EventSerializer``) needs instances of that model: a serializer module offers them
 as ``billig_samples(now) -> {SerializerClass: [instances]}``, called with the alias already on
-the mirror (unsaved instances do: no other database is reachable meanwhile). ``now`` is in
-each serializer's context. Output is what the API would send: rendered by DRF's JSON renderer.
-Site code that raises on seeded data is an :class:`~mirror.errors.ObservationError` naming the
-serializer, the model and row whose code raised, and the exception.
+the mirror (unsaved instances do: no other database is reachable meanwhile). ``now``, in the
+site's notion of time (:func:`site_time`), is in each serializer's context. Output is what the
+API would send: rendered by DRF's JSON renderer. Site code that raises on seeded data is an
+:class:`~mirror.errors.ObservationError` naming the serializer, the model and row whose code
+raised, and the exception.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def observe_outputs(
 ) -> dict[str, list[Any]]:
     """Real JSON output per serializer name on the mirror at ``database``."""
     secret = password_of(database)
+    now = site_time(now)
     out: dict[str, list[Any]] = {}
     with alias_pointed_at(alias, database, read_only=True), _only_alias(alias):
         samples = _samples(modules, now, secret)
@@ -80,6 +82,18 @@ def observe_outputs(
                 continue  # nothing to serialize: the check reports "no output observed"
             out[name] = _serialize(name, serializer, instances, now, relations, secret)
     return out
+
+
+def site_time(moment: datetime) -> datetime:
+    """``moment`` as the site's code sees time: naive local time without ``USE_TZ`` (Billig's
+    timestamps are naive local time), aware with it."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    zone = timezone.get_default_timezone()
+    if settings.USE_TZ:
+        return timezone.make_aware(moment, zone) if timezone.is_naive(moment) else moment
+    return timezone.make_naive(moment, zone) if timezone.is_aware(moment) else moment
 
 
 def _samples(

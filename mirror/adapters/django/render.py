@@ -84,13 +84,9 @@ def db_table(key: RelationKey, search_schema: str = "public") -> str:
     return f'{key.schema}"."{key.name}'
 
 
-def table_name(model_name: str, key: RelationKey, search_schema: str = "public") -> list[str]:
-    """The lines in ``class Meta`` of ``model_name`` that make it read ``key``."""
-    return [
-        f"class Meta:  # of {model_name}",
-        "    managed = False",
-        f"    db_table = {_literal(db_table(key, search_schema))}",
-    ]
+def table_name(key: RelationKey, search_schema: str = "public") -> list[str]:
+    """The line of the model's ``class Meta`` that makes it read ``key``."""
+    return [f"db_table = {_literal(db_table(key, search_schema))}  # in class Meta"]
 
 
 def _literal(text: str) -> str:

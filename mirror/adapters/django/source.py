@@ -166,7 +166,7 @@ class DjangoSite:
         )
 
     def table_name(self, model: SiteModel, key: RelationKey) -> list[str]:
-        return render.table_name(model.name, key, models.search_schema(self.connection))
+        return render.table_name(key, models.search_schema(self.connection))
 
     def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
         from mirror.adapters.django.observe import observe_outputs
