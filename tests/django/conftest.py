@@ -26,18 +26,16 @@ def example_root() -> Path:
 
 @pytest.fixture(scope="session")
 def django_config():  # type: ignore[no-untyped-def]
-    from mirror.adapters.django import DjangoConfig
+    from mirror.config import DjangoConfig
 
-    return DjangoConfig(
-        settings="cirkus.settings", serializers=SERIALIZERS, urls="cirkus.urls", root=EXAMPLE
-    )
+    return DjangoConfig(settings="cirkus.settings", serializers=SERIALIZERS, urls="cirkus.urls")
 
 
 @pytest.fixture(scope="session")
 def site(django_config):  # type: ignore[no-untyped-def]
     from mirror.adapters.django import DjangoSite
 
-    return DjangoSite(django_config)
+    return DjangoSite(django_config, EXAMPLE)
 
 
 @pytest.fixture(scope="session")

@@ -51,7 +51,7 @@ def test_example_tests_run_on_the_seeded_mirror_each_rolled_back(example_root, t
         example_root, project, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3")
     )
     (project / "tests" / "test_isolation.py").write_text(textwrap.dedent(INNER))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLIG_", "DJANGO_"))}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"],
         cwd=project, env=env, capture_output=True, text=True, timeout=300,

@@ -66,4 +66,3 @@ def test_event_api_nests_billig_and_never_shows_ticket_counts(client):
     assert len(events) == 5
     assert all(event["billig"]["ticket_groups"] is not None for event in events)
     assert not keys(events) & FORBIDDEN
-

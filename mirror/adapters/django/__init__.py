@@ -7,7 +7,6 @@ imported only here, and only when the configured site is Django (``billig-harnes
 
 from __future__ import annotations
 
-from mirror.adapters.django.project import DjangoConfig
-from mirror.adapters.django.source import DjangoSite
+from mirror.adapters.django.source import DjangoSite, from_config
 
-__all__ = ["DjangoConfig", "DjangoSite"]
+__all__ = ["DjangoSite", "from_config"]

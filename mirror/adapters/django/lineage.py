@@ -411,9 +411,15 @@ def site_lineage(
     serializers: Mapping[str, type[Any]],
     endpoints: Mapping[str, Sequence[str]],
 ) -> dict[ColumnRef, Usage]:
-    """Lineage of every Billig column the site reads: models, serializer fields, endpoints."""
-    from mirror.contracts.lineage import with_endpoints
+    """Lineage of every Billig column the site reads: models, serializer fields, endpoints.
 
+    An endpoint reads every column behind the fields of the serializers it emits (a field path
+    starts with its serializer's name).
+    """
+    emitted_by: dict[str, set[str]] = {}
+    for endpoint, names in endpoints.items():
+        for name in names:
+            emitted_by.setdefault(name, set()).add(endpoint)
     by_model = model_reads(models, relations)
     fields: dict[ColumnRef, set[str]] = {}
     not_null: set[ColumnRef] = {ref for ref, (_, required) in by_model.items() if required}
@@ -422,12 +428,14 @@ def site_lineage(
             for ref in reads.columns:
                 fields.setdefault(ref, set()).add(reads.path)
             not_null |= reads.requires_not_null
-    lineage = {
-        ref: Usage(
+    lineage: dict[ColumnRef, Usage] = {}
+    for ref in sorted(set(by_model) | set(fields)):
+        paths = sorted(fields.get(ref, ()))
+        reached = {e for path in paths for e in emitted_by.get(path.split(".", 1)[0], ())}
+        lineage[ref] = Usage(
             models=tuple(sorted(by_model.get(ref, ([], False))[0])),
-            fields=tuple(sorted(fields.get(ref, ()))),
+            fields=tuple(paths),
+            endpoints=tuple(sorted(reached)),
             requires_not_null=ref in not_null,
         )
-        for ref in sorted(set(by_model) | set(fields))
-    }
-    return with_endpoints(lineage, endpoints)
+    return lineage

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import ModuleType, TracebackType
@@ -147,7 +148,7 @@ def _failure(
         return ObservationError(f"{who}: {detail}")
     if isinstance(exc, ProgrammingError):  # e.g. a column or relation the mirror lacks
         model = _queried_model(tb)
-        reader = f" ({model.__name__} reads what the mirror lacks)" if model else ""
+        reader = f" ({_missing_reader(model, exc)} reads what the mirror lacks)" if model else ""
         return ObservationError(f"{who} on the seeded mirror{reader}: {detail}")
     if isinstance(exc, OperationalError) and _connecting(tb):
         return DatabaseUnreachable(f"{who}: cannot reach the mirror: {detail}")
@@ -156,6 +157,20 @@ def _failure(
     return ObservationError(
         f"{who}: site code raised on seeded data{where}: {type(exc).__name__}: {detail}"
     )
+
+
+def _missing_reader(model: type[Any], exc: BaseException) -> str:
+    """``BilligTicketGroup.num_sold`` when the server names a missing column of the model's
+    relation, else the model's name."""
+    cause = exc.__cause__
+    diag = getattr(cause, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(cause or exc)
+    match = re.search(r'column "?(?:[^ ]+\.)?"?([^". ]+)"? does not exist', primary)
+    if match:
+        for field in model._meta.concrete_fields:
+            if field.column == match.group(1):
+                return f"{model.__name__}.{field.name}"
+    return str(model.__name__)
 
 
 def _frames(tb: TracebackType | None) -> list[Any]:

@@ -12,77 +12,71 @@ import importlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg2.extensions
 
-from mirror.errors import UsageError
+from mirror.config import DjangoConfig
+from mirror.errors import ConfigError, UsageError
 from mirror.secrets import scrub
 
 if TYPE_CHECKING:
     from django.db.models import Model
 
-DEFAULT_DATABASE = "billig"
 POSTGRESQL_ENGINES = frozenset(
     {"django.db.backends.postgresql", "django.contrib.gis.db.backends.postgis"}
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DjangoConfig:
-    """``[tool.billig.django]``: the settings module, the Billig alias, the serializer modules
-    whose DRF serializers are pinned, and optionally the URLconf for endpoint lineage.
+def setup(config: DjangoConfig, root: Path) -> None:
+    """Configure Django from ``config.settings`` (once per process) and check the alias.
 
     ``root`` is the project folder (where ``pyproject.toml`` is); it goes on ``sys.path`` so
     that the settings module imports as it does for ``manage.py``.
     """
-
-    settings: str
-    database: str = DEFAULT_DATABASE
-    serializers: tuple[str, ...] = ()
-    urls: str | None = None
-    root: Path = field(default_factory=Path.cwd)
-
-
-def setup(config: DjangoConfig) -> None:
-    """Configure Django from ``config.settings`` (once per process) and check the alias."""
     try:
         import django
         from django.conf import settings
     except ModuleNotFoundError:
-        raise UsageError(
+        raise ConfigError(
             'site = "django" needs Django: pip install "billig-harness[django]"'
         ) from None
-    root = str(Path(config.root).resolve())
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    if not config.settings:
+        raise ConfigError('site = "django" needs [tool.billig.django] settings')
+    folder = str(Path(root).resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     configured = os.environ.get("DJANGO_SETTINGS_MODULE")
-    if settings.configured or configured:
-        if configured and configured != config.settings:
-            raise UsageError(
-                f"DJANGO_SETTINGS_MODULE is {configured!r} but [tool.billig.django] settings "
-                f"is {config.settings!r}"
-            )
-    else:
-        os.environ["DJANGO_SETTINGS_MODULE"] = config.settings
+    if configured and configured != config.settings:
+        raise ConfigError(
+            f"DJANGO_SETTINGS_MODULE is {configured!r} but [tool.billig.django] settings "
+            f"is {config.settings!r}"
+        )
     try:
+        if not (settings.configured or configured):
+            # Loaded from the module now, without leaving DJANGO_SETTINGS_MODULE behind for
+            # processes this one starts (a pytest run would turn pytest-django on).
+            os.environ["DJANGO_SETTINGS_MODULE"] = config.settings
+            try:
+                _ = settings.DATABASES
+            finally:
+                del os.environ["DJANGO_SETTINGS_MODULE"]
         django.setup()
     except ModuleNotFoundError as exc:
-        raise UsageError(
-            f"cannot import the Django settings {config.settings!r} (from {root}): {exc}"
+        raise ConfigError(
+            f"cannot import the Django settings {config.settings!r} (from {folder}): {exc}"
         ) from None
     databases = settings.DATABASES
     if config.database not in databases:
         known = ", ".join(sorted(databases))
-        raise UsageError(
+        raise ConfigError(
             f"[tool.billig.django] database {config.database!r} is not in DATABASES "
             f"(known: {known})"
         )
     engine = databases[config.database].get("ENGINE", "")
     if engine not in POSTGRESQL_ENGINES and not engine.startswith("mirror.adapters.django"):
-        raise UsageError(
+        raise ConfigError(
             f"DATABASES[{config.database!r}] uses {engine!r}; Billig is PostgreSQL "
             "(django.db.backends.postgresql)"
         )
@@ -94,7 +88,7 @@ def import_modules(names: Sequence[str], what: str) -> list[Any]:
         try:
             modules.append(importlib.import_module(name))
         except ImportError as exc:
-            raise UsageError(f"cannot import {what} module {name!r}: {exc}") from None
+            raise ConfigError(f"cannot import {what} module {name!r}: {exc}") from None
     return modules
 
 

@@ -18,10 +18,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from mirror.adapters.django import lineage, models, render, shapes
-from mirror.adapters.django.project import DjangoConfig, billig_models, import_modules, setup
+from mirror.adapters.django.project import billig_models, import_modules, setup
 from mirror.catalog.model import Catalog, Column, ColumnRef, RelationKey, Usage
-from mirror.errors import UsageError
-from mirror.sources.site import SiteModel
+from mirror.config import Config, DjangoConfig
+from mirror.errors import ConfigError
+from mirror.sources.site import ApiExchange, SiteModel
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -34,20 +35,26 @@ FORBIDDEN_FIELDS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+def from_config(config: Config) -> DjangoSite:
+    """The site source of ``site = "django"``: the project of ``[tool.billig.django]``."""
+    return DjangoSite(config.django, config.root)
+
+
 class DjangoSite:
-    """The Django project named by ``config`` as a site source."""
+    """The Django project of ``config`` (its folder: ``root``) as a site source."""
 
     name = "Django site"
     forbidden_fields = FORBIDDEN_FIELDS
 
-    def __init__(self, config: DjangoConfig) -> None:
+    def __init__(self, config: DjangoConfig, root: Path) -> None:
         self.config = config
+        self.root = Path(root)
 
     # ------------------------------------------------------------------ the project
 
     @cached_property
     def _ready(self) -> bool:
-        setup(self.config)
+        setup(self.config, self.root)
         return True
 
     @property
@@ -62,7 +69,7 @@ class DjangoSite:
         assert self._ready
         found = billig_models(self.config.database)
         if not found:
-            raise UsageError(
+            raise ConfigError(
                 f"no installed model is routed to database {self.config.database!r}: check "
                 "DATABASE_ROUTERS and [tool.billig.django] database"
             )
@@ -98,7 +105,7 @@ class DjangoSite:
                 if not lineage.reaches_billig(value, self.relations):
                     continue
                 if name in found and found[name] is not value:
-                    raise UsageError(
+                    raise ConfigError(
                         f"two pinned serializers are named {name!r} "
                         f"({found[name].__module__} and {module.__name__}); rename one"
                     )
@@ -121,7 +128,7 @@ class DjangoSite:
         files = Counter(inspect.getsourcefile(m) or "" for m in self.billig_models)
         path = Path(files.most_common(1)[0][0])
         try:
-            return Path(os.path.relpath(path, Path(self.config.root).resolve())).as_posix()
+            return Path(os.path.relpath(path, self.root.resolve())).as_posix()
         except ValueError:
             return path.as_posix()
 
@@ -179,6 +186,9 @@ class DjangoSite:
             relations=self.relations,
             modules=self.serializer_modules,
         )
+
+    def api_exchanges(self, database: str, now: datetime) -> Sequence[ApiExchange] | None:
+        return None  # the app is not run on the mirror (yet): the document is pinned, not probed
 
     def openapi(self) -> Mapping[str, Any] | None:
         if not self.config.urls:

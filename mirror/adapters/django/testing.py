@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from mirror.adapters.django.project import DjangoConfig, database_settings
+from mirror.adapters.django.project import database_settings
+from mirror.config import DjangoConfig
 
 MIRROR_ENGINE = "mirror.adapters.django.backend"
 PLUGIN_NAME = "billig-django"
