@@ -17,6 +17,10 @@ The flag ``--update-contracts`` makes the contract tests rewrite ``contracts/`` 
 ``billig contracts update``) instead of checking it.
 
 Under pytest-xdist each worker gets its own server, so every worker has its own databases.
+
+With pytest-django installed and ``site = "django"``, the Django project's Billig alias reaches
+the session mirror for tests marked ``django_db(databases=[..., "billig"])``, each rolled back
+(:mod:`mirror.adapters.django.testing`); Django never creates or migrates that database.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session
 
-from mirror.config import Config, load_config
+from mirror.config import DJANGO, Config, load_config
+from mirror.errors import ConfigError
 from mirror.provision.mirror import Mirror, start_mirror
 from mirror.provision.providers import Server
 
@@ -54,6 +59,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the contract snapshots (contracts/) instead of checking them",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.hasplugin("django"):  # pytest-django
+        return
+    try:
+        billig = load_config(config.rootpath)
+    except ConfigError:
+        return  # the fixtures that need the configuration report it
+    if billig.site == DJANGO:
+        from mirror.adapters.django.testing import register
+
+        register(config, billig.django)
 
 
 @pytest.fixture(scope="session")
