@@ -262,11 +262,16 @@ def _finding_line(finding: Finding) -> str:
 
 
 def mirror_catalog(ctx: ContractContext) -> Catalog:
-    """The Billig schema of the mirror, as loaded from ``schema/billig.sql`` (cached)."""
+    """The Billig relations of the mirror, as loaded from the schema file (cached): schema
+    ``billig``, and each relation the site's models read wherever it is (a site's own dev
+    schema may hold one as ``public."billig.ticket_group"``, to match a dotted table name)."""
     from mirror.sources.introspect import introspect
 
     def read() -> Catalog:
-        return introspect(ctx.database, schemas=[BILLIG_SCHEMA], namesakes=False).catalog
+        read_by_site = [m.relation for m in ctx.site.models()] if ctx.site is not None else []
+        return introspect(
+            ctx.database, relations=read_by_site, schemas=[BILLIG_SCHEMA], namesakes=False
+        ).catalog
 
     catalog: Catalog = ctx.cached("mirror_catalog", read)
     return catalog
