@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mirror.dsn import Dsn
 from mirror.provision.schema import load_schema
 
 BILLIG = str(Path(sys.executable).with_name("billig"))
@@ -28,7 +29,7 @@ def project(example_root: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def mirror_options(billig_server) -> list[str]:
     """The mirror built inside the test session's server (the cheapest provider)."""
-    return ["--provider", "dsn", "--dsn", billig_server.admin_url.render_as_string(False)]
+    return ["--provider", "dsn", "--dsn", Dsn.of(billig_server.admin_url).url()]
 
 
 def billig(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -79,7 +80,7 @@ def production(billig_server, fresh_database, project_root) -> str:
     """A production-shaped Billig: the repository's schema/billig.sql (schema billig)."""
     with contextlib.closing(billig_server.connect(fresh_database.database)) as conn:
         load_schema(conn, project_root / "schema" / "billig.sql")
-    return fresh_database.render_as_string(hide_password=False)
+    return Dsn.of(fresh_database).url()
 
 
 def test_drift_reports_the_dotted_db_table_as_quoting_confusion_with_the_fix(

@@ -15,11 +15,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psycopg2.extensions
-
 from mirror.config import DjangoConfig
-from mirror.errors import ConfigError, UsageError
-from mirror.secrets import scrub
+from mirror.dsn import Dsn
+from mirror.errors import ConfigError
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -106,12 +104,7 @@ def billig_models(alias: str) -> list[type[Model]]:
 
 def database_settings(dsn: str, *, read_only: bool) -> dict[str, Any]:
     """The ``DATABASES`` entry values (NAME, USER, ... OPTIONS) for a libpq DSN or URL."""
-    try:
-        params: dict[str, Any] = psycopg2.extensions.parse_dsn(
-            dsn.replace("postgresql+psycopg2://", "postgresql://", 1)
-        )
-    except psycopg2.Error:
-        raise UsageError(f"malformed DSN {scrub(dsn)}") from None
+    params: dict[str, Any] = Dsn.parse(dsn).params()
     out: dict[str, Any] = {
         "NAME": params.pop("dbname", ""),
         "USER": params.pop("user", ""),
