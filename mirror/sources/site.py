@@ -11,6 +11,7 @@ site has none.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -125,6 +126,12 @@ def load_site(config: Config) -> SiteSource | None:
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
         raise ConfigError(f'site = {config.site!r}: expected "module:attribute" or "django"')
+    # The site's modules live in the project, which is rarely installed: import them from the
+    # folder of the configuration, as ``python -m`` would from there (``billig`` runs from the
+    # virtualenv's bin folder, which is what sys.path starts with).
+    root = str(config.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
