@@ -23,12 +23,12 @@ from mirror.catalog.findings import Finding, Severity, counts, exit_code, sort_f
 from mirror.catalog.model import RelationKey, quote_ident
 from mirror.drift.policy import Policy, PolicyEntry, PolicyOutcome
 from mirror.errors import UsageError
+from mirror.report import FORMATS
 from mirror.secrets import scrub
 from mirror.sources.contract_file import write_files_atomic
 from mirror.sources.json_locator import dump_json
 
 REPORT_FORMAT_VERSION = 1
-from mirror.report import FORMATS  # noqa: E402  (re-exported: renderers by format name)
 
 
 @dataclass(frozen=True, slots=True)
