@@ -1,5 +1,5 @@
-"""Benchmarks of SPEC §8: the drift check against SQLAlchemy reflection and schemainspect,
-prefetch + serialize scaling, mirror start-up per provider, and per-test isolation.
+"""Benchmarks of the performance targets: the drift check against SQLAlchemy reflection and
+schemainspect, prefetch + serialize scaling, mirror start-up per provider, and per-test isolation.
 
 Run ``python -m benchmarks`` (or ``tox -e bench``); ``--smoke`` runs the smallest sizes only.
 Every run provisions its own PostgreSQL, builds its own data, prints a table and writes JSON in

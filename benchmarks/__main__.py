@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--smoke] [--json FILE]``: run the §8 benchmarks, print, write JSON.
+"""``python -m benchmarks [--smoke] [--json FILE]``: run the benchmarks, print, write JSON.
 
 Exit codes: 0 when every benchmark ran (targets missed are reported, not failed, unless
 ``--check-targets``), 1 with ``--check-targets`` when a measured target is missed, 2 for a usage
@@ -118,7 +118,9 @@ def _console() -> Console:
     help="Server for the drift, prefetch and isolation benchmarks.",
 )
 @click.option("--repeats", type=click.IntRange(min=3), help="Samples per measurement (max).")
-@click.option("--check-targets", is_flag=True, help="Exit 1 when a measured §8 target is missed.")
+@click.option(
+    "--check-targets", is_flag=True, help="Exit 1 when a measured performance target is missed."
+)
 @click.option(
     "--render",
     "render_path",
@@ -135,7 +137,7 @@ def main(
     check_targets: bool,
     render_path: Path | None,
 ) -> None:
-    """Benchmarks of SPEC §8 with ratios against the alternatives measured in the same run."""
+    """Benchmarks of the performance targets, with ratios against alternatives of the same run."""
     if render_path is not None:
         _render(render_path, markdown_path)
         return

@@ -1,4 +1,4 @@
-"""Rendering results for a person: one rich table per benchmark case, then the §8 verdicts.
+"""Rendering results for a person: one rich table per benchmark case, then the target verdicts.
 
 The same rows also render as Markdown (:func:`markdown`) for the README, so the README shows
 exactly what the run printed.
@@ -71,7 +71,7 @@ def print_tables(console: Console, results: Sequence[Result], verdicts: Sequence
         console.print(table)
     if not verdicts:
         return
-    table = Table(title="SPEC §8 targets", title_justify="left", title_style="bold")
+    table = Table(title="Performance targets", title_justify="left", title_style="bold")
     for header in ("what", "target", "measured", "met"):
         table.add_column(header)
     for v in verdicts:
@@ -93,7 +93,7 @@ def markdown(results: Sequence[Result], verdicts: Sequence[Verdict]) -> str:
         out.append("")
     if verdicts:
         out += [
-            "**SPEC §8 targets**",
+            "**Performance targets**",
             "",
             "| what | target | measured | met |",
             "|---|---|---|---|",

@@ -1,4 +1,4 @@
-"""The performance targets of SPEC §8, judged against the results of one run.
+"""The performance targets, judged against the results of one run.
 
 Each :class:`Verdict` says what the target is, what this run measured and whether it is met;
 ``met`` is None when the run did not measure it (a smoke run measures only the smallest sizes,

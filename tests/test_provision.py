@@ -1,4 +1,4 @@
-"""Providers (SPEC §4): real servers start, answer, run unprivileged and leave nothing behind.
+"""Providers: real servers start, answer, run unprivileged and leave nothing behind.
 
 Each ``local``/``embedded`` start costs about a second, so one lifecycle per provider is
 observed once (module fixture) and several behaviours are asserted on that observation.

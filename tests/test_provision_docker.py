@@ -1,4 +1,4 @@
-"""The docker provider for real, through Testcontainers (SPEC §4, §10).
+"""The docker provider for real, through Testcontainers.
 
 Run by ``.ci/docker-tests``, which starts an engine and builds a PostgreSQL 15 image without any
 registry (``BILLIG_MIRROR_IMAGE``). Without a usable engine and image every test here skips,

@@ -166,7 +166,7 @@ def response_problems(
         where = json_path(error.absolute_path)
         problems.append(f"{label}: {where}: {error.message[:200]}")
     problems += [
-        f"{label}: {path}: forbidden key in output (SPEC §3)"
+        f"{label}: {path}: forbidden key in output (never public)"
         for path in forbidden_paths(data, frozenset(forbidden), "$")
     ]
     return problems

@@ -3,7 +3,7 @@
 A shape is the pydantic serialization schema of a serializer, normalized so that it changes only
 when the JSON the API emits changes: ``$ref`` inlined, titles, descriptions and defaults dropped,
 ``anyOf`` branches sorted, every property required (a dump always emits every field) and no
-undeclared keys. Each snapshot also pins the privacy contract (SPEC §3): the ``forbidden`` keys
+undeclared keys. Each snapshot also pins the privacy contract: the ``forbidden`` keys
 that must never appear, at any depth, in the declared schema or in real output. Differences are
 rendered by deepdiff over a flat view of the schema (one entry per data path, such as
 ``ticket_groups[].price_groups[].price``), one compact line per change.

@@ -1,4 +1,4 @@
-"""The site's Billig API (SPEC §7): a FastAPI app over the integration layer.
+"""The site's Billig API: a FastAPI app over the integration layer.
 
 :func:`create_app` serves site events with their nested Billig data, the relevant Billig events,
 the payment form and the validation of a buyer's selection, payment-error lookups, purchased

@@ -1,4 +1,4 @@
-"""Read-only SQLAlchemy models of the nine Billig relations the site reads (SPEC §2).
+"""Read-only SQLAlchemy models of the nine Billig relations the site reads.
 
 Column names are production's (``event_name``, ``price_group`` …); Python attribute names are
 the site's (``name``, ``id`` …). Every table names its schema as ``schema="billig"`` and never as
@@ -268,7 +268,7 @@ class BilligPaymentErrorPriceGroup(BilligBase):
         return f"BilligPaymentErrorPriceGroup(price_group_id={self.price_group_id!r})"
 
 
-# Every model, in the order of SPEC §2.
+# Every model, in the order Billig's schema defines them.
 BILLIG_MODELS: tuple[type[BilligBase], ...] = (
     BilligEventTable,
     BilligEvent,

@@ -1,4 +1,4 @@
-"""The site's business rules over Billig data (SPEC §3), as pure functions of values and "now".
+"""The site's business rules over Billig data, as pure functions of values and "now".
 
 Billig stores timestamps as naive local time in the site's time zone (``BILLIG_TIME_ZONE``,
 default Europe/Oslo). Every rule takes ``now`` explicitly as a naive datetime in that zone;

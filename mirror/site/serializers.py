@@ -1,4 +1,4 @@
-"""The site API's JSON shapes (SPEC §3): declared pydantic schemas, serializers, and lineage.
+"""The site API's JSON shapes: declared pydantic schemas, serializers, and lineage.
 
 The schemas :class:`PriceGroup`, :class:`TicketGroup`, :class:`BilligEvent` and :class:`Event`
 *are* the public contract: field names are fixed, later tooling snapshots their JSON Schema, and
@@ -34,7 +34,7 @@ from mirror.site import events as site_models
 from mirror.site import rules
 from mirror.site.prefetch import attach_price_groups, attach_ticket_groups, prefetch_billig
 
-# Never public (SPEC §3): ticket counts, owner data, card numbers. Pinned by the shape snapshots.
+# Never public: ticket counts, owner data, card numbers. Pinned by the shape snapshots.
 FORBIDDEN_FIELDS: frozenset[str] = frozenset(
     {"num", "num_sold", "owner_email", "owner_member_id", "owner_cardno", "card", "cardno",
      "card_number"}
@@ -95,7 +95,7 @@ class PublicModel(BaseModel):
             if emitted & FORBIDDEN_FIELDS:
                 raise TypeError(
                     f"{cls.__name__}.{name}: field names {sorted(emitted & FORBIDDEN_FIELDS)} "
-                    "are never public (SPEC §3)"
+                    "are never public"
                 )
 
 
@@ -144,7 +144,7 @@ class Event(PublicModel):
     billig: Annotated[BilligEvent | None, join((_EV, "event"))]
 
 
-# The serializers of SPEC §3 by their contract name.
+# The site's serializers by their contract name.
 SERIALIZER_SCHEMAS: Mapping[str, type[PublicModel]] = types.MappingProxyType(
     {
         "PriceGroup": PriceGroup,

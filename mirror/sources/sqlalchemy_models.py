@@ -4,8 +4,9 @@ Types are compiled with the PostgreSQL dialect (``str()`` of an ``ARRAY`` is jus
 normalized like introspected ones, so a model column and a database column compare with the one
 comparator. A table name is taken exactly as the model declares it: ``__tablename__ =
 "billig.event"`` without a schema is the relation ``public."billig.event"``, which is how the
-quoting trap of SPEC §2 becomes visible. Models cannot know whether a relation is a view; a model
-says so with ``__table__.info["kind"] = "view"`` (default: table).
+quoting trap (a dotted table name read as one identifier) becomes visible. Models cannot know
+whether a relation is a view; a model says so with ``__table__.info["kind"] = "view"``
+(default: table).
 """
 
 from __future__ import annotations

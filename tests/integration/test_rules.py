@@ -1,4 +1,4 @@
-"""The pure rules of SPEC §3, table-driven, without a database."""
+"""The site's pure business rules, table-driven, without a database."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Model
 
-# Never public (SPEC §3): ticket counts, owner data, card numbers.
+# Never public: ticket counts, owner data, card numbers.
 FORBIDDEN_FIELDS: frozenset[str] = frozenset(
     {"num", "num_sold", "owner_email", "owner_member_id", "owner_cardno", "card", "cardno",
      "card_number"}
