@@ -26,12 +26,6 @@ def project(example_root: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def mirror_options(billig_server) -> list[str]:
-    """The mirror built inside the test session's server (the cheapest provider)."""
-    return ["--provider", "dsn", "--dsn", Dsn.of(billig_server.admin_url).url()]
-
-
 def billig(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLIG_", "DJANGO_"))}
     env["NO_COLOR"] = "1"

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mirror.errors import ConfigError
+
 _COMPONENTS = "#/components/schemas/"
 _DEFS = "#/$defs/"
 # Input validation, not output shape.
@@ -23,10 +25,30 @@ _DROPPED = frozenset(
 )  # fmt: skip
 
 
+def _generator(**kwargs: Any) -> Any:
+    """drf-spectacular's generator, describing every view with drf-spectacular's schema."""
+    try:
+        from drf_spectacular.generators import SchemaGenerator
+        from drf_spectacular.openapi import AutoSchema
+    except ImportError as exc:
+        raise ConfigError(
+            f"serializer shapes need drf-spectacular: pip install 'billig-harness[django]' ({exc})"
+        ) from None
+
+    class Generator(SchemaGenerator):
+        def create_view(self, callback: Any, method: str, request: Any = None) -> Any:
+            view = super().create_view(callback, method, request)
+            # A view's own schema class (DRF's by default) cannot describe it for
+            # drf-spectacular; ``schema = None`` views are never reached here.
+            if not isinstance(getattr(view, "schema", None), AutoSchema):
+                view.schema = AutoSchema()
+            return view
+
+    return Generator(**kwargs)
+
+
 def _document(serializers: Mapping[str, type[Any]]) -> dict[str, Any]:
     from django.urls import path
-    from drf_spectacular.generators import SchemaGenerator
-    from drf_spectacular.settings import patched_settings
     from rest_framework.generics import GenericAPIView
     from rest_framework.response import Response
 
@@ -39,11 +61,12 @@ def _document(serializers: Mapping[str, type[Any]]) -> dict[str, Any]:
             f"{name}ShapeView", (GenericAPIView,), {"serializer_class": serializer, "get": get}
         )
         patterns.append(path(f"{name}/", view.as_view()))
+    generator = _generator(patterns=patterns)
+    from drf_spectacular.settings import patched_settings
+
     custom = {"OAS_VERSION": "3.1.0", "COMPONENT_SPLIT_REQUEST": True, "ENUM_NAME_OVERRIDES": {}}
     with patched_settings(custom):
-        schema: dict[str, Any] = SchemaGenerator(patterns=patterns).get_schema(
-            request=None, public=True
-        )
+        schema: dict[str, Any] = generator.get_schema(request=None, public=True)
     return schema
 
 
@@ -111,7 +134,5 @@ def _reachable(shape: Any, defs: Mapping[str, Any]) -> set[str]:
 
 def openapi_document(urlconf: str) -> dict[str, Any]:
     """The site's OpenAPI document as drf-spectacular makes it for ``urlconf``."""
-    from drf_spectacular.generators import SchemaGenerator
-
-    schema: dict[str, Any] = SchemaGenerator(urlconf=urlconf).get_schema(request=None, public=True)
+    schema: dict[str, Any] = _generator(urlconf=urlconf).get_schema(request=None, public=True)
     return schema
