@@ -33,7 +33,8 @@ from mirror.catalog.model import (
 )
 from mirror.errors import DatabaseUnreachable, IntrospectionError, UsageError
 from mirror.provision.providers import Server, connect_url
-from mirror.sources.introspect import STATEMENTS, connect_params, introspect
+from mirror.sources.introspect import STATEMENTS, introspect
+from mirror.sources.read_session import Timeouts, connect_params
 
 BILLIG = [
     RelationKey("billig", name)
@@ -577,7 +578,7 @@ def test_unreachable_servers_are_one_line_errors_without_the_password(
 ):
     dsn = f"postgresql://someone:t0psecret@{where(fresh_database)}"
     with pytest.raises(DatabaseUnreachable, match="cannot connect to someone@") as info:
-        introspect(dsn, connect_timeout_s=2)
+        introspect(dsn, timeouts=Timeouts(connect_s=2))
     message = str(info.value)
     assert "t0psecret" not in message and "\n" not in message
     if reason == "SSL" and "password authentication failed" in message:
@@ -602,7 +603,7 @@ def test_lock_timeout_is_an_introspection_error(fresh_database, billig_server):
             _catalog_locked(billig_server, fresh_database.database),
             pytest.raises(IntrospectionError, match="lock_timeout"),
         ):
-            introspect(conn, lock_timeout_ms=200)
+            introspect(conn, timeouts=Timeouts(lock_ms=200))
         assert conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
@@ -612,7 +613,7 @@ def test_statement_timeout_is_an_introspection_error(fresh_database, billig_serv
         _catalog_locked(billig_server, fresh_database.database),
         pytest.raises(IntrospectionError, match="statement_timeout is 200 ms"),
     ):
-        introspect(fresh_database, statement_timeout_ms=200, lock_timeout_ms=60_000)
+        introspect(fresh_database, timeouts=Timeouts(statement_ms=200, lock_ms=60_000))
 
 
 def test_connection_lost_mid_read_is_an_introspection_error(fresh_database, billig_server):
@@ -623,7 +624,7 @@ def test_connection_lost_mid_read_is_an_introspection_error(fresh_database, bill
 
         def read() -> None:
             try:
-                introspect(conn, lock_timeout_ms=60_000, statement_timeout_ms=60_000)
+                introspect(conn, timeouts=Timeouts(lock_ms=60_000, statement_ms=60_000))
             except BaseException as exc:
                 errors.append(exc)
 
@@ -648,8 +649,8 @@ def test_connection_lost_mid_read_is_an_introspection_error(fresh_database, bill
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"statement_timeout_ms": 0}, {"lock_timeout_ms": -1}, {"connect_timeout_s": 0}],
+    [{"statement_ms": 0}, {"lock_ms": -1}, {"connect_s": 0}, {"idle_ms": True}],
 )
 def test_non_positive_timeouts_are_usage_errors(kwargs):
     with pytest.raises(UsageError):
-        introspect("postgresql://nobody@127.0.0.1:1/x", **kwargs)
+        Timeouts(**kwargs)

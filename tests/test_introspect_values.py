@@ -15,7 +15,8 @@ from mirror.catalog.model import (
     normalize_type,
 )
 from mirror.errors import UsageError
-from mirror.sources.introspect import STATEMENTS, Scope, assemble, connect_params, statement_sql
+from mirror.sources.introspect import STATEMENTS, Scope, assemble
+from mirror.sources.read_session import connect_params, statement_sql
 
 # (spelling, canonical) – canonical is what PostgreSQL's format_type prints for such a column.
 TYPE_SPELLINGS = [

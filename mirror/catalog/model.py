@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
+
+# Re-exported: the model keeps types in the canonical spelling normalize_type gives.
+from mirror.catalog.type_names import normalize_type as normalize_type
 
 
 class RelationKey(NamedTuple):
@@ -213,114 +215,3 @@ _KEYWORDS = frozenset(
     xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot
     xmlserialize xmltable""".split()
 )
-
-
-# --------------------------------------------------------------------------- types
-
-_TYPE_ALIASES = {
-    "int": "integer",
-    "int4": "integer",
-    "integer": "integer",
-    "serial": "integer",
-    "serial4": "integer",
-    "int8": "bigint",
-    "bigint": "bigint",
-    "bigserial": "bigint",
-    "serial8": "bigint",
-    "int2": "smallint",
-    "smallint": "smallint",
-    "smallserial": "smallint",
-    "serial2": "smallint",
-    "bool": "boolean",
-    "boolean": "boolean",
-    "varchar": "character varying",
-    "character varying": "character varying",
-    "char": "character",
-    "character": "character",
-    "bpchar": "character",
-    "nchar": "character",
-    "text": "text",
-    "float8": "double precision",
-    "double precision": "double precision",
-    "double": "double precision",
-    "float": "double precision",
-    "float4": "real",
-    "real": "real",
-    "decimal": "numeric",
-    "numeric": "numeric",
-    "timestamp": "timestamp without time zone",
-    "timestamp without time zone": "timestamp without time zone",
-    "timestamptz": "timestamp with time zone",
-    "timestamp with time zone": "timestamp with time zone",
-    "time": "time without time zone",
-    "time without time zone": "time without time zone",
-    "timetz": "time with time zone",
-    "time with time zone": "time with time zone",
-    "date": "date",
-    "json": "json",
-    "jsonb": "jsonb",
-    "uuid": "uuid",
-    "bytea": "bytea",
-    "interval": "interval",
-    "inet": "inet",
-    "cidr": "cidr",
-    "money": "money",
-    "bit": "bit",
-    "varbit": "bit varying",
-    "bit varying": "bit varying",
-    "oid": "oid",
-    "xml": "xml",
-}
-
-_TYPE_RE = re.compile(
-    r"^(?P<base>[a-z_][a-z0-9_ ]*?)\s*(?:\(\s*(?P<args>[0-9 ,]*)\s*\))?"
-    r"(?P<suffix>\s+with(?:out)?\s+time\s+zone)?"
-    r"(?P<array>(?:\s*\[\s*\d*\s*\])*|\s+array(?:\s*\[\s*\d*\s*\])?)$"
-)
-
-
-# Cached: a catalog of 30,000 columns has a few dozen distinct spellings.
-@lru_cache(maxsize=4096)
-def normalize_type(spelling: str) -> str:
-    """Canonical PostgreSQL spelling of a type: ``varchar(140)`` → ``character varying(140)``.
-
-    The canonical spelling is what ``format_type`` prints for a column, so a live catalog
-    normalizes to itself. Array dimensions and sizes carry no meaning in PostgreSQL
-    (``int[][]``, ``int[3]``, ``int ARRAY`` and ``_int4`` are all ``integer[]``). Unknown types
-    (domains, enums, extension types) are kept, lower-cased and with single spaces, so that
-    they still compare by name; quoted or schema-qualified names are kept as written.
-    """
-    text = " ".join(spelling.strip().lower().split())
-    if text.startswith('"') or "." in text.split("(")[0]:
-        return spelling.strip()  # quoted or schema-qualified user type: keep as written
-    match = _TYPE_RE.match(text)
-    if not match:
-        return text
-    base = match["base"].strip()
-    args = (match["args"] or "").replace(" ", "")
-    suffix = " ".join((match["suffix"] or "").split())
-    array = "[]" if match["array"] else ""
-    if not array and base.startswith("_") and base[1:] in _TYPE_ALIASES and not suffix:
-        base, array = base[1:], "[]"  # internal array type name, e.g. _int4
-    if base in ("timestamp", "time") and suffix:
-        base = f"{base} {suffix}"
-        suffix = ""
-    if base == "float" and args.isdigit():
-        # float(p) is real up to 24 binary digits of precision, double precision above.
-        return ("real" if int(args) <= 24 else "double precision") + array
-    if base == "bpchar" and not args:
-        return "bpchar" + array  # char without a length limit (not char(1))
-    canon = _TYPE_ALIASES.get(base, base)
-    if suffix:  # "timestamp(3) with time zone"
-        canon = f"{canon} {suffix}"
-    if canon == "numeric" and args.isdigit():
-        args += ",0"  # numeric(p) is numeric(p,0)
-    if args:
-        if canon.startswith(("timestamp", "time")) and " " in canon:
-            head, _, tail = canon.partition(" ")
-            canon = f"{head}({args}) {tail}"
-        else:
-            canon = f"{canon}({args})"
-    elif canon in ("character", "bit"):
-        canon += "(1)"  # char and bit without a length mean length 1 in PostgreSQL
-    return canon + array

@@ -31,25 +31,13 @@ from mirror.errors import ContractError, UsageError
 from mirror.report.render import Report
 from mirror.secrets import redact
 from mirror.sources.contract_file import COLUMNS_FILE, load_contract
-from mirror.sources.introspect import (
-    DEFAULT_CONNECT_TIMEOUT_S,
-    DEFAULT_LOCK_TIMEOUT_MS,
-    DEFAULT_STATEMENT_TIMEOUT_MS,
-    Introspection,
-    introspect,
-)
+from mirror.sources.introspect import Introspection, introspect
+
+# Re-exported: the bounds of a drift run are those of every read session.
+from mirror.sources.read_session import Timeouts as Timeouts
 
 DSN_ENV = "BILLIG_PROD_DSN"
 POLICY_FILE = "drift-policy.json"
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Bounds of every catalog read of a drift run."""
-
-    statement_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
-    lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
-    connect_s: float = DEFAULT_CONNECT_TIMEOUT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +252,7 @@ def _read(
         namesakes=namesakes,
         expected_schemas=sorted(expected_schemas),
         readable=readable,
-        statement_timeout_ms=bounds.statement_ms,
-        lock_timeout_ms=bounds.lock_ms,
-        connect_timeout_s=bounds.connect_s,
+        timeouts=bounds,
     )
 
 

@@ -31,11 +31,11 @@ from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import UsageError
 from mirror.provision.schema import split_statements
 from mirror.sources.contract_file import write_atomic
-from mirror.sources.introspect import (
+from mirror.sources.read_session import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_STATEMENT_TIMEOUT_MS,
-    Bounds,
+    Timeouts,
     read_session,
 )
 from mirror.sources.site import SiteModel, SiteSource
@@ -724,11 +724,7 @@ def read_view_definitions(
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    bounds = Bounds(
-        statement_timeout_ms=statement_timeout_ms,
-        lock_timeout_ms=lock_timeout_ms,
-        connect_timeout_s=connect_timeout_s,
-    )
+    bounds = Timeouts(statement_timeout_ms, lock_timeout_ms, connect_timeout_s)
     with read_session(target, bounds, what="reading view definitions") as session:
         rows = session.run(
             "view_definitions",

@@ -4,44 +4,27 @@ The columns contract (``contracts/columns.json``) pins the Billig relations the 
 relations sorted by (schema, name), columns in table order with normalized type, nullability
 (``"unknown"`` for view columns), default, keys, relation kind and, when the contract was made
 from our models, per-column lineage. Output is deterministic (sorted keys, two-space indent,
-trailing newline) so that a pull request shows exactly what changed. Files are written only
-atomically (a temporary file in the same directory, then ``os.replace``). Hand edits are
-welcome and validated: every problem is a :class:`~mirror.errors.ContractError` naming the
-file, the line and column, and the JSON path (``$.relations[2].columns[0].nullable``). Every
-file takes the same path: one parse, one validating pass; positions are worked out only for
-the error being reported.
+trailing newline) so that a pull request shows exactly what changed, and written atomically
+(:mod:`mirror.files`). Reading is one parse and one validating pass
+(:mod:`mirror.sources.contract_reader`), every problem located by file, line, column and JSON
+path.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import json
-import os
-import re
-import tempfile
-import time
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mirror.catalog.model import (
-    KINDS_WITH_NULLABILITY,
-    Catalog,
-    Column,
-    ColumnRef,
-    ForeignKey,
-    Kind,
-    Relation,
-    RelationKey,
-    Usage,
-    normalize_type,
-)
+from mirror.catalog.model import Catalog, ColumnRef, Usage
 from mirror.errors import ContractError
-from mirror.sources.json_locator import JsonDocument, JsonPath, dump_json, parse_json
+from mirror.files import write_atomic as write_atomic
+from mirror.files import write_files_atomic as write_files_atomic
+from mirror.sources.contract_reader import FORMAT_VERSION as FORMAT_VERSION
+from mirror.sources.contract_reader import UNKNOWN as UNKNOWN
+from mirror.sources.contract_reader import parse_contract as parse_contract
+from mirror.sources.json_locator import JsonDocument, dump_json, parse_json
 
-FORMAT_VERSION = 1
-UNKNOWN = "unknown"  # nullability of view columns
 CONTRACTS_DIR = Path("contracts")
 COLUMNS_FILE = "columns.json"
 
@@ -60,77 +43,6 @@ def read_json(path: Path, *, what: str = "contract") -> JsonDocument:
     except OSError as exc:
         raise ContractError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
     return parse_json(path, raw, what=what)
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically: readers see the old or the new file."""
-    write_files_atomic({path: text})
-
-
-def write_files_atomic(files: Mapping[Path, str]) -> None:
-    """Write several files: all temporary files first, then one ``os.replace`` each.
-
-    A failure while writing (disk full, Ctrl-C) leaves every target as it was and removes the
-    temporary files. A writer killed outright cannot: its temporary files carry its pid, and
-    the next write of the same target removes those of writers no longer running.
-    """
-    staged: list[tuple[str, Path]] = []
-    try:
-        for path, text in files.items():
-            if path.exists() and not path.is_file():  # never replace a device such as /dev/null
-                raise OSError(errno.EINVAL, "not a regular file", str(path))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _remove_stale_temporaries(path)
-            fd, tmp = tempfile.mkstemp(
-                dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
-            )
-            staged.append((tmp, path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            with contextlib.suppress(OSError):
-                # mkstemp creates 0600 files; contracts are ordinary, reviewable files.
-                os.chmod(tmp, 0o644)
-        while staged:
-            tmp, path = staged[0]
-            os.replace(tmp, path)
-            staged.pop(0)
-    finally:
-        for tmp, _ in staged:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-# A temporary file older than this is stale whoever wrote it (a pid may have been reused).
-_STALE_AFTER_S = 24 * 3600
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Remove the temporary files of ``path`` that writers killed mid-write left behind."""
-    prefix = f".{path.name}."
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(path.parent):
-            if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
-                continue
-            pid = entry.name[len(prefix) :].split(".", 1)[0]
-            with contextlib.suppress(OSError):
-                old = time.time() - entry.stat(follow_symlinks=False).st_mtime > _STALE_AFTER_S
-                if old or (pid.isdigit() and not _running(int(pid))):
-                    os.unlink(entry.path)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
 
 
 # --------------------------------------------------------------------------- dump
@@ -209,282 +121,6 @@ def write_contract(path: Path, catalog: Catalog) -> None:
 def load_contract(path: Path) -> Catalog:
     """Read and validate a columns contract; errors name file, line, column and JSON path."""
     return parse_contract(read_json(path))
-
-
-def parse_contract(doc: JsonDocument) -> Catalog:
-    return _ContractReader(doc).catalog()
-
-
-_TOP_KEYS = frozenset({"format_version", "lineage", "schemas", "relations"})
-_RELATION_KEYS = frozenset(
-    {"schema", "name", "kind", "columns", "primary_key", "foreign_keys", "unique"}
-)
-_COLUMN_KEYS = frozenset({"name", "type", "nullable", "default"})
-_COLUMN_KEYS_WITH_LINEAGE = _COLUMN_KEYS | {"lineage"}
-_FK_KEYS = frozenset({"columns", "target", "target_columns"})
-_TARGET_KEYS = frozenset({"schema", "name"})
-_LINEAGE_KEYS = frozenset({"models", "fields", "endpoints", "requires_not_null"})
-
-
-# json.loads keeps \ud800-\udfff escapes that do not pair up as lone surrogates.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class _ContractReader:
-    """Walks the parsed document with its JSON path, raising located errors."""
-
-    def __init__(self, doc: JsonDocument) -> None:
-        self.doc = doc
-        # NUL and lone surrogates reach a decoded string only through \u escapes.
-        self.escaped = "\\u" in doc.text
-
-    def fail(self, where: JsonPath, message: str, *, at_key: bool = False) -> ContractError:
-        return self.doc.error(where, message, at_key=at_key)
-
-    # typed accessors -------------------------------------------------------------------
-    def obj(
-        self,
-        value: Any,
-        where: JsonPath,
-        required: frozenset[str],
-        allowed: frozenset[str] | None = None,
-    ) -> dict[str, Any]:
-        """An object with every ``required`` key and no key outside ``allowed``."""
-        allowed = required if allowed is None else allowed
-        if not isinstance(value, dict):
-            raise self.fail(where, f"expected an object, got {_json_type(value)}")
-        if not value.keys() <= allowed:
-            key = next(k for k in value if k not in allowed)  # the first one as written
-            names = ", ".join(sorted(allowed))
-            raise self.fail((*where, key), f"unknown key {key!r} (allowed: {names})", at_key=True)
-        if not required <= value.keys():
-            raise self.fail(where, f"missing key {min(required - value.keys())!r}")
-        return value
-
-    def array(self, value: Any, where: JsonPath) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(where, f"expected an array, got {_json_type(value)}")
-        return value
-
-    def string(self, value: Any, where: JsonPath) -> str:
-        if not isinstance(value, str):
-            raise self.fail(where, f"expected a string, got {_json_type(value)}")
-        if not value:
-            raise self.fail(where, "expected a non-empty string")
-        if self.escaped:
-            self.text(value, where)
-        return value
-
-    def text(self, value: str, where: JsonPath) -> None:
-        """Text PostgreSQL and UTF-8 can hold: a name with NUL or a lone surrogate would only
-        fail later, in the middle of a check (or after connecting to production)."""
-        if "\x00" in value:
-            raise self.fail(where, "contains a NUL character (\\u0000), which no name can hold")
-        surrogate = _SURROGATE.search(value)
-        if surrogate is not None:
-            raise self.fail(
-                where,
-                f"contains a lone surrogate (\\u{ord(surrogate[0]):04x}), which is not text",
-            )
-
-    def boolean(self, value: Any, where: JsonPath) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(where, f"expected true or false, got {_json_type(value)}")
-        return value
-
-    def strings(self, value: Any, where: JsonPath) -> tuple[str, ...]:
-        items = self.array(value, where)
-        return tuple(self.string(item, (*where, i)) for i, item in enumerate(items))
-
-    def names(self, value: Any, where: JsonPath, columns: Set[str]) -> tuple[str, ...]:
-        """A list of column names that must exist in the relation, each once."""
-        names = self.strings(value, where)
-        seen: set[str] = set()
-        for i, name in enumerate(names):
-            if name not in columns:
-                raise self.fail((*where, i), f"no column {name!r} in this relation")
-            if name in seen:
-                raise self.fail((*where, i), f"column {name!r} listed twice")
-            seen.add(name)
-        return names
-
-    # the document ----------------------------------------------------------------------
-    def catalog(self) -> Catalog:
-        top = self.doc.data
-        if not isinstance(top, dict):
-            raise self.fail((), f"expected a JSON object, got {_json_type(top)}")
-        if "format_version" not in top:
-            raise self.fail((), "missing key 'format_version'")
-        version = top["format_version"]
-        if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
-            raise self.fail(
-                ("format_version",),
-                f"unsupported format_version {json.dumps(version)} "
-                f"(this harness reads {FORMAT_VERSION})",
-            )
-        self.obj(top, (), _TOP_KEYS)
-        has_lineage = self.boolean(top["lineage"], ("lineage",))
-        schemas = self.strings(top["schemas"], ("schemas",))
-        relations: list[Relation] = []
-        lineage: dict[ColumnRef, Usage] = {}
-        seen: dict[RelationKey, int] = {}
-        items = self.array(top["relations"], ("relations",))
-        for i, item in enumerate(items):
-            rel = self.relation(item, ("relations", i), has_lineage, lineage)
-            if rel.key in seen:
-                raise self.fail(
-                    ("relations", i, "name"),
-                    f"relation {rel.key} appears twice (also at $.relations[{seen[rel.key]}])",
-                )
-            seen[rel.key] = i
-            relations.append(rel)
-        keys = {rel.key: rel for rel in relations}
-        for i, rel in enumerate(items):
-            self.check_fk_targets(rel, ("relations", i), keys)
-        return Catalog.of(relations, schemas, lineage if has_lineage else None)
-
-    def relation(
-        self, value: Any, where: JsonPath, has_lineage: bool, lineage: dict[ColumnRef, Usage]
-    ) -> Relation:
-        rel = self.obj(value, where, _RELATION_KEYS)
-        key = RelationKey(
-            self.string(rel["schema"], (*where, "schema")),
-            self.string(rel["name"], (*where, "name")),
-        )
-        kind_text = self.string(rel["kind"], (*where, "kind"))
-        try:
-            kind = Kind(kind_text)
-        except ValueError:
-            kinds = ", ".join(k.value for k in Kind)
-            raise self.fail(
-                (*where, "kind"), f"unknown kind {kind_text!r} (one of {kinds})"
-            ) from None
-        columns: list[Column] = []
-        names: set[str] = set()
-        for j, item in enumerate(self.array(rel["columns"], (*where, "columns"))):
-            col_where: JsonPath = (*where, "columns", j)
-            column, usage = self.column(item, col_where, kind, has_lineage)
-            if column.name in names:
-                raise self.fail((*col_where, "name"), f"column {column.name!r} appears twice")
-            names.add(column.name)
-            columns.append(column)
-            if usage is not None and usage != Usage():
-                lineage[ColumnRef(key.schema, key.name, column.name)] = usage
-        primary_key = self.names(rel["primary_key"], (*where, "primary_key"), names)
-        foreign_keys = []
-        for j, item in enumerate(self.array(rel["foreign_keys"], (*where, "foreign_keys"))):
-            foreign_keys.append(self.foreign_key(item, (*where, "foreign_keys", j), names))
-        unique = []
-        for j, item in enumerate(self.array(rel["unique"], (*where, "unique"))):
-            cols = self.names(item, (*where, "unique", j), names)
-            if not cols:
-                raise self.fail((*where, "unique", j), "a unique constraint needs columns")
-            unique.append(cols)
-        return Relation(
-            key=key,
-            kind=kind,
-            columns=tuple(columns),
-            primary_key=primary_key,
-            foreign_keys=tuple(foreign_keys),
-            unique=tuple(unique),
-        )
-
-    def column(
-        self, value: Any, where: JsonPath, kind: Kind, has_lineage: bool
-    ) -> tuple[Column, Usage | None]:
-        if not has_lineage and isinstance(value, dict) and "lineage" in value:
-            raise self.fail(
-                (*where, "lineage"), "lineage given but the contract has lineage false", at_key=True
-            )
-        col = self.obj(
-            value, where, _COLUMN_KEYS, _COLUMN_KEYS_WITH_LINEAGE if has_lineage else None
-        )
-        name = self.string(col["name"], (*where, "name"))
-        type_ = normalize_type(self.string(col["type"], (*where, "type")))
-        nullable_raw = col["nullable"]
-        nullable: bool | None
-        if kind in KINDS_WITH_NULLABILITY:
-            if not isinstance(nullable_raw, bool):
-                raise self.fail(
-                    (*where, "nullable"),
-                    f"expected true or false for a {kind} column, got {json.dumps(nullable_raw)}",
-                )
-            nullable = nullable_raw
-        else:
-            if nullable_raw != UNKNOWN:
-                raise self.fail(
-                    (*where, "nullable"),
-                    f'nullability of a {kind} column is "unknown" (PostgreSQL does not know it), '
-                    f"got {json.dumps(nullable_raw)}",
-                )
-            nullable = None
-        default = col["default"]
-        if default is not None and not isinstance(default, str):
-            raise self.fail(
-                (*where, "default"), f"expected a string or null, got {_json_type(default)}"
-            )
-        if default is not None and self.escaped:
-            self.text(default, (*where, "default"))
-        usage = self.usage(col.get("lineage", {}), (*where, "lineage")) if has_lineage else None
-        return Column(name=name, type=type_, nullable=nullable, default=default), usage
-
-    def usage(self, value: Any, where: JsonPath) -> Usage:
-        data = self.obj(value, where, frozenset(), _LINEAGE_KEYS)
-        return Usage(
-            models=self.strings(data.get("models", []), (*where, "models")),
-            fields=self.strings(data.get("fields", []), (*where, "fields")),
-            endpoints=self.strings(data.get("endpoints", []), (*where, "endpoints")),
-            requires_not_null=self.boolean(
-                data.get("requires_not_null", False), (*where, "requires_not_null")
-            ),
-        )
-
-    def foreign_key(self, value: Any, where: JsonPath, names: Set[str]) -> ForeignKey:
-        fk = self.obj(value, where, _FK_KEYS)
-        columns = self.names(fk["columns"], (*where, "columns"), names)
-        target = self.obj(fk["target"], (*where, "target"), _TARGET_KEYS)
-        target_key = RelationKey(
-            self.string(target["schema"], (*where, "target", "schema")),
-            self.string(target["name"], (*where, "target", "name")),
-        )
-        target_columns = self.strings(fk["target_columns"], (*where, "target_columns"))
-        if not columns:
-            raise self.fail((*where, "columns"), "a foreign key needs columns")
-        if len(columns) != len(target_columns):
-            raise self.fail(
-                (*where, "target_columns"),
-                f"{len(columns)} column(s) reference {len(target_columns)} target column(s)",
-            )
-        return ForeignKey(columns=columns, target=target_key, target_columns=target_columns)
-
-    def check_fk_targets(
-        self, value: dict[str, Any], where: JsonPath, relations: Mapping[RelationKey, Relation]
-    ) -> None:
-        """Targets inside the contract must have the referenced columns (outside: not pinned)."""
-        for j, fk in enumerate(value["foreign_keys"]):
-            target = relations.get(RelationKey(fk["target"]["schema"], fk["target"]["name"]))
-            if target is None:
-                continue
-            for k, name in enumerate(fk["target_columns"]):
-                if target.column(name) is None:
-                    raise self.fail(
-                        (*where, "foreign_keys", j, "target_columns", k),
-                        f"no column {name!r} in {target.key}",
-                    )
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({json.dumps(value, ensure_ascii=False)[:40]})"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 # --------------------------------------------------------------------------- lineage merge

@@ -31,7 +31,7 @@ from mirror.dsn import Dsn
 from mirror.errors import IntrospectionError
 from mirror.provision.providers import Server, provision
 from mirror.provision.schema import load_schema
-from mirror.sources.introspect import APPLICATION_NAME
+from mirror.sources.read_session import APPLICATION_NAME
 
 from .production import ROOT, Production, Run, execute, run_cli
 

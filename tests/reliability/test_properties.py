@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mirror.catalog import compare
-from mirror.catalog.compare import compare_catalogs
+from mirror.catalog.compare import columns, compare_catalogs, relations
 from mirror.catalog.findings import FindingKind
 from mirror.catalog.model import (
     _KEYWORDS,
@@ -241,8 +241,8 @@ def test_the_comparators_glance_at_unchanged_relations_changes_no_finding(
     actual = expected if mutation is None else mutation.catalog
     quick = compare_catalogs(expected, actual)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(compare, "_same_columns", lambda exp, act: False)
-        patch.setattr(compare, "_same_foreign_keys", lambda ctx, exp, act: False)
+        patch.setattr(columns, "same_columns", lambda exp, act: False)
+        patch.setattr(relations, "same_foreign_keys", lambda ctx, exp, act: False)
         walked = compare_catalogs(expected, actual)
     assert quick == walked
 
