@@ -26,20 +26,10 @@ from mirror.catalog.model import (
     Usage,
 )
 from mirror.drift.policy import parse_policy
-from mirror.report.render import (
-    FORMATS,
-    Report,
-    cannot_write,
-    render,
-    render_github,
-    render_json,
-    render_junit,
-    render_markdown,
-    render_text,
-    report_dict,
-    use_color,
-    write_step_summary,
-)
+from mirror.report import FORMATS
+from mirror.report.github import write_step_summary
+from mirror.report.json_report import report_dict
+from mirror.report.render import Report, cannot_write, render, use_color
 from mirror.secrets import redact
 
 PASSWORD = "s3cr3t-Pa55:w@rd"
@@ -47,6 +37,26 @@ DSN = "postgresql://reader:s3cr3t-Pa55%3Aw%40rd@prod.example:5432/billig"
 EVENT = RelationKey("billig", "event")
 GROUP = RelationKey("billig", "ticket_group")
 DOTTED = RelationKey("public", "odd|name")
+
+
+def _render_json(report: Report) -> str:
+    return render(report, "json")
+
+
+def _render_junit(report: Report) -> str:
+    return render(report, "junit")
+
+
+def _render_markdown(report: Report) -> str:
+    return render(report, "markdown")
+
+
+def _render_github(report: Report) -> str:
+    return render(report, "github")
+
+
+def render_text_(report: Report) -> str:
+    return render(report, "text")
 
 
 def _contract() -> Catalog:
@@ -187,7 +197,7 @@ def test_the_sample_report_has_each_severity_and_policy_outcome(report: Report) 
 
 
 def test_json_report_validates_against_the_shipped_schema(report: Report, schema: dict) -> None:
-    data = json.loads(render_json(report))
+    data = json.loads(_render_json(report))
     jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     ).validate(data)
@@ -203,7 +213,7 @@ def test_json_report_validates_against_the_shipped_schema(report: Report, schema
 
 
 def test_clean_json_report_validates_too(schema: dict) -> None:
-    data = json.loads(render_json(Report((), checked=(EVENT,))))
+    data = json.loads(_render_json(Report((), checked=(EVENT,))))
     jsonschema.Draft202012Validator(schema).validate(data)
     assert (data["exit_code"], data["status"], data["findings"]) == (0, "ok", [])
 
@@ -216,7 +226,7 @@ def test_schema_rejects_a_report_missing_its_exit_code(report: Report, schema: d
 
 
 def test_json_finding_fields(report: Report) -> None:
-    data = json.loads(render_json(report))
+    data = json.loads(_render_json(report))
     by_object = {(f["kind"], f["object"]): f for f in data["findings"]}
     loosened = by_object[("nullability_changed", "billig.event.event_name")]
     assert loosened == {
@@ -236,14 +246,14 @@ def test_json_finding_fields(report: Report) -> None:
 
 
 def test_json_output_is_deterministic() -> None:
-    assert render_json(_report()) == render_json(_report())
+    assert _render_json(_report()) == _render_json(_report())
 
 
 # --------------------------------------------------------------------------- JUnit
 
 
 def test_junit_has_one_test_case_per_contracted_relation(report: Report) -> None:
-    root = ET.fromstring(render_junit(report))
+    root = ET.fromstring(_render_junit(report))
     suite = root.find("testsuite")
     assert suite is not None
     cases = {c.get("name"): c for c in suite.findall("testcase")}
@@ -263,12 +273,12 @@ def test_junit_has_one_test_case_per_contracted_relation(report: Report) -> None
 
 
 def test_junit_fails_lesser_findings_when_fail_on_is_lower() -> None:
-    root = ET.fromstring(render_junit(_report(fail_on=Severity.INFO)))
+    root = ET.fromstring(_render_junit(_report(fail_on=Severity.INFO)))
     assert root.get("failures") == "4"
 
 
 def test_junit_of_a_clean_run_has_passing_cases() -> None:
-    root = ET.fromstring(render_junit(Report((), checked=(EVENT, GROUP))))
+    root = ET.fromstring(_render_junit(Report((), checked=(EVENT, GROUP))))
     assert [c.get("name") for c in root.iter("testcase")] == ["billig.event", "billig.ticket_group"]
     assert root.get("failures") == "0"
 
@@ -277,7 +287,7 @@ def test_junit_of_a_clean_run_has_passing_cases() -> None:
 
 
 def test_markdown_renders_a_table_with_a_row_per_finding(report: Report) -> None:
-    text = render_markdown(report)
+    text = _render_markdown(report)
     lines = text.splitlines()
     header = lines.index("| Severity | Kind | Object | Expected | Actual | Message | Impact |")
     assert lines[header + 1] == "|---|---|---|---|---|---|---|"
@@ -292,7 +302,7 @@ def test_markdown_renders_a_table_with_a_row_per_finding(report: Report) -> None
 
 
 def test_markdown_of_a_clean_run_says_so() -> None:
-    text = render_markdown(Report((), checked=(EVENT,)))
+    text = _render_markdown(Report((), checked=(EVENT,)))
     assert "no drift (exit 0)" in text
     assert "No findings." in text
 
@@ -301,7 +311,7 @@ def test_markdown_of_a_clean_run_says_so() -> None:
 
 
 def test_github_annotations(report: Report) -> None:
-    lines = render_github(report).splitlines()
+    lines = _render_github(report).splitlines()
     errors = [line for line in lines if line.startswith("::error ")]
     assert len(errors) == report.counts["breaking"]
     assert any(line.startswith("::warning ") for line in lines)
@@ -327,10 +337,10 @@ def test_github_annotation_properties_are_escaped() -> None:
         actual=None,
         message="50% gone\nnext line",
     )
-    [line, _] = render_github(Report((finding,), contract="dir,1/c:x.json")).splitlines()
+    [line, _] = _render_github(Report((finding,), contract="dir,1/c:x.json")).splitlines()
     assert line == (
         '::error file=dir%2C1/c%3Ax.json,title=breaking column_missing s."a%2Cb%3Ac".x'
-        "::50%25 gone%0Anext line"
+        "::50%25 gone\\nnext line"
     )
 
 
@@ -339,30 +349,30 @@ def test_step_summary_is_written_only_when_set(tmp_path: Path, report: Report) -
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     assert write_step_summary(report, environ={"GITHUB_STEP_SUMMARY": str(summary)}) == summary
-    assert summary.read_text() == "earlier step\n" + render_markdown(report)
+    assert summary.read_text() == "earlier step\n" + _render_markdown(report)
 
 
 # --------------------------------------------------------------------------- text
 
 
 def test_text_report_is_plain_unless_colour_is_asked_for(report: Report) -> None:
-    plain = render_text(report)
+    plain = render_text_(report)
     assert "\x1b[" not in plain
     assert plain.startswith("billig drift: DRIFT (exit 1, fail on breaking)")
     assert "impact: BilligEvent.name, GET /billig/events" in plain
-    coloured = render_text(report, color=True)
+    coloured = render(report, "text", color=True)
     assert "\x1b[1;31m" in coloured
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
 
 
 def test_text_report_lists_worst_findings_first(report: Report) -> None:
-    severities = re.findall(r"^(breaking|warning|info) ", render_text(report), re.M)
+    severities = re.findall(r"^(breaking|warning|info) ", render_text_(report), re.M)
     assert severities == sorted(severities, key=lambda s: -Severity.parse(s))
     assert len(severities) == len(report.findings)
 
 
 def test_text_report_of_a_clean_run() -> None:
-    text = render_text(Report((), checked=(EVENT,)))
+    text = render_text_(Report((), checked=(EVENT,)))
     assert text.startswith("billig drift: OK (exit 0")
     assert "no findings" in text
 

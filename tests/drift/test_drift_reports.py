@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .production import ROOT, Production, run_cli
 NIGHTLY = (
     "--output", "text:-", "--output", "json:reports/drift.json",
     "--output", "junit:reports/drift.xml", "--output", "markdown:reports/drift.md",
-    "--output", "github:-",
+    "--output", "issue:reports/drift-issue.md", "--output", "github:-",
 )  # fmt: skip
 
 RENAME_AND_WIDEN = (
@@ -48,7 +49,7 @@ def test_nightly_command_line_writes_every_report_and_exits_1(nightly) -> None:
     text = done.stdout.partition("::")[0]
     assert text.startswith("billig drift: DRIFT (exit 1, fail on breaking)")
     assert "::error " in done.stdout and "::warning " in done.stdout
-    for name in ("drift.json", "drift.xml", "drift.md"):
+    for name in ("drift.json", "drift.xml", "drift.md", "drift-issue.md"):
         assert (folder / "reports" / name).is_file()
     everything = done.stdout + done.stderr
     everything += "".join(p.read_text() for p in (folder / "reports").iterdir())
@@ -93,6 +94,35 @@ def test_markdown_report_renders_a_table_and_goes_to_the_step_summary(nightly) -
     assert html.count("<tr>") == 1 + 4  # header and one row per finding
     assert "<code>billig.price_group.price_group_name</code>" in html
     assert (folder / "step-summary.md").read_text() == markdown
+
+
+HOSTILE = "x\n::warning file=app.py,line=1::pwned\r\x1b[2J\u2028::add-mask::m"
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]")
+
+
+def test_production_names_never_forge_a_log_line_or_reach_a_terminal_raw(
+    production: Production, tmp_path: Path
+) -> None:
+    production.execute(
+        f'ALTER TABLE billig.price_group RENAME COLUMN price_group_name TO "{HOSTILE}"; '
+        f'ALTER TABLE billig.ticket ADD COLUMN "::error::{HOSTILE}" text; '
+        f'CREATE TABLE billig."{HOSTILE}" ("{HOSTILE}" integer)'
+    )
+    summary = tmp_path / "step-summary.md"
+    done = run_cli(
+        *NIGHTLY, "--schema", "billig", dsn=production.dsn, cwd=tmp_path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
+    assert done.code == 1, done.stderr
+    reports = [p.read_text() for p in sorted((tmp_path / "reports").iterdir())]
+    for text in (done.stdout, done.stderr, summary.read_text(), *reports):
+        assert not UNSAFE.search(text)
+        commands = [line for line in text.splitlines() if line.lstrip().startswith("::")]
+        assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in commands)
+    annotations = [line for line in done.stdout.splitlines() if line.startswith("::")]
+    data = json.loads((tmp_path / "reports" / "drift.json").read_text())
+    assert len(annotations) == len(data["findings"])
+    assert HOSTILE in {f["actual"] for f in data["findings"]}  # the JSON keeps the real name
 
 
 def test_json_on_stdout_stays_parseable_with_suggest(production: Production) -> None:
