@@ -173,7 +173,10 @@ def _value(key: str, raw: Any, base: Path, where: str) -> Any:
     if not isinstance(raw, str) or not raw.strip() or "\x00" in raw:
         raise ConfigError(f"{where}: {key} must be a non-empty string, got {raw!r}")
     if key in _PATHS:
-        return (base / raw).resolve()
+        try:
+            return (base / raw).resolve()
+        except (OSError, RuntimeError):  # a symlink loop: the code reading the file says so
+            return base / raw
     return raw
 
 
