@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mirror.errors import ProviderError, UsageError
+from mirror.errors import Attempt, ProviderError, UsageError
 from mirror.progress import step
 from mirror.provision import PROVIDERS
 from mirror.provision.cluster import (
@@ -49,12 +49,6 @@ __all__ = [
 ]  # fmt: skip
 
 AUTO_ORDER = ("docker", "local", "embedded")
-
-
-@dataclass(frozen=True)
-class Attempt:
-    provider: str
-    reason: str
 
 
 @dataclass
@@ -167,7 +161,7 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
         with stack:
             yield server
         return
-    raise ProviderError(no_provider_message(attempts))
+    raise ProviderError(no_provider_message(attempts), attempts)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
-from mirror.cli import parse_output
+from mirror.commands.drift import parse_output
 from mirror.drift.check import check_drift
 from mirror.errors import UsageError
 

@@ -1,0 +1,74 @@
+"""How a failed command ends: one scrubbed line on stderr and the exit code of the error's type.
+
+A traceback is printed only with ``--debug`` (scrubbed too). Nothing here reads the text of a
+message to decide anything: the code is :func:`~mirror.errors.exit_code_of` the error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+
+import click
+
+from mirror.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    HarnessError,
+    exit_code_of,
+)
+from mirror.secrets import password_of, scrub, spellings
+
+# Variables whose DSNs' passwords are scrubbed from every message (the configuration's own).
+DSN_VARIABLES = ("BILLIG_PROD_DSN", "BILLIG_MIRROR_DSN")
+
+
+def report_failure(exc: BaseException, args: Sequence[str]) -> int:
+    """Print what went wrong (one line, no secret) and return the exit code to end with."""
+    debug = "--debug" in args
+    if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
+        said = "aborted" if isinstance(exc, click.exceptions.Abort) else "interrupted"
+        click.echo(f"billig: {said}", err=True)
+        return EXIT_INTERRUPTED
+    if isinstance(exc, click.ClickException):
+        exc.show()  # click's usage errors: the option and what is wrong with it
+        return EXIT_USAGE if exc.exit_code in (1, 2) else exc.exit_code
+    secrets = dsn_secrets(args)
+    code = exit_code_of(exc)
+    if isinstance(exc, HarnessError):
+        lines = [f"billig: error: {line}" for line in exc.lines()]
+    elif code == EXIT_UNREACHABLE:  # a driver's connection error where nothing expected it
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        lines = [f"billig: error: lost the database connection: {first}"]
+    else:  # a bug: still no secrets and no traceback without --debug
+        text = " ".join(str(exc).split())
+        lines = [
+            f"billig: internal error: {type(exc).__name__}: {text} "
+            "(run with --debug for a traceback)"
+        ]
+        code = EXIT_INTERNAL
+    if debug:
+        import traceback
+
+        click.echo(scrub("".join(traceback.format_exception(exc)), *secrets), err=True, nl=False)
+    for line in lines:
+        click.echo(scrub(line, *secrets), err=True)
+    return code
+
+
+def dsn_secrets(args: Sequence[str]) -> list[str]:
+    """Passwords of the DSNs given as ``--dsn`` or in the environment, in every spelling."""
+    candidates = [os.environ.get(v, "") for v in DSN_VARIABLES]
+    for i, arg in enumerate(args):
+        if arg == "--dsn" and i + 1 < len(args):
+            candidates.append(args[i + 1])
+        elif arg.startswith("--dsn="):
+            candidates.append(arg.removeprefix("--dsn="))
+    found: list[str] = []
+    for dsn in candidates:
+        with contextlib.suppress(Exception):
+            found += spellings(password_of(dsn) if dsn else None)
+    return found

@@ -1,0 +1,121 @@
+"""``billig check`` and ``billig contracts check|update|snapshot``: the pinned contract files."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mirror.commands.console import Echo, echo, echo_warnings, sigterm_as_interrupt
+from mirror.commands.mirror import provider_options
+from mirror.config import Config, load_config
+from mirror.errors import UsageError
+
+if TYPE_CHECKING:
+    from mirror.contracts.check import ContractContext
+
+
+def contracts_config(contracts: Path | None = None, schema_file: Path | None = None) -> Config:
+    """The configuration with a command's ``--contracts``/``--schema-file`` applied."""
+    return load_config(overrides={"contracts": contracts, "schema": schema_file})
+
+
+@contextlib.contextmanager
+def contract_context(
+    provider: str, dsn: str | None, image: str | None, config: Config
+) -> Iterator[tuple[ContractContext, Any]]:
+    """A seeded mirror (from the schema file), the contract folder and the site under contract,
+    torn down afterwards."""
+    from mirror.contracts.check import ContractContext
+    from mirror.provision.mirror import start_mirror
+    from mirror.sources.site import load_site
+
+    site = load_site(config)
+    with (
+        sigterm_as_interrupt(),
+        start_mirror(
+            provider,
+            events=config.events,
+            seed=config.seed,
+            options=provider_options(provider, dsn, image),
+            schema_path=config.schema,
+        ) as m,
+    ):
+        yield ContractContext(config.contracts, m.url, site=site), m
+
+
+def check_contracts(
+    config: Config,
+    provider: str = "auto",
+    *,
+    dsn: str | None = None,
+    image: str | None = None,
+    kinds: Sequence[str] = (),
+    report: Path | None = None,
+    out: Echo = echo,
+) -> int:
+    """Every contract check against a fresh mirror, one summary; writes nothing but ``report``.
+
+    Exit code 0 when every contract holds, 1 on a mismatch.
+    """
+    from mirror.contracts.check import check_contracts as run_checks
+    from mirror.contracts.check import (
+        render_results,
+        render_results_markdown,
+        validate_contracts,
+    )
+
+    selected = list(kinds) or None
+    validate_contracts(config.contracts, selected)
+    started = time.monotonic()
+    with contract_context(provider, dsn, image, config) as (context, m):
+        echo_warnings(out, m.seed_warnings)
+        ready = time.monotonic() - started
+        results = run_checks(context, selected)
+    took = time.monotonic() - started
+    out(render_results(results), nl=False)
+    out(f"mirror: provider {m.provider}, ready in {ready:.2f}s; total {took:.2f}s")
+    if report is not None:
+        from mirror.sources.contract_file import write_atomic
+
+        write_atomic(report, render_results_markdown(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def update_contracts(
+    config: Config,
+    provider: str = "auto",
+    *,
+    dsn: str | None = None,
+    image: str | None = None,
+    kinds: Sequence[str] = (),
+    out: Echo = echo,
+) -> int:
+    """Rewrite the contract files from the schema file and the site; print what changed."""
+    from mirror.contracts.check import render_changes
+    from mirror.contracts.check import update_contracts as run_update
+
+    with contract_context(provider, dsn, image, config) as (context, _):
+        changes = run_update(context, list(kinds) or None)
+    out(render_changes(changes, context.contracts_dir.parent), nl=False)
+    return 0
+
+
+def snapshot_contract(dsn: str, schemas: Sequence[str], output: Path, *, out: Echo = echo) -> int:
+    """Pin every relation of ``schemas`` of any database as a columns contract (no lineage)."""
+    from mirror.contracts.snapshot import snapshot_database
+    from mirror.report.render import cannot_write
+    from mirror.secrets import redact
+
+    reason = cannot_write(output)
+    if reason is not None:
+        raise UsageError(f"--output {output}: cannot write the contract there: {reason}")
+    catalog = snapshot_database(dsn, list(schemas), output)
+    columns = sum(len(r.columns) for r in catalog)
+    out(
+        f"pinned {len(catalog)} relations ({columns} columns) of schema(s) "
+        f"{', '.join(schemas)} from {redact(dsn)} to {output}"
+    )
+    return 0

@@ -1,0 +1,174 @@
+"""``billig mirror up|run|seed``: throwaway, seeded PostgreSQL mirrors of Billig."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from mirror.commands.console import Echo, echo, echo_warnings, sigterm_as_interrupt
+from mirror.config import load_config
+from mirror.errors import EXIT_INTERRUPTED, UsageError
+
+if TYPE_CHECKING:
+    from mirror.provision.providers import ProviderOptions
+
+
+def provider_options(provider: str, dsn: str | None, image: str | None) -> ProviderOptions:
+    """The providers' options with a command's ``--dsn``/``--image`` applied."""
+    from mirror.provision.providers import ProviderOptions
+
+    options = ProviderOptions()
+    if dsn:
+        options.dsn = dsn
+    if image:
+        options.image = image
+    if provider == "dsn" and not options.dsn:
+        raise UsageError("--provider dsn needs --dsn URL or BILLIG_MIRROR_DSN")
+    return options
+
+
+def mirror_up(
+    provider: str = "auto",
+    *,
+    dsn: str | None = None,
+    image: str | None = None,
+    events: int | None = None,
+    seed: int | None = None,
+    now: datetime | None = None,
+    show_password: bool = False,
+    out: Echo = echo,
+) -> int:
+    """Start a seeded mirror and keep it until Ctrl-C (or SIGTERM), then remove everything."""
+    from mirror.provision.mirror import start_mirror
+
+    started = time.monotonic()
+    config = load_config(overrides={"events": events, "seed": seed})
+    with (
+        sigterm_as_interrupt(),
+        start_mirror(
+            provider,
+            events=config.events,
+            seed=config.seed,
+            now=now,
+            options=provider_options(provider, dsn, image),
+            schema_path=config.schema,
+        ) as m,
+    ):
+        echo_warnings(out, m.seed_warnings)
+        url = m.full_url if show_password else m.masked_url.replace("+psycopg2", "")
+        try:  # from here on Ctrl-C is the normal way to stop: exit 0
+            out(
+                f"mirror ready in {time.monotonic() - started:.2f}s "
+                f"(provider {m.provider}, {config.events} events, seed {config.seed})"
+            )
+            out(url)
+            out("press Ctrl-C to stop and remove it", err=True)
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out("stopping mirror", err=True)
+    return 0
+
+
+def mirror_run(
+    command: Sequence[str],
+    provider: str = "auto",
+    *,
+    dsn: str | None = None,
+    image: str | None = None,
+    events: int | None = None,
+    seed: int | None = None,
+    now: datetime | None = None,
+    out: Echo = echo,
+) -> int:
+    """Run ``command`` with ``BILLIG_MIRROR_URL`` set to a fresh seeded mirror; its exit code."""
+    from mirror.provision.mirror import start_mirror
+    from mirror.provision.providers import client_bindir, run_guarded
+
+    if not command:
+        raise UsageError("mirror run needs a COMMAND")
+    config = load_config(overrides={"events": events, "seed": seed})
+    with (
+        sigterm_as_interrupt(),
+        start_mirror(
+            provider,
+            events=config.events,
+            seed=config.seed,
+            now=now,
+            options=provider_options(provider, dsn, image),
+            schema_path=config.schema,
+        ) as m,
+    ):
+        echo_warnings(out, m.seed_warnings)
+        url = m.dsn
+        # libpq variables too, so `psql "$BILLIG_MIRROR_URL"` works even when the calling shell
+        # expanded the (then unset) variable to an empty connection string.
+        # The server's own psql & co. first: a machine without PostgreSQL has the wheel's.
+        bindir, path = client_bindir(m.server), os.environ.get("PATH", os.defpath)
+        env = dict(
+            os.environ,
+            PATH=f"{bindir}{os.pathsep}{path}" if bindir else path,
+            BILLIG_MIRROR_URL=m.full_url,
+            BILLIG_MIRROR_PROVIDER_USED=m.provider,
+            PGHOST=str(url.host),
+            PGPORT=str(url.port),
+            PGUSER=str(url.username),
+            PGPASSWORD=str(url.password),
+            PGDATABASE=str(url.database),
+        )
+        # Substitute a literal $BILLIG_MIRROR_URL argument (the shell expanded nothing yet).
+        args = [a.replace("$BILLIG_MIRROR_URL", m.full_url) for a in command]
+        try:
+            return run_guarded(args, env)
+        except FileNotFoundError:
+            raise UsageError(f"command not found: {command[0]}") from None
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+
+
+def mirror_seed(
+    dsn: str,
+    *,
+    events: int | None = None,
+    seed: int | None = None,
+    now: datetime | None = None,
+    out: Echo = echo,
+) -> int:
+    """Load the schema file (if the billig schema is absent) and seed a database you own."""
+    import psycopg2
+
+    from mirror.dsn import Dsn
+    from mirror.errors import DatabaseUnreachable
+    from mirror.provision.providers import connect_url
+    from mirror.provision.schema import load_schema
+    from mirror.provision.seed import seed_billig
+    from mirror.secrets import redact, scrub
+
+    url = Dsn.parse(dsn)
+    config = load_config(overrides={"events": events, "seed": seed})
+    try:
+        conn = connect_url(url)
+    except psycopg2.Error as exc:
+        raise DatabaseUnreachable(
+            f"cannot connect to {url.masked()}: {scrub(str(exc).strip(), url.password)}"
+        ) from None
+    with contextlib.closing(conn):
+        with conn.cursor() as cur:
+            # Schema billig, or Billig's tables as dotted names ("billig.event" in public).
+            cur.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = 'billig' UNION ALL "
+                "SELECT 1 FROM pg_class WHERE relname LIKE 'billig.%' LIMIT 1"
+            )
+            has_schema = cur.fetchone() is not None
+        conn.rollback()
+        if not has_schema:
+            load_schema(conn, config.schema)
+        seeded = seed_billig(conn, events=config.events, seed=config.seed, now=now)
+    echo_warnings(out, seeded.warnings)
+    counts = ", ".join(f"{table} {n}" for table, n in seeded.counts.items())
+    out(f"seeded {redact(url)}: {counts}")
+    return 0
