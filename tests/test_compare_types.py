@@ -6,6 +6,7 @@ import pytest
 
 from mirror.catalog.compare import TypeChange, classify_type_change
 from mirror.catalog.findings import Finding, FindingKind, Severity, counts, exit_code
+from mirror.catalog.type_names import parse_type
 from mirror.errors import UsageError
 
 W, N, X = TypeChange.WIDENING, TypeChange.NARROWING, TypeChange.INCOMPATIBLE
@@ -99,3 +100,28 @@ def test_severity_parses_and_orders() -> None:
 def test_unknown_severity_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown severity 'fatal'"):
         Severity.parse("fatal")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "length"),
+    [
+        ("varchar(10)", 10),
+        ("character(5)", 5),
+        ("char", 1),
+        ("bit varying(7)", 7),
+        ("text", None),
+        ("character varying", None),
+        ("character varying(10)[]", None),
+        ("numeric(10)", None),
+        ("time(3) with time zone", None),
+    ],
+)
+def test_the_length_limit_of_a_type_is_read_from_any_spelling(
+    spelling: str, length: int | None
+) -> None:
+    parsed = parse_type(spelling)
+    assert parsed is not None and parsed.length == length
+
+
+def test_a_user_types_qualified_name_has_no_parts() -> None:
+    assert parse_type('"billig"."Mood"') is None

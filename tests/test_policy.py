@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mirror.catalog.findings import Finding, FindingKind, Severity
+from mirror.catalog.model import quote_ident, split_qualified_name
 from mirror.drift.policy import (
     DEFAULT_POLICY_PATH,
     Policy,
@@ -110,6 +113,12 @@ def test_finding_object_round_trips_through_the_policy_object_syntax() -> None:
 )
 def test_object_syntax(text: str, parts: tuple[str | None, ...]) -> None:
     assert parse_object(text) == parts
+
+
+@given(st.lists(st.text(min_size=1).filter(lambda s: "\x00" not in s), min_size=1, max_size=4))
+def test_a_quoted_qualified_name_reads_back_as_its_parts(parts: list[str]) -> None:
+    # The one reader of qualified names (policy objects, Django's db_table) undoes quote_ident.
+    assert split_qualified_name(".".join(map(quote_ident, parts))) == tuple(parts)
 
 
 @pytest.mark.parametrize(

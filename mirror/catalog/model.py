@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 # Re-exported: the model keeps types in the canonical spelling normalize_type gives.
 from mirror.catalog.type_names import normalize_type as normalize_type
@@ -192,6 +192,55 @@ def quote_ident(name: str) -> str:
     if _PLAIN_IDENT.match(name) and name not in _KEYWORDS:
         return name
     return '"' + name.replace('"', '""') + '"'
+
+
+@overload
+def split_qualified_name(text: str) -> tuple[str, ...]: ...
+@overload
+def split_qualified_name(text: str, *, wildcard: str) -> tuple[str | None, ...]: ...
+def split_qualified_name(text: str, *, wildcard: str | None = None) -> tuple[str | None, ...]:
+    """``billig.event.note`` → ``("billig", "event", "note")``, as PostgreSQL reads a name.
+
+    Quoted parts keep dots and case (``""`` is a quote); bare parts fold to lower case, ASCII
+    only, as PostgreSQL folds them. A bare part equal to ``wildcard`` comes back as None.
+    Raises ValueError on an empty or blank part, whitespace, or an unterminated quote.
+    """
+    parts: list[str | None] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == '"':
+            j, buf = i + 1, []
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    raise ValueError(f"unterminated quoted identifier in {text!r}")
+                buf.append(text[j:k])
+                if not text.startswith('""', k):
+                    break
+                buf.append('"')
+                j = k + 2
+            i = k + 1
+            part: str | None = "".join(buf)
+            if not part:
+                raise ValueError(f"empty quoted identifier in {text!r}")
+        else:
+            j = i
+            while j < n and text[j] not in '."':
+                j += 1
+            raw = text[i:j]
+            if not raw or any(c.isspace() for c in raw):
+                raise ValueError(f"empty identifier or whitespace in {text!r}")
+            part = None if raw == wildcard else raw.translate(_ASCII_LOWER)
+            i = j
+        parts.append(part)
+        if i == n:
+            return tuple(parts)
+        if text[i] != ".":
+            raise ValueError(f"expected '.' after an identifier at offset {i} in {text!r}")
+        i += 1
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 # Every key word that is not UNRESERVED in PostgreSQL 15, 16, 17 or 18 (``pg_get_keywords()``

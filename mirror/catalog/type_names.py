@@ -132,10 +132,14 @@ class ParsedType:
 
     @property
     def length(self) -> int | None:
-        """The length limit of ``character varying(n)``, ``character(n)``, ``bit(n)``…"""
-        if self.base == "numeric" or len(self.args) != 1:
+        """The length limit of a ``character varying(n)``, ``character(n)``, ``bit(n)`` or
+        ``bit varying(n)`` value; None for any other type, arrays included."""
+        if self.dims or self.base not in _LENGTH_LIMITED or len(self.args) != 1:
             return None
         return self.args[0]
+
+
+_LENGTH_LIMITED = frozenset({"character varying", "character", "bit", "bit varying"})
 
 
 def parse_type(spelling: str) -> ParsedType | None:

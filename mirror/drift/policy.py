@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mirror.catalog.findings import Finding, FindingKind
+from mirror.catalog.model import split_qualified_name
 from mirror.errors import ContractError, PolicyError
 from mirror.sources.json_locator import JsonDocument, JsonPath, dump_json, parse_json
 
@@ -222,51 +223,12 @@ class _Validator:
 
 
 def parse_object(text: str) -> tuple[str | None, ...]:
-    """``billig.event.note`` → ("billig", "event", "note"); quoted parts keep dots and case.
-
-    Raises ValueError on an empty part, an unterminated quote, or more than three parts.
-    """
-    parts: list[str | None] = []
-    i, n = 0, len(text)
-    while True:
-        if i < n and text[i] == '"':
-            j, buf = i + 1, []
-            while True:
-                k = text.find('"', j)
-                if k < 0:
-                    raise ValueError(f"unterminated quoted identifier in {text!r}")
-                buf.append(text[j:k])
-                if text.startswith('""', k):
-                    buf.append('"')
-                    j = k + 2
-                    continue
-                i = k + 1
-                break
-            part: str | None = "".join(buf)
-            if not part:
-                raise ValueError(f"empty quoted identifier in {text!r}")
-        else:
-            j = i
-            while j < n and text[j] not in '."':
-                j += 1
-            raw = text[i:j]
-            if not raw.strip() or raw != raw.strip():
-                raise ValueError(f"empty or blank-padded identifier in {text!r}")
-            # Unquoted identifiers fold to lower case (ASCII only, like PostgreSQL).
-            part = None if raw == WILDCARD else raw.translate(_ASCII_LOWER)
-            i = j
-        parts.append(part)
-        if i == n:
-            break
-        if text[i] != ".":
-            raise ValueError(f"expected '.' after an identifier at offset {i} in {text!r}")
-        i += 1
+    """``billig.event.note`` → ("billig", "event", "note"); quoted parts keep dots and case; a
+    bare ``*`` is None (any). Raises ValueError on bad syntax or more than three parts."""
+    parts = split_qualified_name(text, wildcard=WILDCARD)
     if len(parts) > 3:
         raise ValueError(f"{text!r} has more than three parts (schema.relation.column)")
-    return tuple(parts)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    return parts
 
 
 # --------------------------------------------------------------------------- locations

@@ -23,7 +23,6 @@ import io
 import ipaddress
 import operator
 import random
-import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from mirror.catalog.model import (
     RelationKey,
     quote_ident,
 )
+from mirror.catalog.type_names import parse_type
 from mirror.errors import DatabaseError, SchemaLoadError, UsageError
 from mirror.progress import step
 from mirror.sources.introspect import introspect
@@ -804,8 +804,8 @@ def _family(type_name: str, category: str) -> str:
 
 def _length(type_name: str) -> int | None:
     """The length limit of ``character varying(n)``, ``character(n)``, ``bit(n)``."""
-    match = re.search(r"\((\d+)\)$", type_name)
-    return int(match.group(1)) if match and not type_name.startswith("numeric") else None
+    parsed = parse_type(type_name)
+    return parsed.length if parsed is not None else None
 
 
 def _texts(limit: int | None) -> Callable[[object], object]:

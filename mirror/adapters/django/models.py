@@ -17,7 +17,15 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mirror.catalog.model import Catalog, Column, Kind, Relation, RelationKey, normalize_type
+from mirror.catalog.model import (
+    Catalog,
+    Column,
+    Kind,
+    Relation,
+    RelationKey,
+    normalize_type,
+    split_qualified_name,
+)
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -31,29 +39,13 @@ _READ_AS = {
     "time with time zone": "time without time zone",
 }
 
-_IDENT = re.compile(r'"((?:[^"]|"")*)"|([^".\s]+)')
-
 
 def split_qualified(text: str) -> list[str] | None:
-    """``"billig"."event"`` → ``["billig", "event"]``; None when ``text`` is no qualified name.
-
-    Quoted parts keep their case (``""`` is a quote), bare parts fold to lower case, as
-    PostgreSQL reads them.
-    """
-    parts: list[str] = []
-    pos = 0
-    while True:
-        match = _IDENT.match(text, pos)
-        if not match:
-            return None
-        quoted, bare = match.groups()
-        parts.append(quoted.replace('""', '"') if quoted is not None else bare.lower())
-        pos = match.end()
-        if pos == len(text):
-            return parts
-        if text[pos] != ".":
-            return None
-        pos += 1
+    """``"billig"."event"`` → ``["billig", "event"]``; None when ``text`` is no qualified name."""
+    try:
+        return list(split_qualified_name(text))
+    except ValueError:
+        return None
 
 
 def search_schema(connection: BaseDatabaseWrapper) -> str:
