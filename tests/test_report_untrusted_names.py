@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -125,3 +129,19 @@ def test_the_escapes_are_visible() -> None:
     assert printable("x\n::warning::y") == "x\\n::warning::y"
     assert printable("::error::y") == "\\x3a:error::y"
     assert printable("a\x1b[2Jb\u2028c\rd") == "a\\x1b[2Jb\\u2028c\\rd"
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["message", "debug traceback"])
+def test_an_error_naming_a_hostile_name_prints_it_escaped(tmp_path: Path, debug: bool) -> None:
+    hostile = "x\x1b[2J\n::error::forged\r\u2028::add-mask::m"
+    args = ["--debug"] if debug else []
+    done = subprocess.run(
+        [sys.executable, "-m", "mirror.cli", *args, "drift", "--dsn",
+         "postgresql://ro@127.0.0.1:1/x", "--contract", str(tmp_path / hostile)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "contract" in done.stderr
+    assert not UNSAFE.search(done.stdout + done.stderr)
+    assert _commands(done.stderr) == []
+    assert "\\x1b[2J" in done.stderr

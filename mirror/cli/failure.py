@@ -20,6 +20,7 @@ from mirror.errors import (
     HarnessError,
     exit_code_of,
 )
+from mirror.report.printable import printable
 from mirror.secrets import password_of, scrub, spellings
 
 # Variables whose DSNs' passwords are scrubbed from every message (the configuration's own).
@@ -53,9 +54,12 @@ def report_failure(exc: BaseException, args: Sequence[str]) -> int:
     if debug:
         import traceback
 
-        click.echo(scrub("".join(traceback.format_exception(exc)), *secrets), err=True, nl=False)
-    for line in lines:
-        click.echo(scrub(line, *secrets), err=True)
+        trace = scrub("".join(traceback.format_exception(exc)), *secrets)
+        click.echo(
+            "".join(printable(line) + "\n" for line in trace.splitlines()), err=True, nl=False
+        )
+    for line in lines:  # names in messages may come from production: printed escaped
+        click.echo(printable(scrub(line, *secrets)), err=True)
     return code
 
 
