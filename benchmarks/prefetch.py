@@ -3,12 +3,12 @@
 The Billig database is seeded once with the largest N of events (so only N varies between
 sizes, not the table sizes); the site database is a SQLite file with N site events, each sold
 through a different Billig event. Every approach runs in a fresh routed session, reads the site
-events (ORM objects) and produces the JSON document a list endpoint sends: ours with
-:func:`mirror.site.serializers.serialize_events` (ORM prefetch, one query per level, a validated
-model per object), ``to_json`` and ``json.dumps``; the naive loop serializes each site event's
-Billig event with :func:`mirror.site.serializers.serialize_billig_event`, which loads the Billig
-event, its ticket groups and each group's price groups lazily, as ORM code does by default. Both
-documents are checked to be equal. Statements are counted on both databases: psycopg2 cursors
+events (ORM objects) and produces the JSON document a list endpoint sends: ours with the
+reference site's :func:`serialize_events` (ORM prefetch, one query per level, a validated model
+per object), ``to_json`` and ``json.dumps``; the naive loop serializes each site event's Billig
+event with its :func:`serialize_billig_event`, which loads the Billig event, its ticket groups
+and each group's price groups lazily, as ORM code does by default. Both documents are checked to
+be equal. Statements are counted on both databases: psycopg2 cursors
 for Billig, engine events for SQLite.
 """
 
@@ -30,14 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from benchmarks.measurement import Laps, StatementCounter, Timing, measure, phases
 from benchmarks.results import Result
 from benchmarks.settings import Settings
+from examples.fastapi_site import rules
+from examples.fastapi_site.events import TICKET_TYPE_BILLIG, Event, create_site_schema
+from examples.fastapi_site.routing import session_factory
+from examples.fastapi_site.serializers import Event as EventShape
+from examples.fastapi_site.serializers import serialize_billig_event, serialize_events, to_json
 from mirror.provision.mirror import build_template
 from mirror.provision.providers import Server
 from mirror.provision.seed import reference_now
-from mirror.site import rules
-from mirror.site.events import TICKET_TYPE_BILLIG, Event, create_site_schema
-from mirror.site.routing import session_factory
-from mirror.site.serializers import Event as EventShape
-from mirror.site.serializers import serialize_billig_event, serialize_events, to_json
 
 SIZES = (100, 1_000, 10_000)
 CASE = "site events with Billig data"

@@ -23,13 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT_CONFIG = {
     "BILLIG_SCHEMA": str(ROOT / "schema" / "billig.sql"),
     "BILLIG_CONTRACTS": str(ROOT / "contracts"),
-    "BILLIG_SITE": "mirror.site.source:SITE",
+    "BILLIG_SITE": "examples.fastapi_site.source:SITE",
 }
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, value in PROJECT_CONFIG.items():
         os.environ.setdefault(name, value)
+    # The reference site lives in the checkout, not in the package: children that run in a
+    # scratch folder import it from here, as a user's site is imported from their project.
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), path] if path else [str(ROOT)])
 
 
 @pytest.fixture(scope="session")

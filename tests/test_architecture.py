@@ -1,6 +1,7 @@
 """The package's dependency rules, read from the source: the harness never imports the reference
-site, and no two modules import each other, directly or around a loop (imports inside functions
-count; imports only for type checkers do not)."""
+site, no two modules import each other, directly or around a loop (imports inside functions
+count; imports only for type checkers do not), and no module of the installed package is over
+400 lines."""
 
 from __future__ import annotations
 
@@ -10,16 +11,23 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "mirror"
-SITE = "mirror.site"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "mirror"
+# The reference site: this repository's own code under contract, outside the installed package.
+SITE_FOLDER = ROOT / "examples" / "fastapi_site"
+SITE = "examples.fastapi_site"
+MAX_LINES = 400
+# What a plain ``pip install billig-harness`` does not bring.
+WEB_PACKAGES = frozenset(("fastapi", "starlette", "pydantic", "uvicorn", "httpx"))
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+HARNESS = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+MODULES = HARNESS | {_module_name(p): p for p in sorted(SITE_FOLDER.rglob("*.py"))}
 
 
 def _type_checking_only(node: ast.If) -> bool:
@@ -44,12 +52,15 @@ def _imports(tree: ast.AST) -> Iterator[str]:
         yield from _imports(node)
 
 
+def _tree(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
 def _graph() -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {}
-    for name, path in MODULES.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        graph[name] = {dep for dep in _imports(tree) if dep in MODULES and dep != name}
-    return graph
+    return {
+        name: {dep for dep in _imports(_tree(path)) if dep in MODULES and dep != name}
+        for name, path in MODULES.items()
+    }
 
 
 def _in_site(module: str) -> bool:
@@ -57,27 +68,37 @@ def _in_site(module: str) -> bool:
 
 
 def test_the_package_has_the_layers_of_the_architecture() -> None:
-    for layer in ("catalog", "sources", "contracts", "drift", "report", "provision", "site"):
-        assert f"mirror.{layer}" in MODULES, f"mirror/{layer}/ is missing"
+    for layer in ("catalog", "sources", "contracts", "drift", "report", "provision"):
+        assert f"mirror.{layer}" in HARNESS, f"mirror/{layer}/ is missing"
 
 
-def test_no_module_outside_the_site_imports_the_site() -> None:
+def test_the_package_imports_no_web_framework() -> None:
+    """The lean install: only ``billig serve`` needs a web server (the ``serve`` extra)."""
+    allowed = {"uvicorn": {"mirror.serve"}}
     offenders = sorted(
         f"{module} imports {dep}"
-        for module, deps in _graph().items()
-        if not _in_site(module)
-        for dep in deps
-        if _in_site(dep)
+        for module, path in HARNESS.items()
+        for dep in _imports(_tree(path))
+        if dep.partition(".")[0] in WEB_PACKAGES
+        and module not in allowed.get(dep.partition(".")[0], set())
     )
     assert offenders == []
 
 
-def test_no_module_outside_the_site_names_it_for_a_dynamic_import() -> None:
+def test_no_module_of_the_package_imports_the_site() -> None:
+    offenders = sorted(
+        f"{module} imports {dep}"
+        for module, path in HARNESS.items()
+        for dep in _imports(_tree(path))
+        if dep == "examples" or dep.startswith("examples.")
+    )
+    assert offenders == []
+
+
+def test_no_module_of_the_package_names_the_site_for_a_dynamic_import() -> None:
     offenders = []
-    for module, path in MODULES.items():
-        if _in_site(module):
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for module, path in HARNESS.items():
+        for node in ast.walk(_tree(path)):
             text = node.value if isinstance(node, ast.Constant) else None
             if isinstance(text, str) and (text == SITE or text.startswith(SITE + ".")):
                 offenders.append(f"{module}: {text!r}")
@@ -112,7 +133,7 @@ def test_site_errors_belong_to_the_site(error: str) -> None:
     defined_in = [
         module
         for module, path in MODULES.items()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for node in ast.walk(_tree(path))
         if isinstance(node, ast.ClassDef) and node.name == error
     ]
     assert defined_in and all(_in_site(module) for module in defined_in), defined_in

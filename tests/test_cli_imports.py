@@ -18,7 +18,7 @@ import pytest
 
 from mirror.provision.mirror import Mirror
 
-HEAVY = ("sqlalchemy", "fastapi", "pydantic", "starlette", "uvicorn", "mirror.site")
+HEAVY = ("sqlalchemy", "fastapi", "pydantic", "starlette", "uvicorn", "examples.fastapi_site")
 # Runs the console entry point; on the way out, also after an error, prints sys.modules.
 _AUDIT = """
 import json, sys
@@ -162,4 +162,4 @@ def test_contracts_snapshot_of_a_missing_schema_loads_nothing_heavy(
 def test_other_commands_start_without_the_site(command: list[str], project_root: Path) -> None:
     run = _run(*command, cwd=project_root)
     assert run.code == 0
-    assert run.loaded("mirror.site") == []
+    assert run.loaded("examples.fastapi_site") == []

@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from examples.fastapi_site.api import create_app
+from examples.fastapi_site.seed import seed_site
 from mirror.provision.mirror import Mirror
 from mirror.provision.seed import reference_now
-from mirror.site.api import create_app
-from mirror.site.seed import seed_site
 
 SITE_SEED = 7
 

@@ -2,7 +2,7 @@
 
 The server here is this test's own, frozen with SIGSTOP (every process of its cluster), so that
 nothing on the server side can time out: only the client-side bound of the API's Billig
-connections (mirror.site.deadline) can end the wait.
+connections (examples.fastapi_site.deadline) can end the wait.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import psutil
 import pytest
 from sqlalchemy import create_engine
 
+from examples.fastapi_site.api import create_app
+from examples.fastapi_site.seed import seed_site
 from mirror.errors import ProviderError
 from mirror.provision.mirror import Mirror, start_mirror
 from mirror.provision.providers import ProviderOptions
 from mirror.provision.seed import EVENT_ID_BASE, reference_now
-from mirror.site.api import create_app
-from mirror.site.seed import seed_site
 
 from .conftest import TestClient
 

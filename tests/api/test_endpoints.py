@@ -13,16 +13,16 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.api import ENDPOINT_SERIALIZERS, create_app
+from examples.fastapi_site.lineage import billig_lineage
+from examples.fastapi_site.payment import DEFAULT_PAY_URL
+from examples.fastapi_site.routing import create_billig_engine
+from examples.fastapi_site.tickets import DEFAULT_TICKET_URL
 from mirror.catalog.model import ColumnRef
 from mirror.contracts.openapi import operations
 from mirror.provision.mirror import Mirror
 from mirror.provision.seed import EVENT_ID_BASE, SCENARIOS
-from mirror.site import billig_models as orm
-from mirror.site.api import ENDPOINT_SERIALIZERS, create_app
-from mirror.site.lineage import billig_lineage
-from mirror.site.payment import DEFAULT_PAY_URL
-from mirror.site.routing import create_billig_engine
-from mirror.site.tickets import DEFAULT_TICKET_URL
 
 from .conftest import TestClient
 

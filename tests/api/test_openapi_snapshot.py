@@ -14,6 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel, create_model
 from schemathesis.core.failures import Failure, FailureGroup
 
+from examples.fastapi_site import payment_errors, serializers
+from examples.fastapi_site.api import create_app
+from examples.fastapi_site.serializers import PublicModel
+from examples.fastapi_site.source import SITE, ReferenceSite
 from mirror.contracts.check import ContractContext, check_contracts, update_contracts
 from mirror.contracts.openapi import (
     OPENAPI_FILE,
@@ -23,10 +27,6 @@ from mirror.contracts.openapi import (
 )
 from mirror.errors import ContractError
 from mirror.provision.mirror import Mirror
-from mirror.site import payment_errors, serializers
-from mirror.site.api import create_app
-from mirror.site.serializers import PublicModel
-from mirror.site.source import SITE, ReferenceSite
 from mirror.sources.json_locator import dump_json
 from mirror.sources.site import ApiExchange
 

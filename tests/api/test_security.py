@@ -14,9 +14,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from mirror.site import billig_models as orm
-from mirror.site.api import MAX_BODY_BYTES
-from mirror.site.serializers import find_forbidden
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.api import MAX_BODY_BYTES
+from examples.fastapi_site.serializers import find_forbidden
 
 from .conftest import TestClient
 
@@ -126,8 +126,8 @@ def test_payment_error_responses_never_reveal_the_failed_buyer(
 
 
 def test_no_documented_response_can_carry_a_forbidden_key(api_app: FastAPI) -> None:
+    from examples.fastapi_site.source import SITE
     from mirror.contracts.openapi import forbidden_properties
-    from mirror.site.source import SITE
 
     assert forbidden_properties(api_app.openapi(), SITE.forbidden_fields) == []
 

@@ -14,11 +14,11 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine
 
+from examples.fastapi_site.api import create_app
+from examples.fastapi_site.seed import seed_site
 from mirror.provision.mirror import Mirror
 from mirror.provision.providers import connect_url
 from mirror.provision.seed import EVENT_ID_BASE, SCENARIOS
-from mirror.site.api import create_app
-from mirror.site.seed import seed_site
 
 from .conftest import TestClient
 

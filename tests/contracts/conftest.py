@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from examples.fastapi_site.source import SITE
 from mirror.contracts.check import ContractContext
 from mirror.provision.mirror import Mirror
-from mirror.site.source import SITE
 
 
 @pytest.fixture

@@ -15,6 +15,14 @@ from pydantic import BaseModel, create_model
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from examples.fastapi_site import serializers
+from examples.fastapi_site.source import (
+    SITE,
+    ReferenceSite,
+    billig_serializers,
+    observe_billig_outputs,
+    read_only_session,
+)
 from mirror.contracts.check import (
     ContractContext,
     check_contracts,
@@ -26,14 +34,6 @@ from mirror.errors import ContractError
 from mirror.provision.mirror import Mirror
 from mirror.provision.providers import connect_url
 from mirror.provision.schema import load_schema
-from mirror.site import serializers
-from mirror.site.source import (
-    SITE,
-    ReferenceSite,
-    billig_serializers,
-    observe_billig_outputs,
-    read_only_session,
-)
 
 
 def _failures(results) -> dict[str, tuple[str, ...]]:  # type: ignore[no-untyped-def]

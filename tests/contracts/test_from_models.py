@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import ARRAY, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from examples.fastapi_site.billig_models import BilligBase
+from examples.fastapi_site.lineage import billig_lineage, with_endpoints
+from examples.fastapi_site.source import SITE
 from mirror.catalog.model import Catalog, ColumnRef, Kind, RelationKey, Usage
 from mirror.contracts.check import check_models_in_contract
-from mirror.site.billig_models import BilligBase
-from mirror.site.lineage import billig_lineage, with_endpoints
-from mirror.site.source import SITE
 from mirror.sources.contract_file import load_contract
 from mirror.sources.sqlalchemy_models import catalog_from_models
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, create_model
 
+from examples.fastapi_site import serializers
+from examples.fastapi_site.source import SITE
 from mirror.contracts import shapes
 from mirror.contracts.shapes import (
     ShapeSnapshot,
@@ -20,8 +22,6 @@ from mirror.contracts.shapes import (
     observed_problems,
 )
 from mirror.errors import ContractError
-from mirror.site import serializers
-from mirror.site.source import SITE
 
 FORBIDDEN_KEYS = tuple(sorted(SITE.forbidden_fields))
 

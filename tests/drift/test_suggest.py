@@ -17,6 +17,7 @@ import sqlalchemy
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
 
+from examples.fastapi_site.source import SITE
 from mirror.catalog.compare import compare_catalogs
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.catalog.model import (
@@ -41,7 +42,6 @@ from mirror.drift.suggest import (
 from mirror.errors import UsageError
 from mirror.provision.providers import Server
 from mirror.provision.schema import load_schema
-from mirror.site.source import SITE
 from mirror.sources.contract_file import load_contract
 from mirror.sources.introspect import introspect
 from mirror.sources.sqlalchemy_models import mapped_column_line, sqlalchemy_type

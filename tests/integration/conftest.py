@@ -12,9 +12,9 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from examples.fastapi_site.routing import RoutedSession, session_factory
+from examples.fastapi_site.seed import seed_site
 from mirror.provision.seed import EVENT_ID_BASE, SCENARIOS
-from mirror.site.routing import RoutedSession, session_factory
-from mirror.site.seed import seed_site
 
 
 def scenario_id(name: str) -> int:

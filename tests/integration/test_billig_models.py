@@ -6,8 +6,8 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from examples.fastapi_site import billig_models as orm
 from mirror.catalog.model import RelationKey
-from mirror.site import billig_models as orm
 
 from .conftest import scenario_id
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mirror.site import billig_models as orm
-from mirror.site.payment import (
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.payment import (
     DEFAULT_PAY_URL,
     PAY_URL_ENV,
     Selection,
@@ -16,8 +16,8 @@ from mirror.site.payment import (
     payment_form,
     validate_selection,
 )
-from mirror.site.prefetch import get_billig_event
-from mirror.site.routing import RoutedSession
+from examples.fastapi_site.prefetch import get_billig_event
+from examples.fastapi_site.routing import RoutedSession
 
 from .conftest import scenario_id
 

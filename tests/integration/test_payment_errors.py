@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from mirror.site import billig_models as orm
-from mirror.site.payment_errors import GENERIC_MESSAGE, lookup_payment_error
-from mirror.site.routing import RoutedSession, session_factory
-from mirror.site.serializers import to_json
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.payment_errors import GENERIC_MESSAGE, lookup_payment_error
+from examples.fastapi_site.routing import RoutedSession, session_factory
+from examples.fastapi_site.serializers import to_json
 
 from .conftest import StatementLog
 

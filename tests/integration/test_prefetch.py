@@ -10,17 +10,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import DetachedInstanceError
 
-from mirror.site import billig_models as orm
-from mirror.site.events import TICKET_TYPE_BILLIG, Event
-from mirror.site.prefetch import (
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.events import TICKET_TYPE_BILLIG, Event
+from examples.fastapi_site.prefetch import (
     get_billig_event,
     load_billig_events,
     prefetch_billig,
     relevant_billig_events,
 )
-from mirror.site.routing import RoutedSession, session_factory
-from mirror.site.seed import seed_site
-from mirror.site.serializers import serialize_events
+from examples.fastapi_site.routing import RoutedSession, session_factory
+from examples.fastapi_site.seed import seed_site
+from examples.fastapi_site.serializers import serialize_events
 
 from .conftest import StatementLog, scenario_id
 
@@ -180,7 +180,7 @@ def test_load_helpers_return_fully_loaded_events(
 def test_serializing_one_by_one_without_prefetch_is_what_the_count_would_catch(
     reader: RoutedSession, billig_statements: StatementLog, seed_now: datetime
 ):
-    from mirror.site.serializers import serialize_billig_event
+    from examples.fastapi_site.serializers import serialize_billig_event
 
     events = [e for e in site_events(reader) if e.sold_through_billig][:10]
     billig_statements.clear()

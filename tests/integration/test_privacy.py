@@ -9,15 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from mirror.contracts.shapes import forbidden_in_schema, snapshot_of
-from mirror.site import billig_models as orm
-from mirror.site.events import Event as SiteEvent
-from mirror.site.lineage import output_schemas
-from mirror.site.payment import Selection, payment_form, validate_selection
-from mirror.site.payment_errors import lookup_payment_error
-from mirror.site.prefetch import relevant_billig_events
-from mirror.site.routing import RoutedSession
-from mirror.site.serializers import (
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.events import Event as SiteEvent
+from examples.fastapi_site.lineage import output_schemas
+from examples.fastapi_site.payment import Selection, payment_form, validate_selection
+from examples.fastapi_site.payment_errors import lookup_payment_error
+from examples.fastapi_site.prefetch import relevant_billig_events
+from examples.fastapi_site.routing import RoutedSession
+from examples.fastapi_site.serializers import (
     FORBIDDEN_FIELDS,
     PublicModel,
     find_forbidden,
@@ -25,7 +24,8 @@ from mirror.site.serializers import (
     serialize_events,
     to_json,
 )
-from mirror.site.tickets import purchase_tickets
+from examples.fastapi_site.tickets import purchase_tickets
+from mirror.contracts.shapes import forbidden_in_schema, snapshot_of
 
 
 def test_forbidden_set_pins_spec_section_3():

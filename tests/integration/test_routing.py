@@ -11,11 +11,11 @@ import sqlalchemy.exc
 from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.engine import URL, Engine
 
-from mirror.site import billig_models as orm
-from mirror.site.errors import ReadOnlyError
-from mirror.site.events import Event
-from mirror.site.routing import create_billig_engine, session_factory, site_url
-from mirror.site.seed import seed_site
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.errors import ReadOnlyError
+from examples.fastapi_site.events import Event
+from examples.fastapi_site.routing import create_billig_engine, session_factory, site_url
+from examples.fastapi_site.seed import seed_site
 
 from .conftest import StatementLog, scenario_id
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mirror.site import rules
+from examples.fastapi_site import rules
 
 NOW = datetime(2024, 6, 15, 12, 0)
 

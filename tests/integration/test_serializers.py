@@ -11,13 +11,12 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from mirror.catalog.model import ColumnRef
-from mirror.site import billig_models as orm
-from mirror.site.events import Event as SiteEvent
-from mirror.site.lineage import output_schemas
-from mirror.site.prefetch import get_billig_event, relevant_billig_events
-from mirror.site.routing import RoutedSession
-from mirror.site.serializers import (
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.events import Event as SiteEvent
+from examples.fastapi_site.lineage import output_schemas
+from examples.fastapi_site.prefetch import get_billig_event, relevant_billig_events
+from examples.fastapi_site.routing import RoutedSession
+from examples.fastapi_site.serializers import (
     FIELD_LINEAGE,
     SERIALIZER_SCHEMAS,
     BilligEvent,
@@ -33,6 +32,7 @@ from mirror.site.serializers import (
     serialize_ticket_group,
     to_json,
 )
+from mirror.catalog.model import ColumnRef
 
 from .conftest import scenario_id
 

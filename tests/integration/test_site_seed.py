@@ -9,9 +9,14 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from examples.fastapi_site.events import (
+    TICKET_TYPE_BILLIG,
+    TICKET_TYPE_CUSTOM,
+    TICKET_TYPE_FREE,
+    Event,
+)
+from examples.fastapi_site.seed import seed_site, site_event_rows
 from mirror.errors import UsageError
-from mirror.site.events import TICKET_TYPE_BILLIG, TICKET_TYPE_CUSTOM, TICKET_TYPE_FREE, Event
-from mirror.site.seed import seed_site, site_event_rows
 
 IDS = list(range(1000, 1060))
 NOW = datetime(2024, 6, 15)

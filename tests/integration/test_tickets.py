@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from mirror.errors import UsageError
-from mirror.site import billig_models as orm
-from mirror.site.routing import RoutedSession
-from mirror.site.serializers import to_json
-from mirror.site.tickets import (
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.routing import RoutedSession
+from examples.fastapi_site.serializers import to_json
+from examples.fastapi_site.tickets import (
     DEFAULT_TICKET_URL,
     NOT_ONE_PURCHASE,
     TICKET_URL_ENV,
@@ -23,6 +22,7 @@ from mirror.site.tickets import (
     pdf_url,
     purchase_tickets,
 )
+from mirror.errors import UsageError
 
 # ``purchases`` (tests/conftest.py): each seeded purchase with its complete ticket set.
 Purchase = Any

@@ -461,9 +461,9 @@ def test_a_mirror_gone_during_the_api_check_is_exit_3_never_a_pass(
 ) -> None:
     """The API answers 503 (a declared status) when its database is gone; the check must not
     take that for "answers as declared"."""
-    import mirror.site.samples
+    import examples.fastapi_site.samples
 
-    send_all = mirror.site.samples._send_all
+    send_all = examples.fastapi_site.samples._send_all
 
     async def mirror_gone_first(app, requests):  # type: ignore[no-untyped-def]
         database = app.state.api.billig_engine.url.database
@@ -476,7 +476,7 @@ def test_a_mirror_gone_during_the_api_check_is_exit_3_never_a_pass(
             )
         return await send_all(app, requests)
 
-    monkeypatch.setattr(mirror.site.samples, "_send_all", mirror_gone_first)
+    monkeypatch.setattr(examples.fastapi_site.samples, "_send_all", mirror_gone_first)
     before = databases(billig_server)
     result = run_cli(
         "contracts", "check", "--provider", "dsn", "--dsn", full(billig_server.admin_url),

@@ -23,6 +23,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from examples.fastapi_site.tickets import (
+    HMAC_DIGITS,
+    MAX_TICKETS,
+    TicketReferenceError,
+    parse_ticket_refs,
+    pdf_url,
+)
 from mirror.catalog import compare
 from mirror.catalog.compare import columns, compare_catalogs, relations
 from mirror.catalog.findings import FindingKind
@@ -37,13 +44,6 @@ from mirror.catalog.model import (
     quote_ident,
 )
 from mirror.provision.providers import Server
-from mirror.site.tickets import (
-    HMAC_DIGITS,
-    MAX_TICKETS,
-    TicketReferenceError,
-    parse_ticket_refs,
-    pdf_url,
-)
 from mirror.sources.contract_file import dump_contract, parse_contract, parse_json
 
 from .strategies import MUTATIONS, catalogs, identifiers, mutations, type_spellings

@@ -10,7 +10,7 @@ public schema derives from :class:`PublicModel`, which refuses at class creation
 in :data:`FORBIDDEN_FIELDS` and any undeclared key, so forbidden data cannot be emitted.
 
 Timestamps are Billig's naive local times, emitted with the site zone's offset
-(:func:`mirror.site.rules.localize`). Serializing a list of site events always prefetches, one query
+(:func:`rules.localize`). Serializing a list of site events always prefetches, one query
 per level.
 """
 
@@ -28,11 +28,15 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site import events as site_models
+from examples.fastapi_site import rules
+from examples.fastapi_site.prefetch import (
+    attach_price_groups,
+    attach_ticket_groups,
+    prefetch_billig,
+)
 from mirror.catalog.model import ColumnRef, Usage
-from mirror.site import billig_models as orm
-from mirror.site import events as site_models
-from mirror.site import rules
-from mirror.site.prefetch import attach_price_groups, attach_ticket_groups, prefetch_billig
 
 # Never public: ticket counts, owner data, card numbers. Pinned by the shape snapshots.
 FORBIDDEN_FIELDS: frozenset[str] = frozenset(

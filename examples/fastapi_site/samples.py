@@ -49,10 +49,10 @@ def sample_requests(session: Any, now: datetime) -> list[SampleRequest]:
     """Requests covering every operation, with success and error cases, from the mirror's rows."""
     from sqlalchemy import select
 
-    from mirror.site import api
-    from mirror.site import billig_models as orm
-    from mirror.site.events import Event
-    from mirror.site.prefetch import relevant_billig_events
+    from examples.fastapi_site import api
+    from examples.fastapi_site import billig_models as orm
+    from examples.fastapi_site.events import Event
+    from examples.fastapi_site.prefetch import relevant_billig_events
 
     missing = api.INT4_MAX
     out = [
@@ -177,8 +177,8 @@ def exchanges(app: FastAPI, now: datetime) -> list[ApiExchange]:
     import httpx  # noqa: F401  (imported before the event loop runs; see _send_all)
     from sqlalchemy import select
 
-    from mirror.site.billig_models import BilligEvent
-    from mirror.site.seed import seed_site
+    from examples.fastapi_site.billig_models import BilligEvent
+    from examples.fastapi_site.seed import seed_site
 
     state = app.state.api
     with state.session() as session:
@@ -187,7 +187,7 @@ def exchanges(app: FastAPI, now: datetime) -> list[ApiExchange]:
     with state.session() as session:
         requests = sample_requests(session, now)
     # The app logs each server error; the check turns every one into a problem line instead.
-    with _quiet(logging.getLogger("mirror.site.api")):
+    with _quiet(logging.getLogger("examples.fastapi_site.api")):
         responses = asyncio.run(_send_all(app, requests))
     if any(status >= 500 for status, _, _ in responses):
         _mirror_still_there(state)

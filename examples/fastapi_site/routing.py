@@ -19,9 +19,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
-from mirror.site.billig_models import BilligBase, relation_key
-from mirror.site.errors import ReadOnlyError
-from mirror.site.events import SiteBase
+from examples.fastapi_site.billig_models import BilligBase, relation_key
+from examples.fastapi_site.errors import ReadOnlyError
+from examples.fastapi_site.events import SiteBase
 
 SITE_URL_ENV = "BILLIG_SITE_URL"
 DEFAULT_SITE_URL = "sqlite:///site.sqlite3"

@@ -7,7 +7,7 @@ a dotted table name, which would quote to a different relation. Events are read 
 (:class:`BilligEventTable`) because it is what the foreign keys point at. Relations without a
 primary key in the database (the view, ``payment_error_price_group``) get one on the mapper only,
 so the table metadata stays faithful. All relationships are view-only: nothing here writes, and
-:mod:`mirror.site.routing` refuses flushes of these models in production.
+:mod:`routing` refuses flushes of these models in production.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from sqlalchemy.orm import (
     relationship,
 )
 
+from examples.fastapi_site import rules
 from mirror.catalog.model import ColumnRef, RelationKey
-from mirror.site import rules
 
 BILLIG_SCHEMA = "billig"
 

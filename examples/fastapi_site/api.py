@@ -7,7 +7,7 @@ model, so the OpenAPI document pins each shape precisely enough that a changed o
 (``contracts/openapi.json``, checked by the OpenAPI kind). Inputs are bounded and typed in
 the document and enforced by the same declarations: malformed input is a 4xx JSON error, a
 well-formed request the data cannot satisfy is a 404 or 409, and nothing a client sends is a 500.
-List endpoints serialize through :func:`mirror.site.prefetch.prefetch_billig` (one query per level).
+List endpoints serialize through :func:`prefetch.prefetch_billig` (one query per level).
 Billig is read through a read-only engine; responses never carry owner data or card numbers.
 """
 
@@ -35,19 +35,19 @@ from sqlalchemy.pool import StaticPool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mirror.provision.seed import EVENT_ID_BASE
-from mirror.secrets import password_of, scrub
-from mirror.site import events as site_models
-from mirror.site import payment, payment_errors, routing, rules, serializers, tickets
-from mirror.site.billig_models import select_relevant_events
-from mirror.site.deadline import bound_engine
-from mirror.site.prefetch import get_billig_event
-from mirror.site.routing import (
+from examples.fastapi_site import events as site_models
+from examples.fastapi_site import payment, payment_errors, routing, rules, serializers, tickets
+from examples.fastapi_site.billig_models import select_relevant_events
+from examples.fastapi_site.deadline import bound_engine
+from examples.fastapi_site.prefetch import get_billig_event
+from examples.fastapi_site.routing import (
     RoutedSession,
     create_billig_engine,
     create_site_engine,
     session_factory,
 )
+from mirror.provision.seed import EVENT_ID_BASE
+from mirror.secrets import password_of, scrub
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ TICKET_REF_PATTERN = (
 )
 MEMBERCARD_PATTERN = r"^[0-9]{1,19}$"
 # No control characters and none of the characters Python counts as white space, which
-# mirror.site.payment rejects in an address; written with escapes every regex dialect reads alike.
+# payment.py rejects in an address; written with escapes every regex dialect reads alike.
 _NOT_IN_EMAIL = r"@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 EMAIL_PATTERN = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}.]+(?:\.[^{_NOT_IN_EMAIL}.]+)+$"
 EMAIL_MAX = 254
@@ -270,7 +270,7 @@ def _billig_engine(billig: str | URL | Engine, timeout_s: float) -> tuple[Engine
     The server cancels a statement after ``timeout_s`` (locks after at most 2 s); connecting
     and waiting for a pooled connection are bounded by ``timeout_s`` too; and every use of a
     connection (its check, its statements, its rollback) by ``timeout_s`` plus a grace period on
-    the client's side (:mod:`mirror.site.deadline`), for a server that no longer answers at all.
+    the client's side (:mod:`deadline`), for a server that no longer answers at all.
     """
     if isinstance(billig, Engine):
         return billig, False
@@ -360,7 +360,7 @@ def _link(operation_id: str, description: str, **parameters: str) -> dict[str, A
 
 
 # Endpoint → the output schemas it emits (their nested schemas included), for lineage
-# (mirror.site.lineage): a Billig column read by one of these schemas is read by the endpoint.
+# (lineage.py): a Billig column read by one of these schemas is read by the endpoint.
 ENDPOINT_SERIALIZERS: Mapping[str, tuple[str, ...]] = {
     "GET /events": ("Event",),
     "GET /events/{event_id}": ("Event",),

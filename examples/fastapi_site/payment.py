@@ -20,9 +20,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mirror.site import billig_models as orm
-from mirror.site import rules
-from mirror.site.serializers import CONFIG, INPUT, PublicModel, column, derived, join
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site import rules
+from examples.fastapi_site.serializers import CONFIG, INPUT, PublicModel, column, derived, join
 
 PAY_URL_ENV = "BILLIG_PAY_URL"
 DEFAULT_PAY_URL = "https://billig.example.org/pay"

@@ -2,7 +2,7 @@
 
 Billig comes from the harness (``--dsn`` or a fresh seeded mirror); the site's own data from
 ``--site-db`` or from a temporary SQLite file seeded with site events that point into that
-Billig (:func:`mirror.site.seed.seed_site`). :func:`running_app` builds the app over both and
+Billig (:func:`seed.seed_site`). :func:`running_app` builds the app over both and
 removes what it made.
 """
 
@@ -48,7 +48,7 @@ def billig_event_ids(url: URL) -> list[int]:
 
 def seed_site_file(path: Path, billig_url: URL, now: datetime | None = None) -> str:
     """A SQLite site database at ``path`` with site events pointing at Billig's events."""
-    from mirror.site.seed import seed_site
+    from examples.fastapi_site.seed import seed_site
 
     url = f"sqlite:///{path}"
     engine = create_engine(url)
@@ -65,7 +65,7 @@ def running_app(
 ) -> Iterator[tuple[Any, str]]:
     """The API over Billig at ``billig_dsn`` and the site database (``site_db``, or a seeded
     temporary SQLite file): (app, how the site database is shown); removed afterwards."""
-    from mirror.site.api import create_app
+    from examples.fastapi_site.api import create_app
 
     billig = _billig_url(billig_dsn)
     with contextlib.ExitStack() as stack:

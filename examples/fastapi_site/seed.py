@@ -16,15 +16,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from mirror.errors import UsageError
-from mirror.site.events import (
+from examples.fastapi_site.events import (
     TICKET_TYPE_BILLIG,
     TICKET_TYPE_CUSTOM,
     TICKET_TYPE_FREE,
     Event,
     create_site_schema,
 )
-from mirror.site.rules import billig_now
+from examples.fastapi_site.rules import billig_now
+from mirror.errors import UsageError
 
 _TITLES = ("Konsert", "Revy", "Quiz", "Foredrag", "Fest", "Jazz", "Teater", "Film", "Debatt")
 # Share of site events per kind; the rest sell through an existing Billig event.

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from mirror.catalog.model import ColumnRef, Usage
 
 if TYPE_CHECKING:
-    from mirror.site.serializers import PublicModel
+    from examples.fastapi_site.serializers import PublicModel
 
 # The optional module that knows the API's endpoints, and the function it may define there:
 # ``endpoint_serializers() -> Mapping[str, Iterable[str]]`` (endpoint → serializer names).
-API_MODULE = "mirror.site.api"
+API_MODULE = "examples.fastapi_site.api"
 API_HOOK = "endpoint_serializers"
 
 
@@ -66,7 +66,7 @@ def endpoint_serializers() -> dict[str, tuple[str, ...]]:
 
 def billig_lineage(endpoints: Mapping[str, Iterable[str]] | None = None) -> dict[ColumnRef, Usage]:
     """The lineage of the site's code over Billig: models, serializer fields and endpoints."""
-    from mirror.site.serializers import column_usage
+    from examples.fastapi_site.serializers import column_usage
 
     found = endpoint_serializers() if endpoints is None else endpoints
     return with_schema_endpoints(with_endpoints(column_usage(), found), found)
@@ -77,7 +77,7 @@ def with_schema_endpoints(
 ) -> dict[ColumnRef, Usage]:
     """``lineage`` plus endpoints that emit output schemas other than the four serializers
     (the payment form, payment errors, tickets …): they read the columns behind their fields."""
-    from mirror.site.serializers import SERIALIZER_SCHEMAS, lineage_of
+    from examples.fastapi_site.serializers import SERIALIZER_SCHEMAS, lineage_of
 
     schemas = output_schemas()
     reached: dict[ColumnRef, set[str]] = {}
@@ -103,9 +103,9 @@ def with_schema_endpoints(
 def output_schemas() -> dict[str, type[PublicModel]]:
     """Every public output schema of the integration layer by name: the four serializers, the
     payment form and validation, payment-error outcomes and ticket descriptions."""
-    from mirror.site.payment import PAYMENT_SCHEMAS
-    from mirror.site.payment_errors import PAYMENT_ERROR_SCHEMAS
-    from mirror.site.serializers import SERIALIZER_SCHEMAS
-    from mirror.site.tickets import TICKET_SCHEMAS
+    from examples.fastapi_site.payment import PAYMENT_SCHEMAS
+    from examples.fastapi_site.payment_errors import PAYMENT_ERROR_SCHEMAS
+    from examples.fastapi_site.serializers import SERIALIZER_SCHEMAS
+    from examples.fastapi_site.tickets import TICKET_SCHEMAS
 
     return {**SERIALIZER_SCHEMAS, **PAYMENT_SCHEMAS, **PAYMENT_ERROR_SCHEMAS, **TICKET_SCHEMAS}

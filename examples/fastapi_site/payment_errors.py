@@ -17,9 +17,9 @@ from typing import Annotated, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mirror.site import billig_models as orm
-from mirror.site.payment import count_field
-from mirror.site.serializers import PublicModel, column, derived, join
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site.payment import count_field
+from examples.fastapi_site.serializers import PublicModel, column, derived, join
 
 GENERIC_MESSAGE = "The payment could not be completed. Please try again."
 _KEY_MAX = 64  # payment_error.error is varchar(64)

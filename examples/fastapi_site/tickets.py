@@ -26,10 +26,10 @@ from sqlalchemy import Integer, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
+from examples.fastapi_site import billig_models as orm
+from examples.fastapi_site import rules
+from examples.fastapi_site.serializers import CONFIG, INPUT, PublicModel, column, join
 from mirror.errors import UsageError
-from mirror.site import billig_models as orm
-from mirror.site import rules
-from mirror.site.serializers import CONFIG, INPUT, PublicModel, column, join
 
 TICKET_URL_ENV = "BILLIG_TICKET_URL"
 DEFAULT_TICKET_URL = "https://billig.example.org/pdf?"

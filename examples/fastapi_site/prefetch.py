@@ -18,13 +18,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mirror.site.billig_models import (
+from examples.fastapi_site.billig_models import (
     BilligEvent,
     BilligPriceGroup,
     BilligTicketGroup,
     select_relevant_events,
 )
-from mirror.site.events import Event
+from examples.fastapi_site.events import Event
 
 
 def _any_of(ids: Sequence[int]) -> Any:
@@ -97,7 +97,7 @@ def get_billig_event(
 def relevant_billig_events(
     session: Session, now: datetime, *, tickets: bool = True, prices: bool = True
 ) -> list[BilligEvent]:
-    """The Billig events the site shows at ``now`` (see :mod:`mirror.site.rules`), fully loaded."""
+    """The Billig events the site shows at ``now`` (see :mod:`rules`), fully loaded."""
     rows = list(session.scalars(select_relevant_events(now)).all())
     if tickets:
         attach_ticket_groups(session, rows, prices=prices)

@@ -1,8 +1,8 @@
 """The reference site as a site source: what the harness reads of it, through one object.
 
 This repository configures it like any user would (``[tool.billig] site =
-"mirror.site.source:SITE"``). The fields make variants easy to build in tests: the same site
-with another set of serializers, another observer, another app.
+"examples.fastapi_site.source:SITE"``). The fields make variants easy to build in tests: the same
+site with another set of serializers, another observer, another app.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _UNUSED_DSN = "postgresql+psycopg2://localhost/unused"
 
 def billig_serializers() -> dict[str, type[BaseModel]]:
     """The four serializers whose shapes are pinned."""
-    from mirror.site.serializers import SERIALIZER_SCHEMAS
+    from examples.fastapi_site.serializers import SERIALIZER_SCHEMAS
 
     return dict(SERIALIZER_SCHEMAS)
 
@@ -38,17 +38,17 @@ def billig_serializers() -> dict[str, type[BaseModel]]:
 def observe_billig_outputs(session: Session) -> dict[str, list[Any]]:
     """Real output of every serializer over all Billig events of the seeded mirror.
 
-    The ``Event`` serializer runs over the site seed (:func:`mirror.site.seed.seed_site`) in the
+    The ``Event`` serializer runs over the site seed (:func:`seed.seed_site`) in the
     session's site database: events sold through Billig, free and custom ones, and ones whose
     Billig event does not exist, so ``billig`` is both an object and null.
     """
     from sqlalchemy import select
 
-    from mirror.site import serializers
-    from mirror.site.billig_models import BilligEvent
-    from mirror.site.events import Event
-    from mirror.site.prefetch import load_billig_events
-    from mirror.site.seed import seed_site
+    from examples.fastapi_site import serializers
+    from examples.fastapi_site.billig_models import BilligEvent
+    from examples.fastapi_site.events import Event
+    from examples.fastapi_site.prefetch import load_billig_events
+    from examples.fastapi_site.seed import seed_site
 
     ids = list(session.scalars(select(BilligEvent.id).order_by(BilligEvent.id)))
     events = list(load_billig_events(session, ids).values())
@@ -65,7 +65,7 @@ def observe_billig_outputs(session: Session) -> dict[str, list[Any]]:
 
 
 def create_app(*args: Any, **kwargs: Any) -> Any:
-    from mirror.site.api import create_app as create
+    from examples.fastapi_site.api import create_app as create
 
     return create(*args, **kwargs)
 
@@ -73,8 +73,12 @@ def create_app(*args: Any, **kwargs: Any) -> Any:
 @contextlib.contextmanager
 def read_only_session(database: str) -> Iterator[Session]:
     """A read-only session on Billig at ``database``, with the site's models in memory."""
-    from mirror.site.events import create_site_schema
-    from mirror.site.routing import create_billig_engine, create_site_engine, session_factory
+    from examples.fastapi_site.events import create_site_schema
+    from examples.fastapi_site.routing import (
+        create_billig_engine,
+        create_site_engine,
+        session_factory,
+    )
 
     billig = create_billig_engine(_url(database), production=True)
     site = create_site_engine("sqlite://")  # private, in memory: observation seeds it
@@ -92,7 +96,7 @@ _MISSING_COLUMN = re.compile(r'column "?([^".\s]+)"?\."?([^".\s]+)"? does not ex
 
 def _model_column(relation: str, column: str) -> str:
     """``Model.attribute (schema.relation.column)`` for a column a model reads, by name."""
-    from mirror.site.billig_models import BilligBase
+    from examples.fastapi_site.billig_models import BilligBase
 
     for model in sqlalchemy_models.mapped_models(BilligBase):
         if model.relation.name == relation and column in model.columns:
@@ -130,27 +134,27 @@ def site_code(what: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class ReferenceSite:
-    """The SQLAlchemy models, pydantic serializers and FastAPI app of ``mirror/site/``."""
+    """The SQLAlchemy models, pydantic serializers and FastAPI app of ``examples/fastapi_site/``."""
 
     serializers: Callable[[], Mapping[str, type[BaseModel]]] = billig_serializers
     observer: Callable[[Session], Mapping[str, list[Any]]] = observe_billig_outputs
     app_factory: Callable[..., Any] = create_app
     name: str = "reference site"
-    models_file: str = "mirror/site/billig_models.py"
+    models_file: str = "examples/fastapi_site/billig_models.py"
     forbidden_fields: frozenset[str] = field(default_factory=lambda: _forbidden())
 
     def catalog(self) -> Catalog:
-        from mirror.site.billig_models import BilligBase
+        from examples.fastapi_site.billig_models import BilligBase
 
         return sqlalchemy_models.catalog_from_models(BilligBase)
 
     def lineage(self) -> Mapping[ColumnRef, Usage]:
-        from mirror.site.lineage import billig_lineage
+        from examples.fastapi_site.lineage import billig_lineage
 
         return billig_lineage()
 
     def models(self) -> Sequence[SiteModel]:
-        from mirror.site.billig_models import BilligBase
+        from examples.fastapi_site.billig_models import BilligBase
 
         return sqlalchemy_models.mapped_models(BilligBase)
 
@@ -195,12 +199,12 @@ class ReferenceSite:
     def serving(
         self, database: str, site_database: str | None = None
     ) -> contextlib.AbstractContextManager[tuple[Any, str]]:
-        from mirror.site.server import running_app
+        from examples.fastapi_site.server import running_app
 
         return running_app(database, site_database)
 
     def api_exchanges(self, database: str, now: datetime) -> Sequence[ApiExchange] | None:
-        from mirror.site import rules, samples
+        from examples.fastapi_site import rules, samples
 
         moment = rules.billig_time(now)
         app = self.app_factory(_url(database), "sqlite://", now=moment)
@@ -218,7 +222,7 @@ def _url(database: str) -> URL:
 
 
 def _forbidden() -> frozenset[str]:
-    from mirror.site.serializers import FORBIDDEN_FIELDS
+    from examples.fastapi_site.serializers import FORBIDDEN_FIELDS
 
     return frozenset(FORBIDDEN_FIELDS)
 

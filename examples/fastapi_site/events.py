@@ -3,7 +3,7 @@
 The site database is the site's (SQLite by default, any SQLAlchemy URL). ``Event.billig_id`` is a
 *logical* reference into Billig (another database, another team): no foreign key, and it may
 point at nothing. ``event.billig`` loads the Billig event lazily for one event; for many events use
-:func:`mirror.site.prefetch.prefetch_billig`, which fills the same cache with one query per level.
+:func:`prefetch.prefetch_billig`, which fills the same cache with one query per level.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_sessio
 from sqlalchemy.orm.exc import DetachedInstanceError
 
 if TYPE_CHECKING:
-    from mirror.site.billig_models import BilligEvent
+    from examples.fastapi_site.billig_models import BilligEvent
 
 TICKET_TYPE_BILLIG = "billig"
 TICKET_TYPE_FREE = "free"
@@ -73,7 +73,7 @@ class Event(SiteBase):
             raise DetachedInstanceError(
                 f"site event {self.id} is not in a session; cannot load its Billig event"
             )
-        from mirror.site.billig_models import BilligEvent
+        from examples.fastapi_site.billig_models import BilligEvent
 
         found = session.get(BilligEvent, self.billig_id)
         if found is not None and found.hidden:
