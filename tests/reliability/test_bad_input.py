@@ -303,7 +303,7 @@ SCHEMA_FILES: dict[str, tuple[str | bytes, int, str]] = {
     ),
     "empty": ("", 2, r"billig\.sql: contains no SQL statement"),
     "comments only": ("-- nothing yet\n/* really */\n", 2, r"contains no SQL statement"),
-    "not UTF-8": (b"CREATE SCHEMA billig;\n\xff\xfe", 2, r"billig\.sql: cannot read"),
+    "not UTF-8": (b"CREATE SCHEMA billig;\n\xff\xfe", 2, r"billig\.sql: not UTF-8 text"),
     "no billig schema": (
         "CREATE TABLE public.kort (kort bigint PRIMARY KEY);",
         2,
