@@ -14,13 +14,15 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mirror.dsn import Dsn
 from mirror.errors import ProviderError
+from mirror.provision.cache import Reuse, copy_data, digest, harness_digest
 from mirror.provision.process import announced_group, reaper
-from mirror.provision.server import Server, wait_ready
+from mirror.provision.server import Prepared, Server, connect_url, wait_ready
 from mirror.provision.watchdog import release_cluster_memory, start_time, stop_group
 
 # Users a root process may drop to for initdb/postgres, in order; never created by us.
@@ -112,20 +114,24 @@ def cluster_parent() -> str | None:
 
 
 @contextlib.contextmanager
-def run_cluster(bindir: Path, provider: str, user_name: str | None = None) -> Iterator[Server]:
+def run_cluster(
+    bindir: Path, provider: str, user_name: str | None = None, reuse: Reuse | None = None
+) -> Iterator[Server]:
     """Private cluster from server binaries: temp data dir, private socket and port, fsync off.
 
     The postmaster runs in its own session (so a terminal's Ctrl-C reaches only us, and we stop
     it in order); the postmaster, its backends and the temporary directory are gone when the
     context exits, whether normally, by an exception or by KeyboardInterrupt, and the reaper
-    removes them if this process is killed outright.
+    removes them if this process is killed outright. With ``reuse``, the cluster starts from a
+    copy of a stored one (see :mod:`mirror.provision.cache`), and the yielded server's
+    ``prepared`` says whether it came from the cache or was built (and stored) now.
     """
     user = unprivileged_user(user_name)
     password = secrets.token_urlsafe(18)
     with reaper() as announce:
         root = Path(tempfile.mkdtemp(prefix=f"billig-mirror-{provider}-", dir=cluster_parent()))
         announce(f"dir {root}")
-        with _cluster(bindir, provider, root, password, user, announce) as server:
+        with _cluster(bindir, provider, root, password, user, announce, reuse) as server:
             yield server
 
 
@@ -137,53 +143,136 @@ def _cluster(
     password: str,
     user: pwd.struct_passwd | None,
     announce: Callable[[str], None],
+    reuse: Reuse | None,
 ) -> Iterator[Server]:
-    proc: subprocess.Popen[bytes] | None = None
+    running: list[subprocess.Popen[bytes]] = []  # the postmaster, once started
+
+    def serve(rotate: bool) -> Server:
+        url = _serve(bindir, root, password, user, announce, rotate, running)
+        return Server(provider=provider, dsn=url, detail=str(bindir), bindir=bindir)
+
     try:
-        data = root / "data"
         try:
-            _init_cluster(bindir, root, data, password, user, announce)
-            for attempt in range(1, _PORT_ATTEMPTS + 1):
-                port = _free_port()
-                proc = _start_postmaster(bindir, root, data, port, user)
-                announce(f"pid {proc.pid}")
-                url = Dsn(
-                    host="127.0.0.1", port=str(port), username="postgres", password=password,
-                    database="postgres",
-                )  # fmt: skip
-                try:
-                    wait_ready(url, _exited(proc), root / "postgres.log")
-                    break
-                except ProviderError:
-                    if attempt == _PORT_ATTEMPTS or not _lost_port_race(root / "postgres.log"):
-                        raise
-                    _stop_process(proc)
-                    proc = None
+            _prepare_root(root, user)
+            if reuse is None:
+                _init_cluster(bindir, root, password, user, announce)
+                server = serve(rotate=False)
+            else:
+                server = _reused(bindir, root, password, user, announce, reuse, serve, running)
         except (OSError, subprocess.SubprocessError) as exc:
             raise ProviderError(f"cannot start a {provider} cluster from {bindir}: {exc}") from None
-        yield Server(provider=provider, dsn=url, detail=str(bindir), bindir=bindir)
+        yield server
     finally:
-        if proc is not None:
+        for proc in running:
             _stop_process(proc)
         release_cluster_memory(str(root))  # left behind only when the postmaster was killed
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _reused(
+    bindir: Path,
+    root: Path,
+    password: str,
+    user: pwd.struct_passwd | None,
+    announce: Callable[[str], None],
+    reuse: Reuse,
+    serve: Callable[[bool], Server],
+    running: list[subprocess.Popen[bytes]],
+) -> Server:
+    """A cluster from the cache: the seeded one, else an initialized one seeded now and stored."""
+    data = root / "data"
+    # Entries keep their files' owner: the user the cluster runs as is part of the key.
+    owner = user.pw_uid if user is not None else os.geteuid()
+    cluster_key = digest("cluster", binaries_identity(bindir), harness_digest(), owner)
+    seeded_key = digest("seeded", cluster_key, *reuse.inputs)
+    with reuse.cache.open(seeded_key) as entry:
+        if entry is not None:
+            copy_data(entry.data, data)
+            meta = entry.meta
+    if entry is not None:
+        # A stored cluster keeps the password of the run that built it: give it ours.
+        return replace(serve(True), prepared=Prepared("cache", meta))
+    with reuse.cache.open(cluster_key) as entry:
+        if entry is not None:
+            copy_data(entry.data, data)
+    if entry is None:
+        _init_cluster(bindir, root, password, user, announce)
+        reuse.cache.store(cluster_key, data, {}, announce)
+    meta = reuse.build(serve(entry is not None))
+    # Stored as soon as it is seeded, before anything of the run can change it.
+    _stop_process(running.pop())
+    if not (data / "postmaster.pid").exists():  # a clean shutdown, not a crash image
+        reuse.cache.store(seeded_key, data, meta, announce)
+    return replace(serve(False), prepared=Prepared("built", meta))
+
+
+def _serve(
+    bindir: Path,
+    root: Path,
+    password: str,
+    user: pwd.struct_passwd | None,
+    announce: Callable[[str], None],
+    rotate: bool,
+    running: list[subprocess.Popen[bytes]],
+) -> Dsn:
+    """Start the postmaster on a free port and wait until it answers; ``rotate`` sets the
+    password first (through the socket, where a stored cluster's old one is not needed)."""
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        port = _free_port()
+        proc = _start_postmaster(bindir, root, root / "data", port, user)
+        running.append(proc)
+        announce(f"pid {proc.pid}")
+        url = Dsn(
+            host="127.0.0.1", port=str(port), username="postgres", password=password,
+            database="postgres",
+        )  # fmt: skip
+        local = Dsn(
+            host=str(root / "sock"), port=str(port), username="postgres", database="postgres"
+        )
+        try:
+            wait_ready(local if rotate else url, _exited(proc), root / "postgres.log")
+            break
+        except ProviderError:
+            if attempt == _PORT_ATTEMPTS or not _lost_port_race(root / "postgres.log"):
+                raise
+            _stop_process(running.pop())
+    if rotate:
+        with contextlib.closing(connect_url(local)) as conn, conn.cursor() as cur:
+            conn.autocommit = True
+            cur.execute("ALTER ROLE postgres PASSWORD %s", (password,))
+    return url
+
+
+def binaries_identity(bindir: Path) -> str:
+    """The server binaries as a cache key part: their version, where they are, size and time."""
+    postgres = bindir / "postgres"
+    info = postgres.stat()
+    version = subprocess.run(
+        [str(postgres), "--version"], capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
+    return f"{version}:{postgres}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def _prepare_root(root: Path, user: pwd.struct_passwd | None) -> None:
+    (root / "sock").mkdir()
+    if user is not None:
+        for path in (root, root / "sock"):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    os.chmod(root, 0o700)
+
+
 def _init_cluster(
     bindir: Path,
     root: Path,
-    data: Path,
     password: str,
     user: pwd.struct_passwd | None,
     announce: Callable[[str], None],
 ) -> None:
-    (root / "sock").mkdir()
+    data = root / "data"
     pwfile = root / "pwfile"
     pwfile.write_text(password + "\n")
     if user is not None:
-        for path in (root, root / "sock", pwfile):
-            os.chown(path, user.pw_uid, user.pw_gid)
-    os.chmod(root, 0o700)
+        os.chown(pwfile, user.pw_uid, user.pw_gid)
     # initdb runs in a process group known to the reaper: when we die it stops initdb and its
     # bootstrap postgres before it removes the directory they write into.
     try:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from dataclasses import astuple, dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 
 from mirror.dsn import Dsn, SqlAlchemyUrl
-from mirror.errors import ProviderError, SchemaLoadError
+from mirror.errors import HarnessError, ProviderError, SchemaLoadError
+from mirror.provision.cache import ClusterCache, Reuse, file_digest
 from mirror.provision.providers import ProviderOptions, Server, provision
 from mirror.provision.schema import load_schema
 from mirror.secrets import scrub
@@ -43,6 +44,16 @@ class Mirror:
     template: str = TEMPLATE_DB
     # What the seed wrote differently from what it knows (see mirror.provision.seed).
     seed_warnings: tuple[SeedWarning, ...] = ()
+    # Where the seeded template came from: "cache", "built" (and stored), or "" (no cache).
+    origin: str = ""
+
+    @property
+    def origin_text(self) -> str:
+        """How the mirror came to be, as ``billig check`` says it."""
+        return {
+            "cache": "from cache",
+            "built": "built, cached for the next run",
+        }.get(self.origin, "built, cache not used")
 
     @property
     def provider(self) -> str:
@@ -123,8 +134,14 @@ def start_mirror(
     options: ProviderOptions | None = None,
     schema_path: Path | None = None,
 ) -> Iterator[Mirror]:
-    """Provision a server, load and seed the template, and hand out a clone as the mirror."""
-    with provision(provider, options) as server:
+    """Provision a server, load and seed the template, and hand out a clone as the mirror.
+
+    A cluster provider starts from a stored, already seeded cluster when one was built from the
+    same inputs (:mod:`mirror.provision.cache`), unless ``options.cache`` is off.
+    """
+    options = options or ProviderOptions()
+    reuse = _reuse(events, seed, now, schema_path) if options.cache else None
+    with provision(provider, options, reuse) as server:
         created: list[str] = []
         try:
             # A dsn server is shared: give our template a unique name and drop all we made.
@@ -133,18 +150,65 @@ def start_mirror(
             )
             name = MIRROR_DB if server.provider != "dsn" else f"billig_m_{secrets.token_hex(4)}"
             try:
-                _, seeded = _build_template(server, events, seed, now, schema_path, template)
+                if server.prepared is None:
+                    _, seeded = _build_template(server, events, seed, now, schema_path, template)
+                    warnings = seeded.warnings
+                else:
+                    warnings = _warnings(server.prepared.meta)
                 created.append(template)
                 url = server.create_database(name, template=template)
                 created.append(name)
             except psycopg2.Error as exc:  # e.g. the server died while we built the mirror
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise ProviderError(
-                    f"the {server.provider} server failed while the mirror was built: "
-                    + scrub(first, server.dsn.password)
-                ) from None
-            yield Mirror(server, url, template, seeded.warnings)
+                raise _server_failed(server, exc) from None
+            origin = server.prepared.origin if server.prepared is not None else ""
+            yield Mirror(server, url, template, warnings, origin)
         finally:
             for name in reversed(created):
                 with contextlib.suppress(Exception):
                     server.drop_database(name)
+
+
+def _server_failed(server: Server, exc: psycopg2.Error) -> ProviderError:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return ProviderError(
+        f"the {server.provider} server failed while the mirror was built: "
+        + scrub(first, server.dsn.password)
+    )
+
+
+def _reuse(events: int, seed: int, now: datetime | None, schema_path: Path | None) -> Reuse | None:
+    """What a cached mirror is keyed by and how it is built; None when there is no cache."""
+    cache = ClusterCache.default()
+    path = schema_path if schema_path is not None else _configured_schema()
+    # Only a regular file has a content to key on; anything else fails in the build, uncached.
+    if path is None or not path.is_file() or cache.usable() is not None:
+        return None
+    # Without ``now`` the seed takes today as its reference day: a new day is a new mirror.
+    day = now.isoformat() if now is not None else f"today {date.today().isoformat()}"
+    inputs = (file_digest(path), str(events), str(seed), day)
+
+    def build(server: Server) -> dict[str, Any]:
+        try:
+            _, seeded = _build_template(server, events, seed, now, path, TEMPLATE_DB)
+        except psycopg2.Error as exc:
+            raise _server_failed(server, exc) from None
+        return {"warnings": [list(astuple(w)) for w in seeded.warnings]}
+
+    return Reuse(cache, inputs, build)
+
+
+def _configured_schema() -> Path | None:
+    from mirror.config import load_config
+
+    try:
+        return load_config().schema
+    except HarnessError:
+        return None  # the build reports it
+
+
+def _warnings(meta: Mapping[str, Any]) -> tuple[SeedWarning, ...]:
+    if not meta.get("warnings"):
+        return ()
+    from mirror.provision.seed import SeedWarning
+
+    return tuple(SeedWarning(*w) for w in meta["warnings"])

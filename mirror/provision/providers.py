@@ -19,6 +19,7 @@ from pathlib import Path
 from mirror.errors import Attempt, ProviderError, UsageError
 from mirror.progress import step
 from mirror.provision import PROVIDERS
+from mirror.provision.cache import Reuse, cache_enabled
 from mirror.provision.cluster import (
     UNPRIVILEGED_USERS,
     USER_HINT,
@@ -57,7 +58,8 @@ class ProviderOptions:
 
     ``image``: the docker provider's image; ``dsn``: the dsn provider's server; ``disabled``:
     providers ``auto`` skips (comma-separated in ``BILLIG_MIRROR_DISABLE``); ``user``: the
-    existing unprivileged user a root process runs ``initdb``/``postgres`` as.
+    existing unprivileged user a root process runs ``initdb``/``postgres`` as; ``cache``:
+    whether the mirror may reuse stored clusters (``BILLIG_CACHE=0`` or ``--no-cache``: not).
     """
 
     image: str = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_IMAGE", DEFAULT_IMAGE))
@@ -69,18 +71,21 @@ class ProviderOptions:
         )
     )
     user: str | None = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_USER"))
+    # Whether a mirror may come from (and is stored in) the cache; BILLIG_CACHE=0 turns it off.
+    cache: bool = field(default_factory=cache_enabled)
 
 
 @contextlib.contextmanager
-def _start(name: str, options: ProviderOptions) -> Iterator[Server]:
+def _start(name: str, options: ProviderOptions, reuse: Reuse | None) -> Iterator[Server]:
     if name == "docker":
         with run_docker(options.image) as server:
             yield server
     elif name == "local":
-        with run_cluster(local_bindir(options.user), "local", options.user) as server:
+        with run_cluster(local_bindir(options.user), "local", options.user, reuse) as server:
             yield server
     elif name == "embedded":
-        with run_cluster(embedded_bindir(options.user), "embedded", options.user) as server:
+        bindir = embedded_bindir(options.user)
+        with run_cluster(bindir, "embedded", options.user, reuse) as server:
             yield server
     elif name == "dsn":
         if not options.dsn:
@@ -117,8 +122,13 @@ def client_bindir(server: Server) -> Path | None:
 
 
 @contextlib.contextmanager
-def provision(provider: str = "auto", options: ProviderOptions | None = None) -> Iterator[Server]:
+def provision(
+    provider: str = "auto", options: ProviderOptions | None = None, reuse: Reuse | None = None
+) -> Iterator[Server]:
     """Start a throwaway server with ``provider`` (or the first that works, for ``auto``).
+
+    ``reuse`` lets the cluster providers (local, embedded) start from a stored cluster and
+    build the one they lack (:mod:`mirror.provision.cache`); docker and dsn ignore it.
 
     ``auto`` tries :data:`AUTO_ORDER`, skipping providers named in ``options.disabled``; a
     provider that fails to start (``ProviderError``) is recorded and the next one tried. When
@@ -139,7 +149,7 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
     if provider != "auto":
         stack = contextlib.ExitStack()
         try:
-            server = stack.enter_context(_started(provider, options))
+            server = stack.enter_context(_started(provider, options, reuse))
         except ProviderError as exc:
             stack.close()
             raise ProviderError(with_fix(provider, str(exc))) from None
@@ -153,7 +163,7 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
             continue
         stack = contextlib.ExitStack()
         try:
-            server = stack.enter_context(_started(name, options))
+            server = stack.enter_context(_started(name, options, reuse))
         except ProviderError as exc:
             stack.close()
             attempts.append(Attempt(name, str(exc)))
@@ -165,11 +175,11 @@ def provision(provider: str = "auto", options: ProviderOptions | None = None) ->
 
 
 @contextlib.contextmanager
-def _started(name: str, options: ProviderOptions) -> Iterator[Server]:
+def _started(name: str, options: ProviderOptions, reuse: Reuse | None) -> Iterator[Server]:
     # Shown on a terminal when the start takes a while (a pull, a first copy of the binaries).
     with step(f"starting the {name} PostgreSQL server"):
         stack = contextlib.ExitStack()
-        server = stack.enter_context(_start(name, options))
+        server = stack.enter_context(_start(name, options, reuse))
     with stack:
         yield server
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,15 @@ READY_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A server that started with the seeded template in place: ``origin`` is ``cache`` (a
+    stored cluster was copied) or ``built`` (seeded now, and stored for the next run)."""
+
+    origin: str
+    meta: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Server:
     """A running PostgreSQL server we may create and drop databases in.
 
@@ -37,6 +46,7 @@ class Server:
     dsn: Dsn
     detail: str = ""
     bindir: Path | None = None  # the server's programs (psql among them), when it runs here
+    prepared: Prepared | None = None  # set when the provider built or reused the template
 
     @property
     def admin_url(self) -> URL:
@@ -96,5 +106,5 @@ def wait_ready(url: Dsn, died: Callable[[], object], log: Path | None) -> None:
             return
         except psycopg2.OperationalError as exc:
             last = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            time.sleep(0.05)
+            time.sleep(0.02)
     raise ProviderError(f"postgres did not accept connections within {READY_TIMEOUT:.0f}s: {last}")
