@@ -49,6 +49,8 @@ class Column:
     default: str | None = None
     # SELECT privilege of the inspecting login; None where not checked (models, contracts).
     selectable: bool | None = None
+    # View columns: where the values come from (mirror.catalog.views); None: not followed.
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,18 @@ class ColumnRef(NamedTuple):
 
     def __str__(self) -> str:
         return f"{RelationKey(self.schema, self.relation)}.{quote_ident(self.column)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a view column's values come from: the base table ``column`` they pass through
+    unchanged (through joins, aliases, casts and nested views), or None for a computed
+    expression. A view column the analysis could not follow has no ``Origin`` at all."""
+
+    column: ColumnRef | None = None
+
+    def __str__(self) -> str:
+        return "expression" if self.column is None else str(self.column)
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,7 +263,14 @@ def _read(session: ReadSession, scope: Scope) -> Catalog:
         update(f"reading the catalog: constraints of {len(oids['oids']):,} relations")
         constraint_rows = session.run("constraints", oids)
         update(f"reading the catalog: {len(column_rows):,} columns read, assembling")
-        return assemble(scope_row, column_rows, constraint_rows)
+        catalog = assemble(scope_row, column_rows, constraint_rows)
+        views = [o for o, k in zip(oids["oids"], scope_row[4] or (), strict=True) if k in "vm"]
+        if views:  # one more statement: definitions and sources of the views
+            from mirror.catalog.views import with_view_sources  # pglast, only when needed
+
+            update(f"reading the catalog: definitions of {len(views):,} views")
+            catalog = with_view_sources(catalog, session.run("view_sources", {"oids": views}))
+        return catalog
 
 
 def _unreadable(
