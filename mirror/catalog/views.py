@@ -237,6 +237,10 @@ class _Analysis:
         out: list[tuple[str, _Value]] = []
         for target in stmt.targetList or ():
             out += self._target(target, scope)
+        if _is_false(stmt.whereClause):
+            # No row ever comes out (a stand-in for a relation not at hand): nothing to say of
+            # the values, neither NULL nor not.
+            out = [(name, _Value(value.origin, None)) for name, value in out]
         return out
 
     def _with(self, clause: Any, outer: _Scope | None, ctes: Mapping[str, Any]) -> dict[str, Any]:
@@ -527,6 +531,10 @@ def _null_rejected(node: Any) -> list[Any]:
         ):
             return _null_rejected(node.lexpr)
     return []
+
+
+def _is_false(node: Any) -> bool:
+    return _is(node, ast.A_Const) and _is(node.val, ast.Boolean) and not node.val.boolval
 
 
 def _is_not_null_test(node: Any) -> bool:

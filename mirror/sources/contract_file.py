@@ -2,8 +2,9 @@
 
 The columns contract (``contracts/columns.json``) pins the Billig relations the site depends on:
 relations sorted by (schema, name), columns in table order with normalized type, nullability
-(``"unknown"`` for view columns), default, keys, relation kind and, when the contract was made
-from our models, per-column lineage. Output is deterministic (sorted keys, two-space indent,
+(derived for view columns, with their origin; ``"unknown"`` where it could not be followed),
+default, keys, relation kind and, when the contract was made from our models, per-column
+lineage. Output is deterministic (sorted keys, two-space indent,
 trailing newline) so that a pull request shows exactly what changed, and written atomically
 (:mod:`mirror.files`). Reading is one parse and one validating pass
 (:mod:`mirror.sources.contract_reader`), every problem located by file, line, column and JSON
@@ -22,6 +23,7 @@ from mirror.files import write_atomic as write_atomic
 from mirror.files import write_files_atomic as write_files_atomic
 from mirror.sources.contract_reader import FORMAT_VERSION as FORMAT_VERSION
 from mirror.sources.contract_reader import UNKNOWN as UNKNOWN
+from mirror.sources.contract_reader import origin_to_json
 from mirror.sources.contract_reader import parse_contract as parse_contract
 from mirror.sources.json_locator import JsonDocument, dump_json, parse_json
 
@@ -61,6 +63,8 @@ def catalog_to_json(catalog: Catalog) -> dict[str, Any]:
                 "nullable": UNKNOWN if col.nullable is None else col.nullable,
                 "default": col.default,
             }
+            if col.origin is not None:
+                entry["origin"] = origin_to_json(col.origin)
             if has_lineage:
                 usage = catalog.usage(ColumnRef(rel.key.schema, rel.key.name, col.name))
                 entry["lineage"] = _usage_to_json(usage or Usage())

@@ -19,6 +19,7 @@ from mirror.catalog.model import (
     ColumnRef,
     ForeignKey,
     Kind,
+    Origin,
     Relation,
     RelationKey,
     Usage,
@@ -28,7 +29,8 @@ from mirror.errors import ContractError
 from mirror.sources.json_locator import JsonDocument, JsonPath
 
 FORMAT_VERSION = 1
-UNKNOWN = "unknown"  # nullability of view columns
+UNKNOWN = "unknown"  # nullability of view columns the analysis could not follow
+EXPRESSION = "expression"  # origin of a computed view column
 
 
 def parse_contract(doc: JsonDocument) -> Catalog:
@@ -41,7 +43,9 @@ _RELATION_KEYS = frozenset(
     {"schema", "name", "kind", "columns", "primary_key", "foreign_keys", "unique"}
 )
 _COLUMN_KEYS = frozenset({"name", "type", "nullable", "default"})
-_COLUMN_KEYS_WITH_LINEAGE = _COLUMN_KEYS | {"lineage"}
+_COLUMN_KEYS_ALLOWED = _COLUMN_KEYS | {"origin"}  # origin: view columns only
+_COLUMN_KEYS_WITH_LINEAGE = _COLUMN_KEYS_ALLOWED | {"lineage"}
+_ORIGIN_KEYS = frozenset({"schema", "relation", "column"})
 _FK_KEYS = frozenset({"columns", "target", "target_columns"})
 _TARGET_KEYS = frozenset({"schema", "name"})
 _LINEAGE_KEYS = frozenset({"models", "fields", "endpoints", "requires_not_null"})
@@ -218,7 +222,10 @@ class _ContractReader:
                 (*where, "lineage"), "lineage given but the contract has lineage false", at_key=True
             )
         col = self.obj(
-            value, where, _COLUMN_KEYS, _COLUMN_KEYS_WITH_LINEAGE if has_lineage else None
+            value,
+            where,
+            _COLUMN_KEYS,
+            _COLUMN_KEYS_WITH_LINEAGE if has_lineage else _COLUMN_KEYS_ALLOWED,
         )
         name = self.string(col["name"], (*where, "name"))
         type_ = normalize_type(self.string(col["type"], (*where, "type")))
@@ -231,14 +238,14 @@ class _ContractReader:
                     f"expected true or false for a {kind} column, got {json.dumps(nullable_raw)}",
                 )
             nullable = nullable_raw
+        elif nullable_raw == UNKNOWN or isinstance(nullable_raw, bool):
+            nullable = None if nullable_raw == UNKNOWN else nullable_raw  # derived for views
         else:
-            if nullable_raw != UNKNOWN:
-                raise self.fail(
-                    (*where, "nullable"),
-                    f'nullability of a {kind} column is "unknown" (PostgreSQL does not know it), '
-                    f"got {json.dumps(nullable_raw)}",
-                )
-            nullable = None
+            raise self.fail(
+                (*where, "nullable"),
+                f'expected true, false or "unknown" for a {kind} column, '
+                f"got {json.dumps(nullable_raw)}",
+            )
         default = col["default"]
         if default is not None and not isinstance(default, str):
             raise self.fail(
@@ -247,7 +254,22 @@ class _ContractReader:
         if default is not None and self.escaped:
             self.text(default, (*where, "default"))
         usage = self.usage(col.get("lineage", {}), (*where, "lineage")) if has_lineage else None
-        return Column(name=name, type=type_, nullable=nullable, default=default), usage
+        origin = None
+        if "origin" in col:
+            if kind in KINDS_WITH_NULLABILITY:
+                raise self.fail((*where, "origin"), f"a {kind} column has no origin", at_key=True)
+            origin = self.origin(col["origin"], (*where, "origin"))
+        column = Column(name=name, type=type_, nullable=nullable, default=default, origin=origin)
+        return column, usage
+
+    def origin(self, value: Any, where: JsonPath) -> Origin:
+        if value == EXPRESSION:
+            return Origin()
+        if not isinstance(value, dict):
+            raise self.fail(where, f'expected "{EXPRESSION}" or an object, got {_json_type(value)}')
+        data = self.obj(value, where, _ORIGIN_KEYS)
+        parts = (self.string(data[k], (*where, k)) for k in ("schema", "relation", "column"))
+        return Origin(ColumnRef(*parts))
 
     def usage(self, value: Any, where: JsonPath) -> Usage:
         data = self.obj(value, where, frozenset(), _LINEAGE_KEYS)
@@ -306,3 +328,11 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+def origin_to_json(origin: Origin) -> str | dict[str, str]:
+    """A view column's origin as the contract writes it (read back by the reader above)."""
+    if origin.column is None:
+        return EXPRESSION
+    schema, relation, column = origin.column
+    return {"schema": schema, "relation": relation, "column": column}

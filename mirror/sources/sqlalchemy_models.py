@@ -66,11 +66,9 @@ def relation_of(table: Table) -> Relation:
             )
         elif isinstance(constraint, UniqueConstraint):
             unique.append(tuple(col.name for col in constraint.columns))
+    # Over a view too, a non-null column is what the model requires; the contract's view
+    # columns carry the nullability derived from the view's definition to check it against.
     kind = Kind(table.info.get("kind", Kind.TABLE))
-    if kind not in (Kind.TABLE, Kind.PARTITIONED_TABLE, Kind.FOREIGN_TABLE):
-        # A view's nullability is unknown to the database; what the model declares is lineage
-        # (requires_not_null), not a fact about the relation.
-        columns = tuple(Column(c.name, c.type, None) for c in columns)
     return Relation(
         key=relation_key(table),
         kind=kind,

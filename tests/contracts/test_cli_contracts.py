@@ -178,7 +178,8 @@ def test_snapshot_of_several_schemas_with_awkward_names(
     odd = pinned.get(("Other Schema", 'we.ird "T"'))
     assert odd is not None and odd.primary_key == ("Ä col",)
     view = pinned.get(("s2", "v"))
-    assert view is not None and view.columns[0].nullable is None
+    assert view is not None and view.columns[0].nullable is True  # derived from s2.child.id
+    assert str(view.columns[0].origin) == "s2.child.id"
     child = pinned.get(("s2", "child"))
     assert child is not None and child.foreign_keys[0].target == ("s2", "parent")
 

@@ -258,8 +258,8 @@ def test_missing_file_says_how_to_create_it(tmp_path: Path) -> None:
         (lambda d: d.pop("schemas"), "$: missing key 'schemas'"),
         (lambda d: d["relations"][0].update(kind="sequence"), "$.relations[0].kind: unknown kind"),
         (
-            lambda d: d["relations"][2]["columns"][0].update(nullable=False),
-            '$.relations[2].columns[0].nullable: nullability of a view column is "unknown"',
+            lambda d: d["relations"][2]["columns"][0].update(nullable=1),
+            '$.relations[2].columns[0].nullable: expected true, false or "unknown" for a view',
         ),
         (
             lambda d: d["relations"][1]["primary_key"].append("nope"),

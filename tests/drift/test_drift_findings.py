@@ -126,8 +126,7 @@ MUTATIONS = [
     ),
     Mutation(
         "view became a table",
-        "DROP VIEW billig.event_lim_web; "
-        "CREATE TABLE billig.event_lim_web AS SELECT * FROM billig.event",
+        "DROP VIEW billig.event_lim_web; CREATE TABLE billig.event_lim_web (LIKE billig.event)",
         frozenset({("relation_kind_changed", WARNING, "billig.event_lim_web")}),
         0,
     ),
@@ -257,9 +256,11 @@ def test_unmodified_production_reads_only_the_contracted_relations(
     check = check_drift(production.login, contract=contract_dir)
     assert check.report.exit_code == 0
     assert max(f.severity for f in check.report.findings).label == "info"
-    # Four statements and one proving the contracted relations readable, and nothing of the
-    # relations the contract does not name.
-    assert check.statements == ("session", "relations", "columns", "constraints", "readable")
+    # Four statements, one for the contracted view's definition and sources, one proving the
+    # contracted relations readable, and nothing of the relations the contract does not name.
+    assert check.statements == (
+        "session", "relations", "columns", "constraints", "view_sources", "readable"
+    )  # fmt: skip
     assert {str(k) for k in check.actual.relations} == {f"billig.{n}" for n in CONTRACTED}
 
 
@@ -268,7 +269,7 @@ def test_a_rename_costs_one_more_bounded_read_and_reports_no_unrelated_additions
 ) -> None:
     production.execute("ALTER TABLE billig.purchase RENAME TO purchases")
     check = check_drift(production.login, contract=contract_dir)
-    assert len(check.statements) == 9
+    assert len(check.statements) == 11  # both reads see the view: view_sources twice
     (renamed,) = [f for f in check.findings if f.kind is FindingKind.RELATION_RENAMED]
     assert renamed.actual == "billig.purchases"
     assert renamed.evidence == "3 of 3 expected columns match by name and type"
@@ -450,9 +451,11 @@ def test_a_view_the_login_can_no_longer_read_is_a_breaking_privilege_finding(
     assert finding.evidence == "reading it fails: permission denied for table event"
     assert check.report.exit_code == 1
     # One statement more per contracted relation, only to name the one that fails.
-    assert check.statements[:5] == ("session", "relations", "columns", "constraints", "readable")
+    assert check.statements[:6] == (
+        "session", "relations", "columns", "constraints", "view_sources", "readable"
+    )  # fmt: skip
     assert check.statements.count("readable one") == len(CONTRACTED)
-    assert len(check.statements) == 5 + 1 + len(CONTRACTED) + 1  # two savepoint rollbacks
+    assert len(check.statements) == 6 + 1 + len(CONTRACTED) + 1  # two savepoint rollbacks
     assert done.code == 1, done.stderr
     report = json.loads(done.stdout)
     assert [f["object"] for f in report["findings"] if f["kind"] == "privilege_missing"] == [

@@ -11,13 +11,18 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mirror.catalog.model import Catalog, Kind, RelationKey
+from mirror.contracts.check import check_models_in_contract
 from mirror.dsn import Dsn
 from mirror.provision.providers import Server
 from mirror.sources.introspect import introspect
+from mirror.sources.sqlalchemy_models import catalog_from_models
 
 BASE = """
 CREATE SCHEMA s;
@@ -27,7 +32,8 @@ CREATE TABLE s.b (id integer PRIMARY KEY, a_id integer NOT NULL REFERENCES s.a, 
                   extra text);
 CREATE TABLE s.c (id integer NOT NULL, b_id integer, tag text NOT NULL);
 CREATE FUNCTION s.shout(t text) RETURNS text LANGUAGE sql AS $$ SELECT t || '!' $$;
-CREATE VIEW s.inner_ab AS SELECT b.id, a.name, b.label, b.extra FROM s.a a JOIN s.b b ON b.a_id = a.id;
+CREATE VIEW s.inner_ab AS
+    SELECT b.id, a.name, b.label, b.extra FROM s.a a JOIN s.b b ON b.a_id = a.id;
 CREATE VIEW s.outer_ab AS SELECT a.name, b.label FROM s.a a LEFT JOIN s.b b ON b.a_id = a.id;
 """
 
@@ -193,6 +199,10 @@ SHAPES: dict[str, tuple[str, Expected]] = {
         "SELECT k FROM r",
         [("k", None, None)],
     ),
+    "a_query_without_rows_promises_nothing": (
+        "SELECT NULL::integer AS k, name FROM s.a WHERE false",
+        [("k", "expression", None), ("name", "s.a.name", None)],
+    ),
     "a_system_catalog_cannot_be_followed": (
         "SELECT relname FROM pg_catalog.pg_class",
         [("relname", None, None)],
@@ -258,3 +268,22 @@ def test_a_view_asked_alone_is_followed_through_relations_out_of_scope(
 def test_tables_alone_need_no_view_statement(corpus_database: Dsn) -> None:
     asked = introspect(corpus_database, relations=[RelationKey("s", "a")], namesakes=False)
     assert "view_sources" not in asked.statements
+
+
+def test_the_models_check_compares_a_non_null_field_with_the_derived_nullability(
+    corpus: Catalog,
+) -> None:
+    class Base(DeclarativeBase):
+        pass
+
+    class OuterAB(Base):
+        __tablename__ = "outer_ab"
+        __table_args__: ClassVar[dict[str, Any]] = {"schema": "s", "info": {"kind": "view"}}
+        name: Mapped[str] = mapped_column(Text, primary_key=True)
+        label: Mapped[str] = mapped_column(Text)  # non-null, over the outer join's side
+
+    found = check_models_in_contract(corpus, catalog_from_models(Base))
+    assert [(f.object, f.change) for f in found] == [("s.outer_ab.label", "loosened")]
+    assert "may now be NULL (via s.b.label" in found[0].message
+    OuterAB.__table__.c.label.nullable = True  # the model allows NULL: nothing to say
+    assert check_models_in_contract(corpus, catalog_from_models(Base)) == []

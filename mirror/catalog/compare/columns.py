@@ -117,6 +117,9 @@ def compare_column(ctx: Context, key: RelationKey, old: Column, new: Column) -> 
             else:
                 severity, why = Severity.INFO, "nothing reads it"
             change, what = "loosened", f"now allows NULL ({why})"
+            via = new.origin or old.origin  # a view column: say which base column loosened
+            if via is not None and via.column is not None:
+                what = f"may now be NULL (via {via.column}; {why})"
         else:
             severity, change, what = Severity.INFO, "tightened", "is now NOT NULL"
         yield column_finding(
