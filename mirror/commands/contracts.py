@@ -14,7 +14,7 @@ from mirror.config import Config, load_config
 from mirror.errors import UsageError
 
 if TYPE_CHECKING:
-    from mirror.contracts.check import ContractContext
+    from mirror.contracts.kinds import ContractContext
 
 
 def contracts_config(contracts: Path | None = None, schema_file: Path | None = None) -> Config:
@@ -28,7 +28,7 @@ def contract_context(
 ) -> Iterator[tuple[ContractContext, Any]]:
     """A seeded mirror (from the schema file), the contract folder and the site under contract,
     torn down afterwards."""
-    from mirror.contracts.check import ContractContext
+    from mirror.contracts.kinds import ContractContext
     from mirror.provision.mirror import start_mirror
     from mirror.sources.site import load_site
 
@@ -61,11 +61,8 @@ def check_contracts(
     Exit code 0 when every contract holds, 1 on a mismatch.
     """
     from mirror.contracts.check import check_contracts as run_checks
-    from mirror.contracts.check import (
-        render_results,
-        render_results_markdown,
-        validate_contracts,
-    )
+    from mirror.contracts.check import validate_contracts
+    from mirror.contracts.render import render_results, render_results_markdown
 
     selected = list(kinds) or None
     validate_contracts(config.contracts, selected)
@@ -94,8 +91,8 @@ def update_contracts(
     out: Echo = echo,
 ) -> int:
     """Rewrite the contract files from the schema file and the site; print what changed."""
-    from mirror.contracts.check import render_changes
     from mirror.contracts.check import update_contracts as run_update
+    from mirror.contracts.render import render_changes
 
     with contract_context(provider, dsn, image, config) as (context, _):
         changes = run_update(context, list(kinds) or None)

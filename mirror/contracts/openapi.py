@@ -1,6 +1,6 @@
 """The API's OpenAPI document as a pinned contract (``contracts/openapi.json``).
 
-A snapshot kind of :mod:`mirror.contracts.check`, next to the columns and shape snapshots:
+A contract kind of :mod:`mirror.contracts.kinds`, next to the columns and shape snapshots:
 ``billig contracts update`` writes the document the site source gives (``openapi()``), and
 ``billig contracts check`` runs two checks. *Declared*: the generated document equals the pinned
 one (a readable diff by path, such as ``components.schemas.PriceGroup.required``). *Observed*: the
@@ -20,7 +20,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from mirror.contracts.check import CheckResult, ContractContext, register_snapshot_kind
+from mirror.contracts.kinds import CheckResult, ContractContext
 from mirror.contracts.shapes import forbidden_paths
 from mirror.errors import ContractError, ObservationError
 from mirror.sources.json_locator import dump_json, json_path, parse_json
@@ -266,6 +266,3 @@ def iter_operations(document: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 def operations(document: Mapping[str, Any]) -> Sequence[str]:
     return [f"{m} {p}" for m, p in iter_operations(document)]
-
-
-register_snapshot_kind(OpenApiSnapshot())

@@ -18,7 +18,8 @@ from examples.fastapi_site import payment_errors, serializers
 from examples.fastapi_site.api import create_app
 from examples.fastapi_site.serializers import PublicModel
 from examples.fastapi_site.source import SITE, ReferenceSite
-from mirror.contracts.check import ContractContext, check_contracts, update_contracts
+from mirror.contracts.check import check_contracts, update_contracts
+from mirror.contracts.kinds import ContractContext
 from mirror.contracts.openapi import (
     OPENAPI_FILE,
     diff_documents,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from examples.fastapi_site.source import SITE
-from mirror.contracts.check import ContractContext
+from mirror.contracts.kinds import ContractContext
 from mirror.provision.mirror import Mirror
 
 

@@ -23,13 +23,9 @@ from examples.fastapi_site.source import (
     observe_billig_outputs,
     read_only_session,
 )
-from mirror.contracts.check import (
-    ContractContext,
-    check_contracts,
-    render_changes,
-    render_results,
-    update_contracts,
-)
+from mirror.contracts.check import check_contracts, update_contracts
+from mirror.contracts.kinds import ContractContext
+from mirror.contracts.render import render_changes, render_results
 from mirror.errors import ContractError
 from mirror.provision.mirror import Mirror
 from mirror.provision.providers import connect_url

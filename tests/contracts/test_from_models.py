@@ -13,7 +13,7 @@ from examples.fastapi_site.billig_models import BilligBase
 from examples.fastapi_site.lineage import billig_lineage, with_endpoints
 from examples.fastapi_site.source import SITE
 from mirror.catalog.model import Catalog, ColumnRef, Kind, RelationKey, Usage
-from mirror.contracts.check import check_models_in_contract
+from mirror.contracts.columns import check_models_in_contract
 from mirror.sources.contract_file import load_contract
 from mirror.sources.sqlalchemy_models import catalog_from_models
 
