@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Pinned contract files: Billig columns, serializer shapes (and more kinds).",
     ),
     "drift": ("mirror.cli.drift:drift", "Compare production Billig with the columns contract."),
+    "init": (
+        "mirror.cli.init:init",
+        "Adopt billig here: configuration, schema file, CI workflows, a first test.",
+    ),
     "mirror": ("mirror.cli.mirror:mirror", "Throwaway, seeded PostgreSQL mirrors of Billig."),
     "serve": (
         "mirror.cli.serve:serve",
