@@ -18,7 +18,7 @@ from sqlalchemy import Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mirror.catalog.model import Catalog, Kind, RelationKey
-from mirror.contracts.check import check_models_in_contract
+from mirror.contracts.columns import check_models_in_contract
 from mirror.dsn import Dsn
 from mirror.provision.providers import Server
 from mirror.sources.introspect import introspect
