@@ -128,9 +128,60 @@ def test_negative_event_count_is_rejected_with_exit_2():
         ["mirror", "up", "--help"],
         ["mirror", "run", "--help"],
         ["mirror", "seed", "--help"],
+        ["mirror", "cache", "clear", "--help"],
     ],
 )
 def test_every_command_has_help(command):
     proc = subprocess.run([*BILLIG, *command], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert "Usage:" in proc.stdout
+
+
+def test_check_says_whether_its_mirror_came_from_the_cache(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.billig]\nschema = "db.sql"\ncontracts = "pinned"\n', encoding="utf-8"
+    )
+    (project / "db.sql").write_text(
+        "CREATE SCHEMA billig;\nCREATE TABLE billig.event (event integer PRIMARY KEY);\n",
+        encoding="utf-8",
+    )
+    cache = tmp_path / "cache"
+    # The project's own configuration only, not the suite's BILLIG_* settings.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLIG_")}
+    env.update(XDG_CACHE_HOME=str(cache), BILLIG_MIRROR_DISABLE="docker")
+
+    def billig(*args: str, **extra: str) -> str:
+        proc = subprocess.run(
+            [*BILLIG, *args], cwd=project, capture_output=True, text=True, timeout=180,
+            env={**env, **extra},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    def origin(*args: str, **extra: str) -> str:
+        last = billig("check", *args, **extra).splitlines()[-1]
+        assert last.startswith("mirror: provider "), last
+        return last.split(", ")[1]
+
+    billig("contracts", "update", "--no-cache")
+    assert not cache.exists(), "--no-cache stores nothing"
+    assert origin() == "built"
+    assert origin() == "from cache"
+    assert origin("--no-cache") == "built"
+    assert origin(BILLIG_CACHE="0") == "built"
+    cleared = billig("mirror", "cache", "clear")
+    assert cleared.startswith("removed 2 cached clusters"), cleared
+    assert str(cache) in cleared
+    assert origin() == "built"
+    (project / "db.sql").write_text(
+        "CREATE SCHEMA billig;\nCREATE TABLE billig.event (event bigint PRIMARY KEY);\n",
+        encoding="utf-8",
+    )
+    checked = subprocess.run(
+        [*BILLIG, "check"], cwd=project, capture_output=True, text=True, timeout=180, env=env
+    )
+    assert checked.returncode == 1, checked.stderr  # the schema edit is seen: columns.json fails
+    assert "billig.event.event type widened: integer → bigint" in checked.stdout
+    assert checked.stdout.splitlines()[-1].split(", ")[1] == "built"

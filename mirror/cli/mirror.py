@@ -1,4 +1,4 @@
-"""``billig mirror up|run|seed``."""
+"""``billig mirror up|run|seed|cache clear``."""
 
 from __future__ import annotations
 
@@ -89,3 +89,15 @@ def seed(
 ) -> None:
     """Load schema/billig.sql (if the billig schema is absent) and seed a database you own."""
     ctx.exit(commands.mirror_seed(dsn, events=events, seed=seed, now=now, out=click.echo))
+
+
+@mirror.group("cache")
+def cache() -> None:
+    """The stored clusters that let a mirror start in a blink."""
+
+
+@cache.command("clear")
+@click.pass_context
+def clear(ctx: click.Context) -> None:
+    """Remove every stored cluster (one a running mirror is copying stays)."""
+    ctx.exit(commands.clear_cache(out=click.echo))

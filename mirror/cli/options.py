@@ -26,8 +26,20 @@ def provider_choice(help_text: str) -> Any:
     )
 
 
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:  # the providers' options read it, as they read every BILLIG_MIRROR_* setting
+        os.environ["BILLIG_CACHE"] = "0"
+
+
 def provider_options(func: Any) -> Any:
-    """--provider/--dsn/--image options shared by the commands that start a mirror."""
+    """--provider/--dsn/--image/--no-cache options shared by the commands that start a mirror."""
+    func = click.option(
+        "--no-cache",
+        is_flag=True,
+        expose_value=False,
+        callback=_no_cache,
+        help="Build the mirror anew and store nothing (as BILLIG_CACHE=0).",
+    )(func)
     func = click.option(
         "--image", default=None, help="Docker image for the docker provider (default postgres:15)."
     )(func)

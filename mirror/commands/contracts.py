@@ -73,7 +73,7 @@ def check_contracts(
         results = run_checks(context, selected)
     took = time.monotonic() - started
     out(render_results(results), nl=False)
-    out(f"mirror: provider {m.provider}, ready in {ready:.2f}s; total {took:.2f}s")
+    out(f"mirror: provider {m.provider}, {m.origin_text}, ready in {ready:.2f}s; total {took:.2f}s")
     if report is not None:
         from mirror.sources.contract_file import write_atomic
 

@@ -63,7 +63,8 @@ def mirror_up(
         try:  # from here on Ctrl-C is the normal way to stop: exit 0
             out(
                 f"mirror ready in {time.monotonic() - started:.2f}s "
-                f"(provider {m.provider}, {config.events} events, seed {config.seed})"
+                f"(provider {m.provider}, {config.events} events, seed {config.seed}; "
+                f"{m.origin_text})"
             )
             out(url)
             out("press Ctrl-C to stop and remove it", err=True)
@@ -171,4 +172,15 @@ def mirror_seed(
     echo_warnings(out, seeded.warnings)
     counts = ", ".join(f"{table} {n}" for table, n in seeded.counts.items())
     out(f"seeded {redact(url)}: {counts}")
+    return 0
+
+
+def clear_cache(*, out: Echo = echo) -> int:
+    """Remove the stored mirrors (``billig mirror cache clear``); one in use stays."""
+    from mirror.provision.cache import ClusterCache
+
+    cache = ClusterCache.default()
+    removed, freed, busy = cache.clear()
+    kept = f"; {busy} in use kept" if busy else ""
+    out(f"removed {removed} cached clusters ({freed / 1024**2:.0f} MB) from {cache.root}{kept}")
     return 0
