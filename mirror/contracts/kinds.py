@@ -5,11 +5,11 @@ mirror and the site, checks them, and says what changed between two versions of 
 :class:`SnapshotKind` protocol). The built-in kinds are rows of :data:`KINDS`, imported on first
 use so that a command that checks nothing loads none of them.
 
-To add a kind (for example ``queries``): write ``mirror/contracts/queries.py`` with a class that
+To add a kind (as ``queries`` is added): write ``mirror/contracts/<kind>.py`` with a class that
 has the four methods of :class:`SnapshotKind` (and optionally ``validate(folder)``, reading its
 files without a database), then register it with one line in :data:`KINDS`:
-``"queries": "mirror.contracts.queries:QueriesSnapshot"``. ``billig contracts check|update`` and
-``--kind queries`` then know it. Code outside the package registers its own kind the same way, by
+``"<kind>": "mirror.contracts.<kind>:<Class>"``. ``billig contracts check|update`` and
+``--kind <kind>`` then know it. Code outside the package registers its own kind the same way, by
 adding its row to :data:`KINDS` before the commands run.
 """
 
@@ -32,6 +32,7 @@ KINDS: dict[str, str] = {
     "columns": "mirror.contracts.columns:ColumnsSnapshot",
     "shapes": "mirror.contracts.shape_snapshots:ShapesSnapshot",
     "openapi": "mirror.contracts.openapi:OpenApiSnapshot",
+    "queries": "mirror.contracts.queries:QueriesSnapshot",
 }
 
 

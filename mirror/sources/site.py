@@ -42,6 +42,17 @@ class SiteModel:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryRun:
+    """The statements one serialization of ``objects`` samples sent, as they left the client:
+    to the Billig database (SQL with placeholders, never values) and, counted apart, to any
+    other database of the site."""
+
+    objects: int
+    billig: tuple[str, ...]
+    other: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ApiExchange:
     """One request the site's app answered on the seeded mirror, for the OpenAPI check."""
 
@@ -104,6 +115,17 @@ class SiteSource(Protocol):
 
     def api_exchanges(self, database: str, now: datetime) -> Sequence[ApiExchange] | None:
         """Requests covering every operation, answered by the app on the seeded mirror."""
+        ...
+
+
+class QueriedSite(SiteSource, Protocol):
+    """A site source that can count the statements its serializers send (optional)."""
+
+    def queries(
+        self, database: str, now: datetime, sizes: Sequence[int]
+    ) -> Mapping[str, Sequence[QueryRun]] | None:
+        """Per serializer, one run per size in ``sizes``: the serializer given that many
+        samples (fewer when the mirror has fewer) on the seeded mirror at ``database``."""
         ...
 
 

@@ -278,17 +278,7 @@ class DjangoProject:
 
     def billig(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """``billig *args`` run in the project's folder, free of the test session's settings."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLIG_", "DJANGO_"))}
-        env["NO_COLOR"] = "1"
-        return subprocess.run(
-            [BILLIG, *args],
-            cwd=self.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_billig(self.root, *args, timeout=timeout)
 
     def tree(self) -> set[str]:
         """Every file and folder of the project (relative paths), bytecode caches aside."""
@@ -297,6 +287,21 @@ class DjangoProject:
             for path in self.root.rglob("*")
             if "__pycache__" not in path.parts
         }
+
+
+def run_billig(folder: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``billig *args`` run in ``folder``, free of the test session's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLIG_", "DJANGO_"))}
+    env["NO_COLOR"] = "1"
+    return subprocess.run(
+        [BILLIG, *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def write_project(root: Path, spec: ProjectSpec | None = None) -> DjangoProject:

@@ -22,7 +22,7 @@ from mirror.adapters.django.project import billig_models, import_modules, setup
 from mirror.catalog.model import Catalog, Column, ColumnRef, RelationKey, Usage
 from mirror.config import Config, DjangoConfig
 from mirror.errors import ConfigError
-from mirror.sources.site import ApiExchange, SiteModel
+from mirror.sources.site import ApiExchange, QueryRun, SiteModel
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -185,6 +185,21 @@ class DjangoSite:
             serializers=self.serializers,
             relations=self.relations,
             modules=self.serializer_modules,
+        )
+
+    def queries(
+        self, database: str, now: datetime, sizes: Sequence[int]
+    ) -> Mapping[str, Sequence[QueryRun]] | None:
+        from mirror.adapters.django.queries import measure_queries
+
+        return measure_queries(
+            alias=self.config.database,
+            database=database,
+            now=now,
+            serializers=self.serializers,
+            relations=self.relations,
+            modules=self.serializer_modules,
+            sizes=sizes,
         )
 
     def api_exchanges(self, database: str, now: datetime) -> Sequence[ApiExchange] | None:
