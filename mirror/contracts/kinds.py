@@ -5,7 +5,7 @@ mirror and the site, checks them, and says what changed between two versions of 
 :class:`SnapshotKind` protocol). The built-in kinds are rows of :data:`KINDS`, imported on first
 use so that a command that checks nothing loads none of them.
 
-To add a kind (as ``queries`` is added): write ``mirror/contracts/<kind>.py`` with a class that
+To add a kind: write ``mirror/contracts/<kind>.py`` with a class that
 has the four methods of :class:`SnapshotKind` (and optionally ``validate(folder)``, reading its
 files without a database), then register it with one line in :data:`KINDS`:
 ``"<kind>": "mirror.contracts.<kind>:<Class>"``. ``billig contracts check|update`` and
