@@ -12,6 +12,7 @@ from mirror.catalog.compare import compare_catalogs, confusable_keys
 from mirror.catalog.findings import Finding, FindingKind, Severity, sort_findings
 from mirror.catalog.model import (
     Catalog,
+    CheckConstraint,
     Column,
     ColumnRef,
     ForeignKey,
@@ -187,6 +188,16 @@ UNRELATED = Relation(
     (Column("seat", "integer", False), Column("row_label", "text", True)),
     primary_key=("seat",),
 )
+
+
+LABELS = ("sad", "ok", "happy")
+SOLD = CheckConstraint(("num", "num_sold"), "CHECK ((num_sold <= num))")
+# Ticket groups whose name is an enum and whose count a domain over integer, with a CHECK.
+TYPED = chain(
+    with_column(GROUP, "ticket_group_name", type="billig.mood", labels=LABELS),
+    with_column(GROUP, "num", type="billig.quantity", base_type="integer"),
+    with_relation(GROUP, checks=(SOLD,)),
+)(SNAPSHOT)
 
 
 # --------------------------------------------------------------------------- the table
@@ -506,6 +517,75 @@ CASES: list[tuple[str, Catalog, Mutation, list[tuple[str, str, str]]]] = [
             ),
         ),
         [("privilege_missing", "breaking", "billig.payment_error_price_group")],
+    ),
+    # Inside a type that kept its name: enum labels, a domain's base type; CHECK constraints
+    (
+        "enum label removed",
+        TYPED,
+        with_column(GROUP, "ticket_group_name", labels=("sad", "happy")),
+        [("enum_labels_changed", "breaking", "billig.ticket_group.ticket_group_name")],
+    ),
+    (
+        "enum label replaced",
+        TYPED,
+        with_column(GROUP, "ticket_group_name", labels=("sad", "fine", "happy")),
+        [("enum_labels_changed", "breaking", "billig.ticket_group.ticket_group_name")],
+    ),
+    (
+        "enum label added",
+        TYPED,
+        with_column(GROUP, "ticket_group_name", labels=(*LABELS, "ecstatic")),
+        [("enum_labels_changed", "warning", "billig.ticket_group.ticket_group_name")],
+    ),
+    (
+        "enum labels reordered",
+        TYPED,
+        with_column(GROUP, "ticket_group_name", labels=("happy", "ok", "sad")),
+        [("enum_labels_changed", "info", "billig.ticket_group.ticket_group_name")],
+    ),
+    (
+        "enum labels unknown on the actual side",
+        TYPED,
+        with_column(GROUP, "ticket_group_name", labels=None),
+        [],
+    ),
+    (
+        "domain base type changed incompatibly",
+        TYPED,
+        with_column(GROUP, "num", base_type="text"),
+        [("type_changed", "breaking", "billig.ticket_group.num")],
+    ),
+    (
+        "domain base type widened",
+        TYPED,
+        with_column(GROUP, "num", base_type="bigint"),
+        [("type_changed", "warning", "billig.ticket_group.num")],
+    ),
+    (
+        "CHECK constraint changed",
+        TYPED,
+        with_relation(
+            GROUP, checks=(CheckConstraint(("num", "num_sold"), "CHECK ((num_sold <= (num + 5)))"),)
+        ),
+        [("check_changed", "breaking", "billig.ticket_group")],
+    ),
+    (
+        "CHECK constraint removed",
+        TYPED,
+        with_relation(GROUP, checks=()),
+        [("check_changed", "warning", "billig.ticket_group")],
+    ),
+    (
+        "CHECK constraint added",
+        TYPED,
+        with_relation(GROUP, checks=(SOLD, CheckConstraint(("num",), "CHECK ((num > 0))"))),
+        [("check_changed", "info", "billig.ticket_group")],
+    ),
+    (
+        "CHECK constraint renamed or its columns reordered",
+        TYPED,
+        with_relation(GROUP, checks=(CheckConstraint(("num_sold", "num"), SOLD.definition),)),
+        [],
     ),
 ]
 
@@ -928,3 +1008,28 @@ def test_a_dropped_and_an_added_foreign_key_read_as_one_key_each() -> None:
         "(none)",
         "billig.ticket_group (event) → billig.event (event)",
     )
+
+
+def test_a_removed_enum_label_names_the_labels_and_the_readers() -> None:
+    lineage = {ColumnRef(*GROUP, "ticket_group_name"): Usage(models=("TicketGroup.name",))}
+    contract = Catalog(TYPED.relations, TYPED.schemas, lineage)
+    [finding] = drift(contract, with_column(GROUP, "ticket_group_name", labels=("sad", "glad")))
+    assert finding.severity is BREAKING
+    assert finding.impact == ("TicketGroup.name",)
+    assert "removed 'ok', 'happy'" in finding.message and "added 'glad'" in finding.message
+    assert (finding.expected, finding.actual) == ("'sad', 'ok', 'happy'", "'sad', 'glad'")
+
+
+def test_a_removed_enum_label_nothing_reads_is_a_warning() -> None:
+    contract = Catalog(TYPED.relations, TYPED.schemas, {})
+    [finding] = drift(contract, with_column(GROUP, "ticket_group_name", labels=("sad",)))
+    assert finding.severity is WARNING
+
+
+def test_a_changed_check_names_the_readers_of_its_columns() -> None:
+    lineage = {ColumnRef(*GROUP, "num_sold"): Usage(models=("TicketGroup.num_sold",))}
+    contract = Catalog(TYPED.relations, TYPED.schemas, lineage)
+    changed = CheckConstraint(("num", "num_sold"), "CHECK ((num_sold < num))")
+    [finding] = drift(contract, with_relation(GROUP, checks=(changed,)))
+    assert finding.severity is BREAKING and finding.impact == ("TicketGroup.num_sold",)
+    assert finding.expected == SOLD.definition and finding.actual == changed.definition

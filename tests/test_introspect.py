@@ -25,6 +25,7 @@ from sqlalchemy.engine.reflection import ObjectKind
 from mirror.catalog.model import (
     KINDS_WITH_NULLABILITY,
     Catalog,
+    CheckConstraint,
     Column,
     ColumnRef,
     ForeignKey,
@@ -264,6 +265,7 @@ def _sqlalchemy_catalog(url: URL, schemas: list[str]) -> Catalog:
                                 c["nullable"] if kind in KINDS_WITH_NULLABILITY else None,
                                 c["default"],
                                 True,
+                                _enum_labels(c["type"]),
                             )
                             for c in cols
                         ),
@@ -284,6 +286,13 @@ def _sqlalchemy_catalog(url: URL, schemas: list[str]) -> Catalog:
     finally:
         engine.dispose()
     return Catalog.of(relations, schemas)
+
+
+def _enum_labels(type_: Any) -> tuple[str, ...] | None:
+    """The labels SQLAlchemy reflects for an enum column (or an array of one)."""
+    item = getattr(type_, "item_type", type_)
+    labels = getattr(item, "enums", None)
+    return None if labels is None else tuple(labels)
 
 
 def test_introspection_equals_sqlalchemy_bulk_reflection(awkward_url):
@@ -316,7 +325,9 @@ def test_awkward_identifiers_survive_the_round_trip(awkward_url):
     assert group.column_names[:3] == ("ID", "Event", "price.eur")
     assert {'we"ird col', "spaced name", "Ünïcødé"} <= set(group.column_names)
     assert group.unique == (("Event", "price.eur"),)
-    assert group.column("mood") == Column("mood", '"Kassé".mood', True, None, True)
+    assert group.column("mood") == Column(
+        "mood", '"Kassé".mood', True, None, True, labels=("ok", "sad")
+    )
     assert group.column('we"ird col') == Column(
         'we"ird col', "character varying(20)", True, "'a''b'::character varying", True
     )
@@ -674,3 +685,44 @@ def test_connection_lost_mid_read_is_an_introspection_error(fresh_database, bill
 def test_non_positive_timeouts_are_usage_errors(kwargs):
     with pytest.raises(UsageError):
         Timeouts(**kwargs)
+
+
+def test_enum_labels_domain_base_types_and_check_constraints_are_read(
+    fresh_database, billig_server
+):
+    ddl = """
+        CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+        ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok';
+        CREATE DOMAIN qty AS integer CHECK (VALUE >= 0);
+        CREATE DOMAIN small_qty AS qty;
+        CREATE DOMAIN code AS varchar(5);
+        CREATE DOMAIN feeling AS mood;
+        CREATE TABLE t (
+            id integer PRIMARY KEY,
+            m mood, ms mood[], f feeling, q small_qty, c code, n integer, x integer,
+            CHECK (n <= x),
+            CONSTRAINT positive CHECK (x > 0)
+        );
+        CREATE VIEW v AS SELECT m, q FROM t;
+    """
+    _execute(billig_server, fresh_database.database, ddl)
+    t = introspect(fresh_database, relations=[("public", "t"), ("public", "v")]).catalog.get(
+        ("public", "t")
+    )
+    assert t is not None
+    labels = ("sad", "meh", "ok", "happy")  # in the enum's order, not alphabetical
+    got = {c.name: (c.labels, c.base_type) for c in t.columns}
+    assert got == {
+        "id": (None, None),
+        "m": (labels, None),
+        "ms": (labels, None),
+        "f": (labels, "public.mood"),
+        "q": (None, "integer"),
+        "c": (None, "character varying(5)"),
+        "n": (None, None),
+        "x": (None, None),
+    }
+    assert t.checks == (
+        CheckConstraint(("n", "x"), "CHECK ((n <= x))"),
+        CheckConstraint(("x",), "CHECK ((x > 0))"),
+    )

@@ -53,10 +53,12 @@ class FindingKind(StrEnum):
     PRIVILEGE_MISSING = "privilege_missing"
     PRIMARY_KEY_CHANGED = "primary_key_changed"
     FOREIGN_KEY_CHANGED = "foreign_key_changed"
+    CHECK_CHANGED = "check_changed"
     COLUMN_MISSING = "column_missing"
     COLUMN_RENAMED = "column_renamed"
     COLUMN_ADDED = "column_added"
     TYPE_CHANGED = "type_changed"
+    ENUM_LABELS_CHANGED = "enum_labels_changed"
     NULLABILITY_CHANGED = "nullability_changed"
     DEFAULT_CHANGED = "default_changed"
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from types import MappingProxyType
 from typing import NamedTuple, overload
 
@@ -51,6 +52,11 @@ class Column:
     selectable: bool | None = None
     # View columns: where the values come from (mirror.catalog.views); None: not followed.
     origin: Origin | None = None
+    # The labels of the enum the column holds (directly, as array elements or through a domain),
+    # in their order; None where not an enum or not known (models).
+    labels: tuple[str, ...] | None = None
+    # A domain column's base type (through nested domains), canonical; None where not a domain.
+    base_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,15 @@ class ForeignKey:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckConstraint:
+    """A CHECK constraint: the columns it reads and its definition as PostgreSQL prints it
+    (``CHECK ((num_sold <= num))``); its name carries no meaning for a reader."""
+
+    columns: tuple[str, ...]
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
 class Relation:
     key: RelationKey
     kind: Kind
@@ -68,6 +83,7 @@ class Relation:
     primary_key: tuple[str, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     unique: tuple[tuple[str, ...], ...] = ()
+    checks: tuple[CheckConstraint, ...] = ()
 
     def __post_init__(self) -> None:
         # Constraint order carries no meaning; sort so equal relations compare equal. Most
@@ -78,8 +94,12 @@ class Relation:
             fks = tuple(sorted(set(fks), key=_fk_sort_key))
         if len(unique) > 1:
             unique = tuple(sorted(set(unique)))
+        checks = tuple(self.checks)
+        if len(checks) > 1:
+            checks = tuple(sorted(set(checks), key=attrgetter("definition", "columns")))
         object.__setattr__(self, "foreign_keys", fks)
         object.__setattr__(self, "unique", unique)
+        object.__setattr__(self, "checks", checks)
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:

@@ -22,8 +22,8 @@ from mirror.errors import ContractError
 from mirror.files import write_atomic as write_atomic
 from mirror.files import write_files_atomic as write_files_atomic
 from mirror.sources.contract_reader import FORMAT_VERSION as FORMAT_VERSION
+from mirror.sources.contract_reader import TYPES_FORMAT_VERSION, origin_to_json
 from mirror.sources.contract_reader import UNKNOWN as UNKNOWN
-from mirror.sources.contract_reader import origin_to_json
 from mirror.sources.contract_reader import parse_contract as parse_contract
 from mirror.sources.json_locator import JsonDocument, dump_json, parse_json
 
@@ -65,30 +65,42 @@ def catalog_to_json(catalog: Catalog) -> dict[str, Any]:
             }
             if col.origin is not None:
                 entry["origin"] = origin_to_json(col.origin)
+            if col.labels is not None:
+                entry["labels"] = list(col.labels)
+            if col.base_type is not None:
+                entry["base_type"] = col.base_type
             if has_lineage:
                 usage = catalog.usage(ColumnRef(rel.key.schema, rel.key.name, col.name))
                 entry["lineage"] = _usage_to_json(usage or Usage())
             columns.append(entry)
-        relations.append(
-            {
-                "schema": rel.key.schema,
-                "name": rel.key.name,
-                "kind": str(rel.kind),
-                "columns": columns,
-                "primary_key": list(rel.primary_key),
-                "foreign_keys": [
-                    {
-                        "columns": list(fk.columns),
-                        "target": {"schema": fk.target.schema, "name": fk.target.name},
-                        "target_columns": list(fk.target_columns),
-                    }
-                    for fk in rel.foreign_keys
-                ],
-                "unique": [list(u) for u in rel.unique],
-            }
-        )
+        document = {
+            "schema": rel.key.schema,
+            "name": rel.key.name,
+            "kind": str(rel.kind),
+            "columns": columns,
+            "primary_key": list(rel.primary_key),
+            "foreign_keys": [
+                {
+                    "columns": list(fk.columns),
+                    "target": {"schema": fk.target.schema, "name": fk.target.name},
+                    "target_columns": list(fk.target_columns),
+                }
+                for fk in rel.foreign_keys
+            ],
+            "unique": [list(u) for u in rel.unique],
+        }
+        if rel.checks:
+            document["checks"] = [
+                {"columns": list(c.columns), "definition": c.definition} for c in rel.checks
+            ]
+        relations.append(document)
+    # A contract that pins no enum, domain or CHECK keeps the first format, byte for byte.
+    types = any(
+        rel.checks or any(c.labels is not None or c.base_type is not None for c in rel.columns)
+        for rel in catalog
+    )
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": TYPES_FORMAT_VERSION if types else FORMAT_VERSION,
         "lineage": has_lineage,
         "schemas": sorted(catalog.schemas),
         "relations": relations,

@@ -15,6 +15,7 @@ from typing import Any
 from mirror.catalog.model import (
     KINDS_WITH_NULLABILITY,
     Catalog,
+    CheckConstraint,
     Column,
     ColumnRef,
     ForeignKey,
@@ -31,6 +32,10 @@ from mirror.sources.json_locator import JsonDocument, JsonPath
 FORMAT_VERSION = 1
 UNKNOWN = "unknown"  # nullability of view columns the analysis could not follow
 EXPRESSION = "expression"  # origin of a computed view column
+# The columns contract's version that pins enum labels, domain base types and CHECK
+# constraints; a contract without any of them stays at FORMAT_VERSION, byte for byte.
+TYPES_FORMAT_VERSION = 2
+READABLE_VERSIONS = (FORMAT_VERSION, TYPES_FORMAT_VERSION)
 
 
 def parse_contract(doc: JsonDocument) -> Catalog:
@@ -46,6 +51,8 @@ _COLUMN_KEYS = frozenset({"name", "type", "nullable", "default"})
 _COLUMN_KEYS_ALLOWED = _COLUMN_KEYS | {"origin"}  # origin: view columns only
 _COLUMN_KEYS_WITH_LINEAGE = _COLUMN_KEYS_ALLOWED | {"lineage"}
 _ORIGIN_KEYS = frozenset({"schema", "relation", "column"})
+_TYPE_KEYS = frozenset({"labels", "base_type"})  # columns, from TYPES_FORMAT_VERSION on
+_CHECK_KEYS = frozenset({"columns", "definition"})
 _FK_KEYS = frozenset({"columns", "target", "target_columns"})
 _TARGET_KEYS = frozenset({"schema", "name"})
 _LINEAGE_KEYS = frozenset({"models", "fields", "endpoints", "requires_not_null"})
@@ -62,6 +69,7 @@ class _ContractReader:
         self.doc = doc
         # NUL and lone surrogates reach a decoded string only through \u escapes.
         self.escaped = "\\u" in doc.text
+        self.types = False  # whether the version pins enum labels, domains and CHECKs
 
     def fail(self, where: JsonPath, message: str, *, at_key: bool = False) -> ContractError:
         return self.doc.error(where, message, at_key=at_key)
@@ -141,12 +149,13 @@ class _ContractReader:
         if "format_version" not in top:
             raise self.fail((), "missing key 'format_version'")
         version = top["format_version"]
-        if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
+        if isinstance(version, bool) or version not in READABLE_VERSIONS:
+            readable = " and ".join(map(str, READABLE_VERSIONS))
             raise self.fail(
                 ("format_version",),
-                f"unsupported format_version {json.dumps(version)} "
-                f"(this harness reads {FORMAT_VERSION})",
+                f"unsupported format_version {json.dumps(version)} (this harness reads {readable})",
             )
+        self.types = version >= TYPES_FORMAT_VERSION
         self.obj(top, (), _TOP_KEYS)
         has_lineage = self.boolean(top["lineage"], ("lineage",))
         schemas = self.strings(top["schemas"], ("schemas",))
@@ -171,7 +180,9 @@ class _ContractReader:
     def relation(
         self, value: Any, where: JsonPath, has_lineage: bool, lineage: dict[ColumnRef, Usage]
     ) -> Relation:
-        rel = self.obj(value, where, _RELATION_KEYS)
+        rel = self.obj(
+            value, where, _RELATION_KEYS, _RELATION_KEYS | {"checks"} if self.types else None
+        )
         key = RelationKey(
             self.string(rel["schema"], (*where, "schema")),
             self.string(rel["name"], (*where, "name")),
@@ -205,6 +216,15 @@ class _ContractReader:
             if not cols:
                 raise self.fail((*where, "unique", j), "a unique constraint needs columns")
             unique.append(cols)
+        checks = []
+        for j, item in enumerate(self.array(rel.get("checks", []), (*where, "checks"))):
+            check = self.obj(item, (*where, "checks", j), _CHECK_KEYS)
+            checks.append(
+                CheckConstraint(
+                    self.names(check["columns"], (*where, "checks", j, "columns"), names),
+                    self.string(check["definition"], (*where, "checks", j, "definition")),
+                )
+            )
         return Relation(
             key=key,
             kind=kind,
@@ -212,6 +232,7 @@ class _ContractReader:
             primary_key=primary_key,
             foreign_keys=tuple(foreign_keys),
             unique=tuple(unique),
+            checks=tuple(checks),
         )
 
     def column(
@@ -221,12 +242,8 @@ class _ContractReader:
             raise self.fail(
                 (*where, "lineage"), "lineage given but the contract has lineage false", at_key=True
             )
-        col = self.obj(
-            value,
-            where,
-            _COLUMN_KEYS,
-            _COLUMN_KEYS_WITH_LINEAGE if has_lineage else _COLUMN_KEYS_ALLOWED,
-        )
+        allowed = _COLUMN_KEYS_WITH_LINEAGE if has_lineage else _COLUMN_KEYS_ALLOWED
+        col = self.obj(value, where, _COLUMN_KEYS, allowed | _TYPE_KEYS if self.types else allowed)
         name = self.string(col["name"], (*where, "name"))
         type_ = normalize_type(self.string(col["type"], (*where, "type")))
         nullable_raw = col["nullable"]
@@ -259,7 +276,23 @@ class _ContractReader:
             if kind in KINDS_WITH_NULLABILITY:
                 raise self.fail((*where, "origin"), f"a {kind} column has no origin", at_key=True)
             origin = self.origin(col["origin"], (*where, "origin"))
-        column = Column(name=name, type=type_, nullable=nullable, default=default, origin=origin)
+        labels = None
+        if "labels" in col:
+            labels = self.strings(col["labels"], (*where, "labels"))
+            if len(set(labels)) < len(labels):
+                raise self.fail((*where, "labels"), "an enum label is listed twice")
+        base_type = None
+        if "base_type" in col:
+            base_type = normalize_type(self.string(col["base_type"], (*where, "base_type")))
+        column = Column(
+            name=name,
+            type=type_,
+            nullable=nullable,
+            default=default,
+            origin=origin,
+            labels=labels,
+            base_type=base_type,
+        )
         return column, usage
 
     def origin(self, value: Any, where: JsonPath) -> Origin:

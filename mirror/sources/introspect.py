@@ -28,6 +28,7 @@ import psycopg2.extensions
 from mirror.catalog.model import (
     KINDS_WITH_NULLABILITY,
     Catalog,
+    CheckConstraint,
     Column,
     ForeignKey,
     Kind,
@@ -180,10 +181,12 @@ ScopeRow = tuple[
     Sequence[str] | None,  # their relkinds
     Sequence[bool] | None,  # whether the login has USAGE on their schema
 ]
-ColumnRow = tuple[int, int, str, str, bool, str | None, bool | None]
-ConstraintRow = tuple[
-    int, str, Sequence[int], int, str | None, str | None, Sequence[int] | None, Sequence[str] | None
-]
+# (relation oid, column number, name, type, NOT NULL, default, SELECT privilege, and then
+# optionally: domain base type, enum labels)
+ColumnRow = tuple[Any, ...]
+# (relation oid, contype, column numbers, target oid, target schema, target name, target column
+# numbers, target column names, and then optionally: a CHECK constraint's definition)
+ConstraintRow = tuple[Any, ...]
 
 
 def assemble(
@@ -196,7 +199,8 @@ def assemble(
     Column and constraint rows refer to relations by oid and to columns by number; columns
     are put in column-number order. View and materialized view columns get ``nullable=None``:
     the catalog calls them all nullable, which means "unknown", not "nullable". A column is
-    ``selectable`` when the login may use the schema and SELECT the column.
+    ``selectable`` when the login may use the schema and SELECT the column. Trailing values a
+    row leaves out (a domain's base type, enum labels, a CHECK definition) are unknown.
     """
     schemas, oids, nsps, names, kinds, usable = scope_row
     heads = {
@@ -208,20 +212,32 @@ def assemble(
     columns: dict[int, list[Column]] = {}
     column_names: dict[int, dict[int, str]] = {}  # column number → name, per relation
     # Sorted by (relation, column number), which is unique: columns come out in table order.
-    for oid, number, name, type_, not_null, default, privilege in sorted(column_rows):
+    for oid, number, name, type_, not_null, default, privilege, *more in sorted(column_rows):
         _, kind, use = heads[oid]
         nullable = not not_null if kind in KINDS_WITH_NULLABILITY else None
-        column = Column(name, normalize_type(type_), nullable, default, bool(use and privilege))
+        base, labels = (*more, None, None)[:2]
+        column = Column(
+            name,
+            normalize_type(type_),
+            nullable,
+            default,
+            bool(use and privilege),
+            labels=None if labels is None else tuple(labels),
+            base_type=None if base is None else normalize_type(base),
+        )
         columns.setdefault(oid, []).append(column)
         column_names.setdefault(oid, {})[number] = name
 
     primary: dict[int, tuple[str, ...]] = {}
     unique: dict[int, list[tuple[str, ...]]] = {}
     foreign: dict[int, list[ForeignKey]] = {}
+    checks: dict[int, list[CheckConstraint]] = {}
     for row in constraint_rows:
-        oid, contype, key, target_oid, target_nsp, target_name, target_key, target_cols = row
-        key_names = tuple(column_names[oid][number] for number in key)
-        if contype == "p":
+        oid, contype, key, target_oid, target_nsp, target_name, target_key, target_cols = row[:8]
+        key_names = tuple(column_names[oid][number] for number in key or ())
+        if contype == "c" and len(row) > 8:
+            checks.setdefault(oid, []).append(CheckConstraint(key_names, row[8]))
+        elif contype == "p":
             primary[oid] = key_names
         elif contype == "u":
             unique.setdefault(oid, []).append(key_names)
@@ -243,6 +259,7 @@ def assemble(
                 primary_key=primary.get(oid, ()),
                 foreign_keys=tuple(foreign.get(oid, ())),
                 unique=tuple(unique.get(oid, ())),
+                checks=tuple(checks.get(oid, ())),
             )
             for oid, (key, kind, _) in heads.items()
         ),

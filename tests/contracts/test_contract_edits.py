@@ -90,7 +90,7 @@ BROKEN: dict[str, Edit] = {
     "missing-top-key": lambda d: d.pop("schemas"),
     "version-string": lambda d: d.update(format_version="1"),
     "version-bool": lambda d: d.update(format_version=True),
-    "version-2": lambda d: d.update(format_version=2),
+    "version-3": lambda d: d.update(format_version=3),
     "lineage-null": lambda d: d.update(lineage=None),
     "schemas-not-list": lambda d: d.update(schemas="billig"),
     "schema-empty": lambda d: d["schemas"].append(""),

@@ -11,6 +11,7 @@ import pytest
 
 from mirror.catalog.model import (
     Catalog,
+    CheckConstraint,
     Column,
     ColumnRef,
     ForeignKey,
@@ -96,6 +97,64 @@ def test_round_trip_keeps_relations_and_lineage(tmp_path: Path, lineage: bool) -
         assert loaded.usage(ColumnRef("billig", "event", "event")) == Usage()
     else:
         assert loaded.lineage is None
+
+
+def _typed(catalog: Catalog) -> Catalog:
+    """``catalog`` with an enum column, a domain column and a CHECK constraint pinned."""
+    group = catalog.relations[GROUP]
+    columns = (
+        Column("ticket_group", "integer", False, base_type="integer"),
+        Column("event", "integer", False),
+        Column("is_theater_ticket_group", "boolean", False, "false"),
+        Column("ticket_limit", "billig.mood", True, labels=("sad", "ok", "happy")),
+    )
+    checks = (CheckConstraint(("ticket_limit",), "CHECK ((ticket_limit IS NOT NULL))"),)
+    typed = Relation(
+        GROUP,
+        group.kind,
+        columns,
+        group.primary_key,
+        group.foreign_keys,
+        group.unique,
+        checks,
+    )
+    return Catalog({**catalog.relations, GROUP: typed}, catalog.schemas, catalog.lineage)
+
+
+def test_enum_labels_domain_base_types_and_checks_round_trip_in_format_2(
+    tmp_path: Path,
+) -> None:
+    catalog = _typed(sample_catalog())
+    path = tmp_path / "columns.json"
+    write_contract(path, catalog)
+    assert json.loads(path.read_text())["format_version"] == 2
+    loaded = load_contract(path)
+    assert loaded == catalog
+    assert loaded.relations[GROUP].checks == catalog.relations[GROUP].checks
+    assert loaded.relations[GROUP].column("ticket_limit") == Column(
+        "ticket_limit", "billig.mood", True, labels=("sad", "ok", "happy")
+    )
+
+
+def test_a_contract_pinning_no_enum_domain_or_check_stays_in_format_1() -> None:
+    text = dump_contract(sample_catalog())
+    assert json.loads(text)["format_version"] == 1
+    assert '"labels"' not in text and '"base_type"' not in text and '"checks"' not in text
+
+
+def test_format_1_refuses_the_keys_of_format_2(tmp_path: Path) -> None:
+    text = dump_contract(_typed(sample_catalog())).replace(
+        '"format_version": 2', '"format_version": 1'
+    )
+    message = _error(_write(tmp_path, text))
+    assert "$.relations[3].checks: unknown key 'checks'" in message
+
+
+def test_a_check_on_a_column_the_relation_lacks_is_located(tmp_path: Path) -> None:
+    doc = json.loads(dump_contract(_typed(sample_catalog())))
+    doc["relations"][3]["checks"][0]["columns"] = ["nope"]
+    message = _error(_write(tmp_path, json.dumps(doc, indent=2)))
+    assert "$.relations[3].checks[0].columns[0]: no column 'nope' in this relation" in message
 
 
 def test_dump_is_deterministic_sorted_and_ends_with_a_newline() -> None:
@@ -222,7 +281,7 @@ def test_duplicated_json_key_is_located(tmp_path: Path) -> None:
     assert message == f"{tmp_path}/columns.json:4:3: $.lineage: duplicate key lineage"
 
 
-@pytest.mark.parametrize("version", ["2", '"1"', "true", "null"])
+@pytest.mark.parametrize("version", ["3", '"1"', "true", "null"])
 def test_wrong_format_version_is_rejected(tmp_path: Path, version: str) -> None:
     text = dump_contract(sample_catalog()).replace(
         '"format_version": 1', f'"format_version": {version}'
@@ -230,7 +289,8 @@ def test_wrong_format_version_is_rejected(tmp_path: Path, version: str) -> None:
     message = _error(_write(tmp_path, text))
     assert f"columns.json:{_line_of(text, 'format_version')}:" in message
     assert (
-        f"$.format_version: unsupported format_version {version} (this harness reads 1)" in message
+        f"$.format_version: unsupported format_version {version} (this harness reads 1 and 2)"
+        in message
     )
 
 

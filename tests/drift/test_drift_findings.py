@@ -461,3 +461,104 @@ def test_a_view_the_login_can_no_longer_read_is_a_breaking_privilege_finding(
     assert [f["object"] for f in report["findings"] if f["kind"] == "privilege_missing"] == [
         "billig.event_lim_web"
     ]
+
+
+# --------------------------------------------------------------------------- inside a type
+
+# Production with an enum, a domain and a CHECK constraint on relations the site reads.
+TYPED_PRODUCTION = """
+CREATE TYPE billig.ticket_state AS ENUM ('reserved', 'paid', 'refunded');
+ALTER TABLE billig.ticket ADD COLUMN state billig.ticket_state;
+CREATE DOMAIN billig.quantity AS integer;
+ALTER TABLE billig.ticket_group ADD COLUMN quota billig.quantity;
+ALTER TABLE billig.ticket_group ADD CONSTRAINT sold_within CHECK (num_sold <= num);
+"""
+# A label replaced under the same type name: the type made anew, the column moved over.
+REPLACE_LABEL = """
+ALTER TYPE billig.ticket_state RENAME TO ticket_state_old;
+CREATE TYPE billig.ticket_state AS ENUM ('reserved', 'paid', 'returned');
+ALTER TABLE billig.ticket ALTER COLUMN state TYPE billig.ticket_state
+    USING replace(state::text, 'refunded', 'returned')::billig.ticket_state;
+DROP TYPE billig.ticket_state_old;
+"""
+CHANGE_DOMAIN_BASE = """
+ALTER TABLE billig.ticket_group ALTER COLUMN quota TYPE integer;
+DROP DOMAIN billig.quantity;
+CREATE DOMAIN billig.quantity AS text;
+ALTER TABLE billig.ticket_group ALTER COLUMN quota TYPE billig.quantity USING quota::text;
+"""
+CHANGE_CHECK = """
+ALTER TABLE billig.ticket_group DROP CONSTRAINT sold_within;
+ALTER TABLE billig.ticket_group ADD CONSTRAINT sold_within CHECK (num_sold <= num + 10);
+"""
+
+
+def _typed_contract(production: Production, folder: Path) -> Path:
+    """A contract of production's ticket and ticket_group, read by the site's models."""
+    from mirror.catalog.model import ColumnRef, Usage
+    from mirror.sources.contract_file import with_lineage, write_contract
+    from mirror.sources.introspect import introspect
+
+    production.execute(TYPED_PRODUCTION)
+    keys = [("billig", "ticket"), ("billig", "ticket_group")]
+    catalog = introspect(production.login, relations=keys, namesakes=False).catalog
+    lineage = {
+        ColumnRef("billig", rel.key.name, col.name): Usage(
+            models=(f"{rel.key.name.title().replace('_', '')}.{col.name}",)
+        )
+        for rel in catalog
+        for col in rel.columns
+    }
+    path = folder / "columns.json"
+    write_contract(path, with_lineage(catalog, lineage))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("statements", "finding", "words"),
+    [
+        (
+            REPLACE_LABEL,
+            ("enum_labels_changed", BREAKING, "billig.ticket.state"),
+            ("removed 'refunded'", "added 'returned'", "Ticket.state"),
+        ),
+        (
+            CHANGE_DOMAIN_BASE,
+            ("type_changed", BREAKING, "billig.ticket_group.quota"),
+            ("domain billig.quantity now over text, was integer", "TicketGroup.quota"),
+        ),
+        (
+            CHANGE_CHECK,
+            ("check_changed", BREAKING, "billig.ticket_group"),
+            ("CHECK ((num_sold <= (num + 10)))", "TicketGroup.num_sold"),
+        ),
+    ],
+    ids=["enum label replaced", "domain base type changed", "check constraint changed"],
+)
+def test_a_change_inside_a_type_or_a_check_is_drift_naming_it_and_its_readers(
+    production: Production,
+    tmp_path: Path,
+    statements: str,
+    finding: tuple[str, str, str],
+    words: tuple[str, ...],
+) -> None:
+    contract = _typed_contract(production, tmp_path)
+    assert check_drift(production.login, contract=contract).report.findings == ()
+    production.execute(statements)
+    report = check_drift(production.login, contract=contract).report
+    assert triples(report.findings) == [finding]
+    assert report.exit_code == 1
+    done = run_cli("--contract", str(contract), dsn=production.dsn)
+    assert done.code == 1, done.stderr
+    for word in words:
+        assert word in done.stdout, (word, done.stdout)
+
+
+def test_an_added_enum_label_is_a_warning(production: Production, tmp_path: Path) -> None:
+    contract = _typed_contract(production, tmp_path)
+    production.execute("ALTER TYPE billig.ticket_state ADD VALUE 'cancelled'")
+    report = check_drift(production.login, contract=contract).report
+    assert triples(report.findings) == [("enum_labels_changed", WARNING, "billig.ticket.state")]
+    assert report.exit_code == 0
+    [finding] = report.findings
+    assert "added 'cancelled'" in finding.message and finding.impact == ("Ticket.state",)

@@ -17,11 +17,16 @@ from mirror.catalog.compare.impact import (
     judge,
 )
 from mirror.catalog.compare.renames import column_renamed, column_renames
-from mirror.catalog.compare.types import TypeChange, classify_type_change
+from mirror.catalog.compare.types import (
+    TypeChange,
+    classify_type_change,
+    compare_type_content,
+    type_change_verb,
+)
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.catalog.model import Column, ColumnRef, Relation, RelationKey
 
-_SHAPE = attrgetter("name", "type", "nullable", "default")
+_SHAPE = attrgetter("name", "type", "nullable", "default", "labels", "base_type")
 _SELECTABLE = attrgetter("selectable")
 
 
@@ -48,7 +53,7 @@ def compare_columns(ctx: Context, exp: Relation, act: Relation) -> list[Finding]
         new = actual.get(col.name)
         if new is not None:
             # The common case, cheaply: nothing but the (separately checked) privilege differs.
-            if (col.type, col.nullable, col.default) != (new.type, new.nullable, new.default):
+            if _SHAPE(col) != _SHAPE(new):
                 findings += compare_column(ctx, key, col, new)
         elif col.name in renames:
             findings.append(column_renamed(ctx, key, col, renames[col.name]))
@@ -91,11 +96,7 @@ def compare_column(ctx: Context, key: RelationKey, old: Column, new: Column) -> 
     if old.type != new.type:
         type_change = classify_type_change(old.type, new.type)
         base = Severity.WARNING if type_change is TypeChange.WIDENING else Severity.BREAKING
-        verb = {
-            TypeChange.WIDENING: "widened",
-            TypeChange.NARROWING: "narrowed",
-            TypeChange.INCOMPATIBLE: "changed incompatibly",
-        }[type_change]
+        verb = type_change_verb(type_change)
         yield column_finding(
             FindingKind.TYPE_CHANGED,
             judge(base, reading),
@@ -107,6 +108,8 @@ def compare_column(ctx: Context, key: RelationKey, old: Column, new: Column) -> 
             reading,
             type_change.value,
         )
+    else:  # the same type name: its labels or its domain's base type may differ
+        yield from compare_type_content(key, old, new, reading)
     # Unknown nullability (view columns) on either side says nothing; never a finding.
     if old.nullable is not None and new.nullable is not None and old.nullable != new.nullable:
         if new.nullable:

@@ -4,6 +4,7 @@ both sides (its keys and columns).
 
 from __future__ import annotations
 
+from mirror.catalog.compare.checks import compare_checks
 from mirror.catalog.compare.columns import compare_columns
 from mirror.catalog.compare.impact import Context, judge, kind_name
 from mirror.catalog.compare.keys import (
@@ -54,6 +55,7 @@ def compare_relation(ctx: Context, exp: Relation, act: Relation) -> list[Finding
             findings += compare_primary_key(ctx, exp, act)
         if not same_foreign_keys(ctx, exp, act):
             findings += compare_foreign_keys(ctx, exp, act)
+    findings += compare_checks(ctx, exp, act)
     findings += compare_columns(ctx, exp, act)
     return findings
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
 
+from mirror.catalog.compare.impact import Reading, column_finding, judge
+from mirror.catalog.findings import Finding, FindingKind, Severity
+from mirror.catalog.model import Column, ColumnRef, RelationKey
 from mirror.catalog.type_names import ParsedType, parse_type
 
 
@@ -89,3 +93,84 @@ def _numeric(old: tuple[int, ...], new: tuple[int, ...]) -> TypeChange:
     p2, s2 = new[0], new[1] if len(new) > 1 else 0
     fits = p2 - s2 >= p1 - s1 and s2 >= s1
     return TypeChange.WIDENING if fits else TypeChange.NARROWING
+
+
+def type_change_verb(change: TypeChange) -> str:
+    return {
+        TypeChange.WIDENING: "widened",
+        TypeChange.NARROWING: "narrowed",
+        TypeChange.INCOMPATIBLE: "changed incompatibly",
+    }[change]
+
+
+def compare_type_content(
+    key: RelationKey, old: Column, new: Column, reading: Reading
+) -> Iterator[Finding]:
+    """What changed inside a type that kept its name: an enum's labels, a domain's base type.
+
+    Unknown on either side (None: a model, or a contract pinned before labels were) says
+    nothing. A removed label is breaking for a reader (a value it filters or compares with is
+    gone, and rows it knew change); a new one is a warning (a value its code may not expect).
+    """
+    yield from _domain_base(key, old, new, reading)
+    yield from _enum_labels(key, old, new, reading)
+
+
+def _domain_base(key: RelationKey, old: Column, new: Column, reading: Reading) -> Iterator[Finding]:
+    ref = ColumnRef(*key, old.name)
+    if old.base_type is not None and new.base_type is not None and old.base_type != new.base_type:
+        change = classify_type_change(old.base_type, new.base_type)
+        base = Severity.WARNING if change is TypeChange.WIDENING else Severity.BREAKING
+        yield column_finding(
+            FindingKind.TYPE_CHANGED,
+            judge(base, reading),
+            key,
+            old.name,
+            old.base_type,
+            new.base_type,
+            f"column {ref} type {type_change_verb(change)}: domain {old.type} now over "
+            f"{new.base_type}, was {old.base_type}",
+            reading,
+            change.value,
+            evidence=f"the domain {old.type} kept its name",
+        )
+
+
+def _enum_labels(key: RelationKey, old: Column, new: Column, reading: Reading) -> Iterator[Finding]:
+    if old.labels is None or new.labels is None or old.labels == new.labels:
+        return
+    ref = ColumnRef(*key, old.name)
+    kept = set(new.labels)
+    removed = [label for label in old.labels if label not in kept]
+    known = set(old.labels)
+    added = [label for label in new.labels if label not in known]
+    if removed:
+        severity, change = judge(Severity.BREAKING, reading), "changed" if added else "removed"
+    elif added:
+        severity, change = judge(Severity.WARNING, reading), "added"
+    else:
+        severity, change = Severity.INFO, "reordered"
+    what = "; ".join(
+        part
+        for part in (
+            f"removed {_labels(removed)}" if removed else "",
+            f"added {_labels(added)}" if added else "",
+            "reordered" if change == "reordered" else "",
+        )
+        if part
+    )
+    yield column_finding(
+        FindingKind.ENUM_LABELS_CHANGED,
+        severity,
+        key,
+        old.name,
+        _labels(old.labels),
+        _labels(new.labels),
+        f"column {ref}: enum {old.type} {what}",
+        reading,
+        change,
+    )
+
+
+def _labels(labels: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(f"'{label}'" for label in labels)
