@@ -265,7 +265,7 @@ def _sqlalchemy_catalog(url: URL, schemas: list[str]) -> Catalog:
                                 c["nullable"] if kind in KINDS_WITH_NULLABILITY else None,
                                 c["default"],
                                 True,
-                                _enum_labels(c["type"]),
+                                labels=_enum_labels(c["type"]),
                             )
                             for c in cols
                         ),
