@@ -1,20 +1,8 @@
 """pytest plugin (entry point ``pytest11``): a session-scoped seeded mirror and per-test isolation.
 
-Fixtures:
-- ``billig_config`` – the project's ``[tool.billig]`` settings (session): the schema file,
-  the contracts folder, seeding defaults.
-- ``billig_server`` – the throwaway PostgreSQL server (session; provider from
-  ``--billig-provider`` / ``BILLIG_MIRROR_PROVIDER``, default ``auto``).
-- ``billig_mirror`` – the seeded mirror (:class:`mirror.provision.mirror.Mirror`, session).
-- ``billig_engine`` – SQLAlchemy engine on the mirror database (session).
-- ``billig_session`` – a Session inside a transaction rolled back after the test (default
-  isolation, sub-millisecond); commits inside the test become savepoint releases.
-- ``billig_database`` – URL of a fresh clone of the seeded template, for tests that commit or
-  run DDL; dropped afterwards.
-- ``fresh_database`` – URL of an empty database on the server, dropped afterwards.
-
-The flag ``--update-contracts`` makes the contract tests rewrite ``contracts/`` (like
-``billig contracts update``) instead of checking it.
+Each fixture's docstring is what ``pytest --fixtures`` prints. SQLAlchemy, psycopg2 and the
+provisioning code are imported only when a fixture that needs them runs, so a test run that uses
+no Billig fixture pays nothing for the plugin being installed.
 
 Under pytest-xdist each worker gets its own server, so every worker has its own databases.
 
@@ -28,16 +16,19 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.engine import URL, Engine
-from sqlalchemy.orm import Session
 
 from mirror.config import DJANGO, Config, load_config
 from mirror.errors import ConfigError
-from mirror.provision.mirror import Mirror, start_mirror
-from mirror.provision.providers import Server
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.orm import Session
+
+    from mirror.provision.mirror import Mirror
+    from mirror.provision.providers import Server
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,12 +43,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--billig-seed", type=int, default=None, help="seed of the data ([tool.billig] seed)"
-    )
-    group.addoption(
-        "--update-contracts",
-        action="store_true",
-        default=False,
-        help="rewrite the contract snapshots (contracts/) instead of checking them",
     )
 
 
@@ -76,7 +61,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def billig_config(pytestconfig: pytest.Config) -> Config:
-    """The project's ``[tool.billig]`` configuration, seen from pytest's root directory."""
+    """The project's ``[tool.billig]`` configuration (schema file, contracts folder, site,
+    seeding), read from pytest's root directory upwards, with ``--billig-events`` and
+    ``--billig-seed`` applied."""
     return load_config(
         pytestconfig.rootpath,
         overrides={
@@ -88,6 +75,11 @@ def billig_config(pytestconfig: pytest.Config) -> Config:
 
 @pytest.fixture(scope="session")
 def billig_mirror(pytestconfig: pytest.Config, billig_config: Config) -> Iterator[Mirror]:
+    """The seeded mirror of the session: a throwaway PostgreSQL loaded from the configured schema
+    file and seeded (``mirror.provision.mirror.Mirror``; provider from ``--billig-provider`` or
+    ``$BILLIG_MIRROR_PROVIDER``, default ``auto``). Removed at the end of the session."""
+    from mirror.provision.mirror import start_mirror
+
     with start_mirror(
         pytestconfig.getoption("billig_provider"),
         events=billig_config.events,
@@ -99,11 +91,15 @@ def billig_mirror(pytestconfig: pytest.Config, billig_config: Config) -> Iterato
 
 @pytest.fixture(scope="session")
 def billig_server(billig_mirror: Mirror) -> Server:
+    """The throwaway PostgreSQL server the session's mirror runs on."""
     return billig_mirror.server
 
 
 @pytest.fixture(scope="session")
 def billig_engine(billig_mirror: Mirror) -> Iterator[Engine]:
+    """A SQLAlchemy engine on the session's seeded mirror database."""
+    from sqlalchemy import create_engine
+
     engine = create_engine(billig_mirror.url, pool_size=2)
     yield engine
     engine.dispose()
@@ -111,6 +107,11 @@ def billig_engine(billig_mirror: Mirror) -> Iterator[Engine]:
 
 @pytest.fixture
 def billig_session(billig_engine: Engine) -> Iterator[Session]:
+    """A SQLAlchemy Session on the seeded mirror inside a transaction rolled back after the test:
+    the default isolation. A commit inside the test releases a savepoint; nothing the test
+    writes is seen by the next one."""
+    from sqlalchemy.orm import Session
+
     with billig_engine.connect() as conn:
         outer = conn.begin()
         session = Session(bind=conn, join_transaction_mode="create_savepoint")
@@ -123,6 +124,8 @@ def billig_session(billig_engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def billig_database(billig_mirror: Mirror) -> Iterator[URL]:
+    """The URL of a fresh clone of the seeded mirror (``CREATE DATABASE … TEMPLATE``), for a test
+    that commits or runs DDL; dropped after the test."""
     dsn = billig_mirror.clone()
     try:
         yield dsn.sqlalchemy()
@@ -132,6 +135,7 @@ def billig_database(billig_mirror: Mirror) -> Iterator[URL]:
 
 @pytest.fixture
 def fresh_database(billig_server: Server) -> Iterator[URL]:
+    """The URL of an empty database on the session's server; dropped after the test."""
     name = f"fresh_{secrets.token_hex(6)}"
     dsn = billig_server.create_database(name)
     try:

@@ -1,8 +1,10 @@
 """Serving a site's ASGI app with uvicorn: in the foreground, or in a thread for a command.
 
-The socket is bound up front, so port 0 works and the URL is known before the first request;
-:class:`BackgroundServer` runs uvicorn in a thread for running a command such as the
-Schemathesis CLI against it; :func:`serve_forever` runs it in the foreground until Ctrl-C.
+uvicorn comes with the ``serve`` extra, not with the harness: :func:`require_server` says so
+before anything starts. The socket is bound up front, so port 0 works and the URL is known
+before the first request; :class:`BackgroundServer` runs uvicorn in a thread for running a
+command such as the Schemathesis CLI against it; :func:`serve_forever` runs it in the foreground
+until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from typing import Any
 from mirror.errors import UsageError
 
 READY_TIMEOUT = 15.0
+SERVE_EXTRA = "pip install 'billig-harness[serve]'"
+
+
+def require_server() -> None:
+    """Refuse (exit 2) when the ``serve`` extra is missing, before a mirror is started for it."""
+    try:
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UsageError(f"billig serve needs the serve extra (uvicorn): {SERVE_EXTRA}") from None
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -86,3 +86,53 @@ def test_xdist_gives_each_worker_its_own_database(pytester, tmp_path, monkeypatc
     ports = {p.name: p.read_text() for p in out.iterdir()}
     assert set(ports) == {"gw0", "gw1"}
     assert len(set(ports.values())) == 2  # one server, hence one database, per worker
+
+
+FIXTURES = (
+    "billig_config",
+    "billig_mirror",
+    "billig_server",
+    "billig_engine",
+    "billig_session",
+    "billig_database",
+    "fresh_database",
+)
+
+
+def test_every_fixture_has_its_docstring_in_pytest_fixtures(pytester):
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures")
+    lines = result.outlines
+    for name in FIXTURES:
+        (at,) = [i for i, line in enumerate(lines) if line.split(" ")[0] == name]
+        assert lines[at + 1].startswith("    "), lines[at : at + 2]
+        assert "no docstring available" not in lines[at + 1], name
+
+
+LEAN_TESTS = """
+import sys
+
+DRIVERS = ("sqlalchemy", "psycopg2")
+
+
+def loaded():
+    return sorted({m.split(".")[0] for m in sys.modules} & set(DRIVERS))
+
+
+def test_a_run_without_billig_fixtures_loads_no_driver():
+    assert loaded() == []
+
+
+def test_the_configuration_alone_loads_no_driver(billig_config):
+    assert billig_config.events > 0
+    assert loaded() == []
+
+
+def test_a_fixture_on_the_mirror_loads_them(billig_engine):
+    assert loaded() == sorted(DRIVERS)
+"""
+
+
+def test_the_plugin_imports_drivers_only_for_the_fixtures_that_need_them(pytester):
+    pytester.makepyfile(test_lean=LEAN_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,11 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = Path(__file__).resolve().parent / "wheel_project"
-# What the wheel is made of; building in a copy keeps build/ and *.egg-info out of the checkout.
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "mirror")
+# What the wheel is made of, and the reference site it must leave out; building in a copy keeps
+# build/ and *.egg-info out of the checkout.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "mirror", "examples")
+# A plain ``pip install billig-harness`` brings none of these (billig serve: the serve extra).
+WEB_PACKAGES = ("fastapi", "starlette", "pydantic", "uvicorn", "httpx")
 # The configuration variables: a user's machine has none of them.
 CONFIG_VARIABLES = frozenset(
     (
@@ -82,6 +86,10 @@ def user_environment(venv: Venv) -> dict[str, str]:
 def run(
     args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = COMMAND_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
+    if env is None:
+        # Nothing of this checkout on the path: pip would take its egg-info for an installed
+        # billig-harness and skip the wheel.
+        env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
     return subprocess.run(
         args,
         cwd=cwd,
@@ -106,7 +114,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in WHEEL_SOURCES:
         if (ROOT / name).is_dir():
             shutil.copytree(
-                ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__")
+                ROOT / name,
+                source / name,
+                ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", ".pytest_cache"),
             )
         else:
             shutil.copy2(ROOT / name, source / name)
@@ -180,6 +190,49 @@ def test_the_venv_runs_the_installed_wheel_not_the_checkout(wheel: Path, venv: V
     version = run([venv.bin("billig"), "--version"], venv.root, user_environment(venv))
     assert version.returncode == 0, output(version)
     assert wheel.name.split("-")[1] in version.stdout, output(version)
+
+
+def test_the_wheel_holds_the_harness_and_requires_no_web_framework(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (metadata,) = (n for n in names if n.endswith(".dist-info/METADATA"))
+        requires = [
+            line.split(":", 1)[1].strip()
+            for line in archive.read(metadata).decode().splitlines()
+            if line.startswith("Requires-Dist:")
+        ]
+    assert {
+        name.split("/")[0] for name in names if not name.split("/")[0].endswith("dist-info")
+    } == {"mirror"}
+    assert not [n for n in names if n.startswith(("mirror/site/", "examples/"))]
+    assert not [n for n in names if n.endswith(("fastapi_site/api.py", "billig_models.py"))]
+    core = [r for r in requires if "extra ==" not in r]
+    assert core and not [r for r in core if r.lower().startswith(WEB_PACKAGES)], core
+    serve = [r for r in requires if 'extra == "serve"' in r]
+    assert [r for r in serve if r.lower().startswith("uvicorn")], requires
+
+
+def test_the_install_brings_no_web_framework(venv: Venv) -> None:
+    probe = run(
+        [
+            venv.bin("python"),
+            "-c",
+            "import importlib.util as u, sys; "
+            "print(*[n for n in sys.argv[1:] if u.find_spec(n) is not None])",
+            *WEB_PACKAGES,
+        ],
+        venv.root,
+        user_environment(venv),
+    )
+    assert probe.returncode == 0, output(probe)
+    assert probe.stdout.split() == []
+
+
+def test_serve_without_the_serve_extra_exits_2_naming_it(project: Path, venv: Venv) -> None:
+    served = run([venv.bin("billig"), "serve", "--port", "0"], project, user_environment(venv))
+    assert served.returncode == 2, output(served)
+    assert "pip install 'billig-harness[serve]'" in served.stderr, output(served)
+    assert "Traceback" not in served.stderr
 
 
 def test_contracts_update_pins_the_project_schema_with_the_users_lineage(

@@ -17,12 +17,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session
 
-from mirror.catalog.model import Catalog, Column, ColumnRef, RelationKey, Usage
+from examples.fastapi_site.billig_models import BilligBase
+from mirror.catalog.model import ColumnRef, Usage
 from mirror.errors import DatabaseError, ObservationError
 from mirror.sources import sqlalchemy_models
-from mirror.sources.site import ApiExchange, SiteModel
+from mirror.sources.site import ApiExchange
+from mirror.sources.sqlalchemy_models import SQLAlchemySite
 
 # Any URL will do to build the OpenAPI document: nothing connects before the first request.
 _UNUSED_DSN = "postgresql+psycopg2://localhost/unused"
@@ -96,8 +98,6 @@ _MISSING_COLUMN = re.compile(r'column "?([^".\s]+)"?\."?([^".\s]+)"? does not ex
 
 def _model_column(relation: str, column: str) -> str:
     """``Model.attribute (schema.relation.column)`` for a column a model reads, by name."""
-    from examples.fastapi_site.billig_models import BilligBase
-
     for model in sqlalchemy_models.mapped_models(BilligBase):
         if model.relation.name == relation and column in model.columns:
             attribute = model.columns[column][0]
@@ -133,9 +133,10 @@ def site_code(what: str) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class ReferenceSite:
+class ReferenceSite(SQLAlchemySite):
     """The SQLAlchemy models, pydantic serializers and FastAPI app of ``examples/fastapi_site/``."""
 
+    base: type[DeclarativeBase] = BilligBase
     serializers: Callable[[], Mapping[str, type[BaseModel]]] = billig_serializers
     observer: Callable[[Session], Mapping[str, list[Any]]] = observe_billig_outputs
     app_factory: Callable[..., Any] = create_app
@@ -143,46 +144,16 @@ class ReferenceSite:
     models_file: str = "examples/fastapi_site/billig_models.py"
     forbidden_fields: frozenset[str] = field(default_factory=lambda: _forbidden())
 
-    def catalog(self) -> Catalog:
-        from examples.fastapi_site.billig_models import BilligBase
-
-        return sqlalchemy_models.catalog_from_models(BilligBase)
-
     def lineage(self) -> Mapping[ColumnRef, Usage]:
         from examples.fastapi_site.lineage import billig_lineage
 
         return billig_lineage()
-
-    def models(self) -> Sequence[SiteModel]:
-        from examples.fastapi_site.billig_models import BilligBase
-
-        return sqlalchemy_models.mapped_models(BilligBase)
 
     def shapes(self) -> Mapping[str, Mapping[str, Any]]:
         return {
             name: model.model_json_schema(mode="serialization")
             for name, model in self.serializers().items()
         }
-
-    def model_field(
-        self,
-        attribute: str,
-        column: Column,
-        *,
-        nullable: bool,
-        primary_key: bool,
-        server_default: bool,
-    ) -> str:
-        return sqlalchemy_models.mapped_column_line(
-            attribute,
-            column,
-            nullable=nullable,
-            primary_key=primary_key,
-            server_default=server_default,
-        )
-
-    def table_name(self, model: SiteModel, key: RelationKey) -> list[str]:
-        return sqlalchemy_models.table_lines(key, model.relation)
 
     def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
         with read_only_session(database) as session, site_code("the serializers"):

@@ -30,9 +30,10 @@ def serve_site(
     """Serve the API until Ctrl-C (exit 0), or run ``command`` against it (its exit code)."""
     from mirror.provision.mirror import start_mirror
     from mirror.secrets import redact
-    from mirror.serve import BackgroundServer, base_url, bind, serve_forever
+    from mirror.serve import BackgroundServer, base_url, bind, require_server, serve_forever
     from mirror.sources.site import load_site
 
+    require_server()
     config = load_config(overrides={"events": events, "seed": seed})
     site = load_site(config)
     serving = getattr(site, "serving", None)

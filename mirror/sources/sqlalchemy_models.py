@@ -6,13 +6,16 @@ comparator. A table name is taken exactly as the model declares it: ``__tablenam
 "billig.event"`` without a schema is the relation ``public."billig.event"``, which is how the
 quoting trap (a dotted table name read as one identifier) becomes visible. Models cannot know
 whether a relation is a view; a model says so with ``__table__.info["kind"] = "view"``
-(default: table).
+(default: table). :class:`SQLAlchemySite` is a whole site source over a declarative base.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import MetaData, Table
 from sqlalchemy.dialects import postgresql
@@ -30,7 +33,7 @@ from mirror.catalog.model import (
     Usage,
     normalize_type,
 )
-from mirror.sources.site import SiteModel
+from mirror.sources.site import ApiExchange, SiteModel
 
 DEFAULT_SCHEMA = "public"
 _DIALECT = postgresql.dialect()
@@ -191,3 +194,75 @@ def table_lines(key: RelationKey, current: RelationKey | None = None) -> list[st
     if key.schema != (current.schema if current is not None else DEFAULT_SCHEMA):
         lines.append(f'__table_args__ = {{"schema": {_py_string(key.schema)}}}')
     return lines
+
+
+# --------------------------------------------------------------------------- the site source
+
+
+def model_lineage(models: Iterable[SiteModel]) -> dict[ColumnRef, Usage]:
+    """Each mapped column as read by its model attribute (``Model.attribute``), required
+    non-null where the model declares it NOT NULL."""
+    return {
+        ColumnRef(model.relation.schema, model.relation.name, column): Usage(
+            models=(f"{model.name}.{attribute}",), requires_not_null=not nullable
+        )
+        for model in models
+        for column, (attribute, nullable) in model.columns.items()
+    }
+
+
+@dataclass(frozen=True)
+class SQLAlchemySite:
+    """A site source for SQLAlchemy declarative models: ``SQLAlchemySite(Base, name=…,
+    models_file=…)`` is a complete one.
+
+    The catalog, the models, the lineage of the models' own columns and the model lines of
+    ``drift --suggest`` come from ``base``; the optional capabilities (serializer shapes, real
+    output, an API) are absent until a subclass overrides them.
+    """
+
+    base: type[DeclarativeBase]  # the declarative base of the models that read Billig
+    name: str = "SQLAlchemy site"
+    models_file: str = "models.py"  # where drift --suggest points model changes
+    forbidden_fields: frozenset[str] = frozenset()
+
+    def catalog(self) -> Catalog:
+        return catalog_from_models(self.base)
+
+    def models(self) -> Sequence[SiteModel]:
+        return mapped_models(self.base)
+
+    def lineage(self) -> Mapping[ColumnRef, Usage]:
+        return model_lineage(self.models())
+
+    def shapes(self) -> Mapping[str, Mapping[str, Any]]:
+        return {}
+
+    def model_field(
+        self,
+        attribute: str,
+        column: Column,
+        *,
+        nullable: bool,
+        primary_key: bool,
+        server_default: bool,
+    ) -> str:
+        return mapped_column_line(
+            attribute,
+            column,
+            nullable=nullable,
+            primary_key=primary_key,
+            server_default=server_default,
+        )
+
+    def table_name(self, model: SiteModel, key: RelationKey) -> list[str]:
+        return table_lines(key, model.relation)
+
+    def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
+        return None
+
+    def openapi(self) -> Mapping[str, Any] | None:
+        return None
+
+    def api_exchanges(self, database: str, now: datetime) -> Sequence[ApiExchange] | None:
+        return None

@@ -155,3 +155,29 @@ def test_serve_in_the_foreground_answers_and_cleans_up_when_stopped(
     site = next(line for line in err.splitlines() if line.startswith("site:"))
     site_file = Path(site.split("sqlite:///", 1)[1].split(" ", 1)[0])
     assert site_file.name == "site.sqlite3" and not site_file.parent.exists()
+
+
+# The console entry point in an interpreter where uvicorn cannot be imported, as after a plain
+# ``pip install billig-harness`` (the wheel test runs the real thing in a fresh virtualenv).
+_WITHOUT_UVICORN = """
+import sys
+sys.modules["uvicorn"] = None  # import uvicorn now raises ImportError
+from mirror.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_serve_without_the_serve_extra_exits_2_naming_it(project_root: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_UVICORN, "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=project_root,
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.splitlines() == [
+        "billig: error: billig serve needs the serve extra (uvicorn): "
+        "pip install 'billig-harness[serve]'"
+    ]
+    assert run.stdout == ""
