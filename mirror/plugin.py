@@ -13,14 +13,13 @@ the session mirror for tests marked ``django_db(databases=[..., "billig"])``, ea
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-from mirror.config import DJANGO, Config, load_config
+from mirror.config import DJANGO, Config, load_config, variable
 from mirror.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("billig", "billig-harness mirror")
     group.addoption(
         "--billig-provider",
-        default=os.environ.get("BILLIG_MIRROR_PROVIDER", "auto"),
+        default=variable("BILLIG_MIRROR_PROVIDER") or "auto",
         help="provider of the throwaway PostgreSQL: auto, docker, local, embedded, dsn",
     )
     group.addoption(

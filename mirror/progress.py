@@ -86,8 +86,10 @@ def reporting(
     if not enabled(out, env):
         yield
         return
-    with contextlib.suppress(ValueError):
-        delay_s = float(env.get("BILLIG_PROGRESS_DELAY", delay_s))
+    from mirror.config import variable
+
+    configured = variable("BILLIG_PROGRESS_DELAY", env)
+    delay_s = delay_s if configured is None else configured
     reporter = _Reporter(out, delay_s)
     token = _current.set(reporter)
     try:

@@ -7,11 +7,11 @@ message to decide anything: the code is :func:`~mirror.errors.exit_code_of` the 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Sequence
 
 import click
 
+from mirror.config import secret_variables
 from mirror.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -22,9 +22,6 @@ from mirror.errors import (
 )
 from mirror.report.printable import printable
 from mirror.secrets import password_of, scrub, spellings
-
-# Variables whose DSNs' passwords are scrubbed from every message (the configuration's own).
-DSN_VARIABLES = ("BILLIG_PROD_DSN", "BILLIG_MIRROR_DSN")
 
 
 def report_failure(exc: BaseException, args: Sequence[str]) -> int:
@@ -65,7 +62,7 @@ def report_failure(exc: BaseException, args: Sequence[str]) -> int:
 
 def dsn_secrets(args: Sequence[str]) -> list[str]:
     """Passwords of the DSNs given as ``--dsn`` or in the environment, in every spelling."""
-    candidates = [os.environ.get(v, "") for v in DSN_VARIABLES]
+    candidates = secret_variables()
     for i, arg in enumerate(args):
         if arg == "--dsn" and i + 1 < len(args):
             candidates.append(args[i + 1])

@@ -3,16 +3,15 @@ contracts are checked."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from mirror.config import MAX_EVENTS, variable
 from mirror.provision import PROVIDERS
 
 PROVIDER_CHOICES = ("auto", *PROVIDERS)
-MAX_EVENTS = 1_000_000
 
 
 def provider_choice(help_text: str) -> Any:
@@ -20,7 +19,7 @@ def provider_choice(help_text: str) -> Any:
     return click.option(
         "--provider",
         type=click.Choice(PROVIDER_CHOICES),
-        default=lambda: os.environ.get("BILLIG_MIRROR_PROVIDER", "auto"),
+        default=lambda: variable("BILLIG_MIRROR_PROVIDER") or "auto",
         show_default="auto, or $BILLIG_MIRROR_PROVIDER",
         help=help_text,
     )

@@ -15,7 +15,6 @@ turns into a clean verdict.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from pathlib import Path
 from mirror.catalog.compare import compare_catalogs, confusable_keys
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.catalog.model import Catalog, RelationKey
-from mirror.config import load_config
+from mirror.config import load_config, variable
 from mirror.drift.policy import Policy, load_policy
 from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import ContractError, UsageError
@@ -60,9 +59,8 @@ class DriftCheck:
 
 def default_dsn(environ: Mapping[str, str] | None = None) -> str | None:
     """The production DSN from ``$BILLIG_PROD_DSN`` (None when unset or blank)."""
-    env = os.environ if environ is None else environ
-    value = env.get(DSN_ENV, "").strip()
-    return value or None
+    value: str | None = variable(DSN_ENV, environ)
+    return value.strip() if value else None
 
 
 def resolve_contract(contract: str | Path | None = None) -> Path:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mirror.errors import ProviderError
+from mirror.config import variable
 
 if TYPE_CHECKING:
     from mirror.provision.server import Server
@@ -41,7 +41,7 @@ LAYOUT = "v1"
 
 def cache_enabled() -> bool:
     """False when ``BILLIG_CACHE`` turns the cache off (``0``, ``no``, ``false``, ``off``)."""
-    return os.environ.get(CACHE_ENV, "1").strip().lower() not in ("0", "no", "false", "off")
+    return variable(CACHE_ENV) is not False
 
 
 def cache_home() -> Path:
@@ -99,12 +99,9 @@ class ClusterCache:
     @classmethod
     def default(cls) -> ClusterCache:
         """The user's cache, bounded by ``BILLIG_CACHE_MAX_MB`` (default 1024)."""
-        raw = os.environ.get(MAX_ENV, "").strip()
-        try:
-            max_bytes = int(float(raw) * 1024**2) if raw else DEFAULT_MAX_BYTES
-        except ValueError:
-            raise ProviderError(f"{MAX_ENV}={raw!r} is not a number of megabytes") from None
-        return cls(cache_home() / LAYOUT, max(max_bytes, 0))
+        megabytes = variable(MAX_ENV)
+        max_bytes = DEFAULT_MAX_BYTES if megabytes is None else int(megabytes * 1024**2)
+        return cls(cache_home() / LAYOUT, max_bytes)
 
     def usable(self) -> str | None:
         """None when entries can be stored here, else why not (the run then builds as usual)."""

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mirror.config import variable
 from mirror.dsn import Dsn
 from mirror.errors import ProviderError
 from mirror.provision.cache import Reuse, copy_data, digest, harness_digest
@@ -102,7 +103,7 @@ TMPFS_MIN_FREE = 2 * 1024**3
 
 def cluster_parent() -> str | None:
     """Where cluster directories go: ``$BILLIG_MIRROR_TMPDIR``, else a roomy tmpfs, else TMPDIR."""
-    configured = os.environ.get("BILLIG_MIRROR_TMPDIR")
+    configured: str | None = variable("BILLIG_MIRROR_TMPDIR")
     if configured:
         return configured
     try:

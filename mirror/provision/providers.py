@@ -11,11 +11,11 @@ live in their own modules (``server``, ``process``, ``cluster``, ``docker``, ``l
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mirror.config import variable
 from mirror.errors import Attempt, ProviderError, UsageError
 from mirror.progress import step
 from mirror.provision import PROVIDERS
@@ -62,15 +62,13 @@ class ProviderOptions:
     whether the mirror may reuse stored clusters (``BILLIG_CACHE=0`` or ``--no-cache``: not).
     """
 
-    image: str = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_IMAGE", DEFAULT_IMAGE))
-    dsn: str | None = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_DSN"))
+    image: str = field(default_factory=lambda: variable("BILLIG_MIRROR_IMAGE") or DEFAULT_IMAGE)
+    dsn: str | None = field(default_factory=lambda: variable("BILLIG_MIRROR_DSN"))
     # Providers auto must skip, e.g. "local" to prove the embedded path on a machine with binaries.
     disabled: frozenset[str] = field(
-        default_factory=lambda: frozenset(
-            p.strip() for p in os.environ.get("BILLIG_MIRROR_DISABLE", "").split(",") if p.strip()
-        )
+        default_factory=lambda: variable("BILLIG_MIRROR_DISABLE") or frozenset()
     )
-    user: str | None = field(default_factory=lambda: os.environ.get("BILLIG_MIRROR_USER"))
+    user: str | None = field(default_factory=lambda: variable("BILLIG_MIRROR_USER"))
     # Whether a mirror may come from (and is stored in) the cache; BILLIG_CACHE=0 turns it off.
     cache: bool = field(default_factory=cache_enabled)
 

@@ -229,7 +229,7 @@ POLICY_CORRUPTIONS: dict[str, tuple[str | bytes, str]] = {
     ),
     "bad object": (
         _policy(lambda d: _entry(d).update(object="billig..ticket")),
-        r"\$\.tolerate\[0\]\.object: empty or blank-padded identifier",
+        r"\$\.tolerate\[0\]\.object: empty identifier or whitespace in 'billig\.\.ticket'",
     ),
     "impossible date": (
         _policy(lambda d: _entry(d).update(expires="2099-02-30")),
@@ -436,7 +436,7 @@ def test_arguments_out_of_range_are_exit_2_and_name_the_argument(
 @pytest.mark.parametrize(
     ("variable", "value", "says"),
     [
-        ("BILLIG_MIRROR_PROVIDER", "cloud", "'--provider': 'cloud' is not one of"),
+        ("BILLIG_MIRROR_PROVIDER", "cloud", "$BILLIG_MIRROR_PROVIDER: must be one of auto, docker"),
         ("BILLIG_MIRROR_DISABLE", "lokal", "BILLIG_MIRROR_DISABLE names unknown provider(s) lokal"),
     ],
 )
