@@ -226,7 +226,7 @@ def test_only_the_configuration_reads_billig_variables() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 reads = node.func.attr in ("get", "getenv", "pop") and node.args
-            elif isinstance(node, ast.Subscript):
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
                 reads, node.args = True, [node.slice]  # type: ignore[attr-defined]
             else:
                 continue

@@ -3,6 +3,7 @@ contracts are checked."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 

@@ -96,9 +96,9 @@ CONTRACT_CORRUPTIONS: dict[str, tuple[str | bytes, str]] = {
         _edit(lambda d: d["relations"][0].update(kind="synonym")),
         r"\$\.relations\[0\]\.kind: unknown kind 'synonym'",
     ),
-    "format version 2": (
-        _edit(lambda d: d.update(format_version=2)),
-        r"2:\d+: \$\.format_version: unsupported format_version 2",
+    "a future format version": (
+        _edit(lambda d: d.update(format_version=99)),
+        r"2:\d+: \$\.format_version: unsupported format_version 99",
     ),
     "format version as a string": (
         _edit(lambda d: d.update(format_version="1")),
