@@ -9,14 +9,17 @@ Catalogs are compared by the one comparator (:func:`~mirror.catalog.compare.comp
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 from deepdiff import DeepDiff
 
 from mirror.catalog.compare import compare_catalogs
-from mirror.catalog.findings import Finding, FindingKind
+from mirror.catalog.findings import Finding
 from mirror.catalog.model import Catalog, ColumnRef, Usage
+from mirror.catalog.reads import incompatible_reads
 from mirror.contracts.kinds import CheckResult, ContractContext
+from mirror.drift.policy import MODELS_POLICY_FILE, PolicyEntry, load_policy
 from mirror.sources.contract_file import (
     COLUMNS_FILE,
     catalog_to_json,
@@ -64,23 +67,15 @@ def expected_columns_contract(ctx: ContractContext) -> Catalog:
     return with_lineage(catalog, {ref: u for ref, u in lineage.items() if ref in pinned})
 
 
-# What a model cannot know or does not promise: whether a relation is a view; a database column
-# narrower than the model's type, or NOT NULL where the model allows NULL, is fine to read.
-def _model_incompatible(finding: Finding) -> bool:
-    if finding.kind is FindingKind.RELATION_KIND_CHANGED:
-        return False
-    if finding.kind is FindingKind.TYPE_CHANGED and finding.change == "narrowing":
-        return False
-    return not (finding.kind is FindingKind.NULLABILITY_CHANGED and finding.change == "tightened")
-
-
 def check_models_in_contract(contract: Catalog, models: Catalog) -> list[Finding]:
-    """Findings where a model column is missing from the contract or incompatible with it.
+    """Findings where a model column is missing from the contract or cannot read it
+    (:func:`~mirror.catalog.reads.incompatible_reads`)."""
+    return incompatible_reads(contract, models)
 
-    Subset semantics: the contract may have more relations and columns than the models read.
-    """
-    found = compare_catalogs(models, contract, report_added=False)
-    return [f for f in found if _model_incompatible(f)]
+
+def _expired(entries: tuple[PolicyEntry, ...]) -> str:
+    """Where a finding was declared, when its declaration has expired."""
+    return "".join(f" (declared in {e.source}, expired {e.expires})" for e in entries)
 
 
 def lineage_changes(
@@ -137,7 +132,7 @@ class ColumnsSnapshot:
         results = [self._schema_sql(ctx, path, contract)]
         if ctx.site is not None:
             results += [
-                self._models(ctx.site, path, contract),
+                self._models(ctx.site, path, contract, ctx.moment.date()),
                 self._lineage(ctx.site, path, contract),
             ]
         return results
@@ -156,15 +151,26 @@ class ColumnsSnapshot:
             f"{len(contract)} relations",
         )
 
-    def _models(self, site: SiteSource, path: Path, contract: Catalog) -> CheckResult:
+    def _models(self, site: SiteSource, path: Path, contract: Catalog, today: date) -> CheckResult:
         models = site.catalog()
-        findings = check_models_in_contract(contract, models)
+        policy = load_policy(path.parent / MODELS_POLICY_FILE, missing_ok=True)
+        outcome = policy.apply(check_models_in_contract(contract, models), today)
+        problems = [
+            finding_line(f)
+            + "".join(
+                f" (declared in {e.source}, expired {e.expires})" for e in outcome.expired_for(f)
+            )
+            for f in outcome.findings
+        ]
+        detail = f"{sum(len(r.columns) for r in models)} model columns"
+        if outcome.tolerated:
+            detail += f", {len(outcome.tolerated)} declared difference(s) in {MODELS_POLICY_FILE}"
         return CheckResult(
             self.name,
             f"every model column is in {path.name} with a compatible type and nullability",
-            tuple(finding_line(f) for f in findings),
-            tuple(findings),
-            f"{sum(len(r.columns) for r in models)} model columns",
+            tuple(problems),
+            outcome.findings,
+            detail,
         )
 
     def _lineage(self, site: SiteSource, path: Path, contract: Catalog) -> CheckResult:

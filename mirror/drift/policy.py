@@ -1,5 +1,8 @@
 """The drift policy: findings we knowingly tolerate, each with a reason, an owner and an expiry.
 
+The same format declares deliberate differences between the site's models and the columns
+contract (``contracts/models-policy.json``, honoured by ``billig check``).
+
 ``contracts/drift-policy.json`` holds ``{"format_version": 1, "tolerate": [entry, …]}``; an entry
 is ``{"kind", "object", "reason", "owner", "expires"}``. ``object`` is written the way findings
 print it (``billig.event.event_note``, ``public."billig.event"``, ``billig``): dot-separated SQL
@@ -26,6 +29,9 @@ from mirror.sources.json_locator import JsonDocument, JsonPath, dump_json, parse
 
 FORMAT_VERSION = 1
 DEFAULT_POLICY_PATH = Path("contracts/drift-policy.json")
+# Deliberate differences between the site's models and the columns contract, which
+# ``billig check`` honours: the same format, next to columns.json.
+MODELS_POLICY_FILE = "models-policy.json"
 
 _TOP_KEYS = {"format_version", "tolerate"}
 _ENTRY_KEYS = ("kind", "object", "reason", "owner", "expires")
@@ -81,6 +87,10 @@ class PolicyOutcome:
     tolerated: tuple[Tolerated, ...] = ()
     expired: tuple[PolicyEntry, ...] = ()
     stale: tuple[PolicyEntry, ...] = ()
+
+    def expired_for(self, finding: Finding) -> tuple[PolicyEntry, ...]:
+        """The expired entries that would have tolerated ``finding``."""
+        return tuple(e for e in self.expired if e.matches(finding))
 
 
 @dataclass(frozen=True, slots=True)

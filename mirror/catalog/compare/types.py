@@ -174,3 +174,15 @@ def _enum_labels(key: RelationKey, old: Column, new: Column, reading: Reading) -
 
 def _labels(labels: list[str] | tuple[str, ...]) -> str:
     return ", ".join(f"'{label}'" for label in labels)
+
+
+def read_as(column: Column) -> str | None:
+    """The type whose values a reader of ``column`` gets: an enum's labels are text as long as
+    the longest label, a domain's values those of its base type; None for a type the harness
+    cannot place (a user type pinned without labels or base type)."""
+    if column.labels is not None:
+        longest = max((len(label) for label in column.labels), default=1)
+        return f"character varying({longest})" + "[]" * column.type.count("[]")
+    if column.base_type is not None:
+        return column.base_type
+    return column.type if parse_type(column.type) is not None else None
