@@ -32,6 +32,7 @@ if __name__ == "__main__":
 
     execute_from_command_line(sys.argv)
 """
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = (".github/workflows/billig-contracts.yml", ".github/workflows/billig-drift.yml")
 TEST_FILE = "tests/test_billig_mirror.py"
 
@@ -104,6 +105,13 @@ def test_init_configures_the_project_and_its_checks_and_first_test_pass(
     tested = _first_test(project, mirror_options)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "4 passed" in tested.stdout
+
+    lint = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "actionlint"), *(str(project.root / w) for w in WORKFLOWS)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "0 finding(s)" in lint.stdout + lint.stderr or "skipped" in lint.stderr
 
     before = _contents(project)
     again = project.billig("init", *mirror_options)
