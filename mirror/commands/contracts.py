@@ -12,6 +12,7 @@ from mirror.commands.console import Echo, echo, echo_warnings, sigterm_as_interr
 from mirror.commands.mirror import provider_options
 from mirror.config import Config, load_config
 from mirror.errors import UsageError
+from mirror.report.printable import printable_lines
 
 if TYPE_CHECKING:
     from mirror.contracts.kinds import ContractContext
@@ -72,7 +73,7 @@ def check_contracts(
         ready = time.monotonic() - started
         results = run_checks(context, selected)
     took = time.monotonic() - started
-    out(render_results(results), nl=False)
+    out(printable_lines(render_results(results)), nl=False)
     out(f"mirror: provider {m.provider}, {m.origin_text}, ready in {ready:.2f}s; total {took:.2f}s")
     if report is not None:
         from mirror.sources.contract_file import write_atomic
@@ -96,7 +97,7 @@ def update_contracts(
 
     with contract_context(provider, dsn, image, config) as (context, _):
         changes = run_update(context, list(kinds) or None)
-    out(render_changes(changes, context.contracts_dir.parent), nl=False)
+    out(printable_lines(render_changes(changes, context.contracts_dir.parent)), nl=False)
     return 0
 
 

@@ -11,6 +11,7 @@ from mirror.commands.console import Echo, echo
 from mirror.config import Config, load_config
 from mirror.errors import UsageError
 from mirror.report import FORMATS
+from mirror.report.printable import printable_lines
 
 if TYPE_CHECKING:
     from mirror.drift.check import DriftCheck, Timeouts
@@ -93,7 +94,8 @@ def run_drift(
         text = fixing()
         # Keep machine-readable stdout parseable: fixing help then goes to stderr.
         machine = any(f != "text" for f, path in reports if path == "-")
-        out(text, nl=False, err=machine)
+        # Production's names are in it (DDL, model lines): printed escaped, line by line.
+        out(printable_lines(text), nl=False, err=machine)
     return report.exit_code
 
 

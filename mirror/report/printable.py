@@ -47,3 +47,10 @@ def json_safe(text: str) -> str:
     escaped text is the same JSON value.
     """
     return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def printable_lines(text: str) -> str:
+    """Multi-line text made of names (fixing help, check summaries) with each line printable:
+    its own line breaks kept, nothing else; a trailing newline stays."""
+    lines = [printable(line) for line in text.split("\n")]
+    return "\n".join(lines)

@@ -123,6 +123,12 @@ def test_production_names_never_forge_a_log_line_or_reach_a_terminal_raw(
     data = json.loads((tmp_path / "reports" / "drift.json").read_text())
     assert len(annotations) == len(data["findings"])
     assert HOSTILE in {f["actual"] for f in data["findings"]}  # the JSON keeps the real name
+    fixing = run_cli("--suggest", dsn=production.dsn)  # DDL and model lines name them too
+    assert fixing.code == 1, fixing.stderr
+    assert "CREATE TABLE" in fixing.stdout
+    for text in (fixing.stdout, fixing.stderr):
+        assert not UNSAFE.search(text)
+        assert not [line for line in text.splitlines() if line.lstrip().startswith("::")]
 
 
 def test_json_on_stdout_stays_parseable_with_suggest(production: Production) -> None:
