@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import sys
 import time
 from urllib.parse import quote
@@ -67,26 +68,45 @@ def group_members(pgid: int) -> list[int]:
 def stop_group(pgid: int, started: str | None, grace: float = STOP_GRACE) -> None:
     """SIGTERM the process group ``pgid``, SIGKILL what is left after ``grace`` seconds.
 
-    initdb and a standalone postgres end on SIGTERM and remove their shared memory; what is
-    killed outright leaves its segments, so those it had mapped are removed after it is gone.
-    ``started`` pins the leader: a later process with its pid is never signalled. A group whose
-    leader is gone (it dies with the harness) is still stopped: the kernel keeps a group's id
-    from being reused while any of its members lives.
+    A process that ends on SIGTERM may still leave shared memory behind: initdb's bootstrap
+    postgres has no handler for it and dies at once, and initdb then removes the data directory
+    that named its System V segment. So the group is frozen (SIGSTOP) before each signal and the
+    segments its members have mapped or open are noted; once the group is gone, those still
+    there are removed. ``started`` pins the leader: a later process with its pid is never
+    signalled. A group whose leader is gone (it dies with the harness) is still stopped: the
+    kernel keeps a group's id from being reused while any of its members lives.
     """
     leader = start_time(pgid)
     if started is None or (leader is not None and leader != started):
         return  # not known to be ours: the pid may be someone else's now
     if not group_members(pgid):
         return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGTERM)
-    if _wait_gone(pgid, grace):
-        return
-    segments = _mapped_segments(group_members(pgid))
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-    _wait_gone(pgid, grace)
-    _remove_segments(*segments)
+    files: set[str] = set()
+    ids: set[int] = set()
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGSTOP)  # nothing maps, opens or removes memory meanwhile
+        found = _mapped_segments(_stopped_members(pgid))
+        files |= found[0]
+        ids |= found[1]
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+            os.killpg(pgid, signal.SIGCONT)  # a stopped process acts on SIGTERM only when resumed
+        if _wait_gone(pgid, wait):
+            break
+    _remove_segments(files, ids)
+
+
+def _stopped_members(pgid: int, timeout: float = 2.0) -> list[int]:
+    """The group's members once all of them have stopped (a signal takes effect a moment
+    after ``kill`` returns, on another CPU)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        members = group_members(pgid)
+        states = [(_stat(pid) or ["T"])[0] for pid in members]
+        if all(state in "Tt" for state in states) or time.monotonic() > deadline:
+            return members
+        time.sleep(0.001)
 
 
 def _wait_gone(pgid: int, timeout: float) -> bool:
@@ -99,10 +119,17 @@ def _wait_gone(pgid: int, timeout: float) -> bool:
 
 
 def _mapped_segments(pids: list[int]) -> tuple[set[str], set[int]]:
-    """POSIX shared memory files and System V segment ids the processes have mapped."""
+    """POSIX shared memory files and System V segment ids the processes have mapped or open
+    (a segment is open, not yet mapped, between its creation and its mapping)."""
     files: set[str] = set()
     ids: set[int] = set()
     for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("/dev/shm/PostgreSQL."):
+                        files.add(target)
         with contextlib.suppress(OSError), open(f"/proc/{pid}/maps") as maps:
             for line in maps:
                 fields = line.split()
@@ -112,7 +139,38 @@ def _mapped_segments(pids: list[int]) -> tuple[set[str], set[int]]:
                     files.add(fields[5])
                 elif fields[5].startswith("/SYSV") and fields[4].isdigit():
                     ids.add(int(fields[4]))  # the inode of a System V mapping is its id
+    for path in list(files):
+        files.update(_listed_segments(path))
     return files, ids
+
+
+# PostgreSQL's dynamic shared memory control segment (dsm.c): a header (magic, nitems, maxitems)
+# and an array of items whose first field is the handle that names a segment. A segment pinned
+# and then unmapped (the statistics' first 1 MiB segment) is known from this list alone.
+_DSM_CONTROL_MAGIC = 0x9A503D32
+_DSM_HEADER = 16  # three uint32 fields, the item array aligned to 8 bytes
+_DSM_ITEM_SIZES = (40, 24)  # PostgreSQL 14 and later; 13 and earlier (no page range)
+
+
+def _listed_segments(path: str) -> set[str]:
+    """The segments a control segment at ``path`` lists (nothing when it is not one)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(1 << 20)
+    except OSError:
+        return set()
+    if len(data) < _DSM_HEADER:
+        return set()
+    magic, nitems, maxitems = struct.unpack_from("=III", data)
+    if magic != _DSM_CONTROL_MAGIC or nitems > maxitems:
+        return set()
+    for size in _DSM_ITEM_SIZES:
+        if len(data) == _DSM_HEADER + maxitems * size:
+            handles = (
+                struct.unpack_from("=I", data, _DSM_HEADER + i * size)[0] for i in range(nitems)
+            )
+            return {f"/dev/shm/PostgreSQL.{handle}" for handle in handles}
+    return set()
 
 
 def _remove_segments(files: set[str], ids: set[int]) -> None:

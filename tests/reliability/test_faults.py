@@ -29,7 +29,9 @@ from .sandbox import (
     assert_error,
     assert_shared_memory_gone,
     billig,
+    billig_command,
     catalog_locked,
+    cli_env,
     cluster_of,
     cluster_provider,
     cluster_started_by,
@@ -246,9 +248,11 @@ def _bootstrap_backend(initdb: psutil.Process) -> psutil.Process | None:
 
 
 @pytest.mark.parametrize("command", ["up", "run"])
-def test_a_mirror_killed_during_initdb_leaves_nothing_behind(command: str) -> None:
+def test_a_mirror_killed_during_initdb_leaves_nothing_behind(command: str, tmp_path: Path) -> None:
     args = ["mirror", command, "--provider", cluster_provider(), "--events", "5"]
-    proc = start_billig(*args, *(["--", "sleep", "300"] if command == "run" else []))
+    args += ["--", "sleep", "300"] if command == "run" else []
+    # An empty cache: the cluster is initialized, not copied.
+    proc = start_billig(*args, env=cli_env(XDG_CACHE_HOME=str(tmp_path / "cache")))
     writers: list[psutil.Process] = []
     try:
         initdb = wait_for(lambda: _initdb_of(proc.pid), "initdb runs", proc=proc)
@@ -276,6 +280,39 @@ def test_a_mirror_killed_during_initdb_leaves_nothing_behind(command: str) -> No
     assert_shared_memory_gone(memory)
     time.sleep(0.5)
     assert not root.exists()  # and nothing wrote it again
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="needs root and unshare: each run gets a /dev/shm and System V table of its own",
+)
+def test_a_mirror_killed_at_any_moment_of_its_start_leaves_nothing(tmp_path: Path) -> None:
+    """SIGKILL swept across the whole start-up (initdb, start, load, seed, storing in a cold
+    cache): no shared memory file, no System V segment, no cluster, no cache staging folder and
+    no process is left, whatever the moment."""
+    args = ["mirror", "up", "--provider", cluster_provider(), "--events", "5"]
+    started = time.monotonic()
+    proc = start_billig(*args, env=cli_env(XDG_CACHE_HOME=str(tmp_path / "cache")))
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("mirror ready"), proc.stderr
+        ready = time.monotonic() - started
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    runs = 30
+    for step in range(runs + 1):
+        delay = ready * 1.1 * step / runs
+        sweep = subprocess.run(
+            ["unshare", "--mount", "--ipc", "--pid", "--fork", "--mount-proc",
+             sys.executable, "-m", "tests.reliability.killed_start", f"{delay:.3f}",
+             *billig_command(*args)],
+            capture_output=True, text=True, timeout=180, env=cli_env(), cwd=ROOT,
+        )  # fmt: skip
+        assert sweep.returncode == 0, sweep.stderr
+        left = json.loads(sweep.stdout)
+        assert left == {k: [] for k in left}, f"killed {delay:.2f}s into a {ready:.2f}s start"
 
 
 def _running(process: psutil.Process) -> bool:
