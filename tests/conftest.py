@@ -7,10 +7,13 @@ this project, so its configuration travels with them the way a user would pass i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,3 +111,53 @@ def purchases(billig_engine: Engine) -> list[Purchase]:
             )
         ).all()
     return [Purchase(p, tuple(tickets), shown) for p, tickets, shown in rows]
+
+
+# --------------------------------------------------------------------------- mermaid
+
+MERMAID = Path(__file__).parent / "mermaid"
+
+MermaidParse = Callable[[Sequence[str]], list[str | None]]
+
+
+def _cache_dir() -> Path:
+    # Outside the work tree, keyed by the pinned versions: installed once per machine.
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256((MERMAID / "package.json").read_bytes()).hexdigest()[:12]
+    return base / "billig-harness" / f"mermaid-{digest}"
+
+
+@pytest.fixture(scope="session")
+def mermaid_parse() -> MermaidParse:
+    """Parse diagrams with the npm ``mermaid`` package under node: None per valid diagram, the
+    parser's message otherwise. Installs tests/mermaid/package.json once into a cache
+    folder; skips only where node is absent."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed to run mermaid's parser")
+    folder = _cache_dir()
+    if not (folder / "node_modules" / "mermaid" / "package.json").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(MERMAID / "package.json", folder / "package.json")
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--no-package-lock", "--silent"],
+            cwd=folder,
+            check=True,
+            timeout=600,
+        )
+    # ESM resolves packages from the script's folder: the script runs from the cache folder.
+    shutil.copy(MERMAID / "parse.mjs", folder / "parse.mjs")
+
+    def parse(sources: Sequence[str]) -> list[str | None]:
+        done = subprocess.run(
+            [node, str(folder / "parse.mjs")],
+            input=json.dumps(list(sources)),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        results: list[str | None] = json.loads(done.stdout)
+        return results
+
+    return parse

@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mirror.cli.init:init",
         "Adopt billig here: configuration, schema file, CI workflows, a first test.",
     ),
+    "lineage": (
+        "mirror.cli.lineage:lineage",
+        "Show which model fields, serializer fields and endpoints read Billig columns.",
+    ),
     "mirror": ("mirror.cli.mirror:mirror", "Throwaway, seeded PostgreSQL mirrors of Billig."),
     "serve": (
         "mirror.cli.serve:serve",

@@ -222,4 +222,3 @@ def _compare(
     if not measured.measured:
         detail += "; one size only (too few seeded objects to tell growth)"
     return CheckResult(kind, check, tuple(problems), detail=detail)
-

@@ -155,6 +155,7 @@ def check_drift(
         target=redact(dsn),
         contract=_shown(contract_path),
         policy_file=_shown(policy_path) if _policy_used(rules, policy_path) else None,
+        expected=expected,
     )
     return DriftCheck(report, expected, actual, tuple(findings), statements, contract_path, dsn)
 

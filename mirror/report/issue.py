@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 
 from mirror.report.markdown import TABLE_HEAD, finding_rows, head_lines, policy_lines
+from mirror.report.mermaid import broken_paths_lines
 from mirror.report.model import RenderOptions, Report
 from mirror.report.printable import printable
 
@@ -62,6 +63,10 @@ def render(report: Report, options: RenderOptions) -> str:
     if shown < len(rows):
         lines += ["", f"*{len(rows) - shown} more finding(s) not shown here (size limit).*"]
         used += size(lines[-1]) + 2
+    graph = broken_paths_lines(report, report.expected)
+    if graph and used + sum(size(line) + 1 for line in graph) + 1 <= budget:
+        lines += ["", *graph]
+        used += sum(size(line) + 1 for line in graph) + 1
     policy = policy_lines(report)
     if policy:
         block = ["", *policy]

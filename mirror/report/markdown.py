@@ -8,6 +8,7 @@ Values are printable (:func:`~mirror.report.printable.printable`) and table-safe
 from __future__ import annotations
 
 from mirror.catalog.findings import Finding
+from mirror.report.mermaid import broken_paths_lines
 from mirror.report.model import (
     RenderOptions,
     Report,
@@ -88,6 +89,9 @@ def render(report: Report, options: RenderOptions) -> str:
     """A job summary / PR comment: verdict, counts, then one table row per finding."""
     lines = [*head_lines(report), ""]
     lines += [*TABLE_HEAD, *finding_rows(report)] if report.findings else ["No findings."]
+    graph = broken_paths_lines(report, report.expected)
+    if graph:
+        lines += ["", *graph]
     policy = policy_lines(report)
     if policy:
         lines += ["", *policy]

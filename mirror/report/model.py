@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mirror.catalog.findings import Finding, Severity, counts, exit_code, sort_findings
-from mirror.catalog.model import RelationKey
+from mirror.catalog.model import Catalog, RelationKey
 from mirror.drift.policy import Policy, PolicyEntry, PolicyOutcome
 from mirror.report.printable import printable
 from mirror.secrets import scrub
@@ -34,6 +34,8 @@ class Report:
     target: str | None = None  # an already-redacted DSN
     contract: str | None = None  # the contract file, for annotations
     policy_file: str | None = None
+    # The contract checked against, with its lineage: what the broken-paths graph is drawn from.
+    expected: Catalog | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", tuple(sort_findings(self.findings)))

@@ -32,22 +32,26 @@ PREFETCHING = (
 )
 
 # The same output, but a field read lazily per show: one statement per object.
-LAZY_FIELD = PREFETCHING.replace(
-    "class ShowList(",
-    "def _first_price(show):\n"
-    "    from {package}.{app}.models import Price\n\n"
-    '    return Price.objects.filter(category__show_id=show.pk).order_by("id").first()\n\n\n'
-    "class ShowList(",
-).replace(
-    "    categories = CategorySerializer(many=True, read_only=True)\n",
-    "    categories = CategorySerializer(many=True, read_only=True)\n"
-    "    cheapest = serializers.SerializerMethodField()\n\n"
-    "    def get_cheapest(self, show):\n"
-    "        _first_price(show)\n"
-    "        return None\n",
-).replace(
-    '"id", "title", "venue", "starts", "categories"]',
-    '"id", "title", "venue", "starts", "categories", "cheapest"]',
+LAZY_FIELD = (
+    PREFETCHING.replace(
+        "class ShowList(",
+        "def _first_price(show):\n"
+        "    from {package}.{app}.models import Price\n\n"
+        '    return Price.objects.filter(category__show_id=show.pk).order_by("id").first()\n\n\n'
+        "class ShowList(",
+    )
+    .replace(
+        "    categories = CategorySerializer(many=True, read_only=True)\n",
+        "    categories = CategorySerializer(many=True, read_only=True)\n"
+        "    cheapest = serializers.SerializerMethodField()\n\n"
+        "    def get_cheapest(self, show):\n"
+        "        _first_price(show)\n"
+        "        return None\n",
+    )
+    .replace(
+        '"id", "title", "venue", "starts", "categories"]',
+        '"id", "title", "venue", "starts", "categories", "cheapest"]',
+    )
 )
 
 SAMPLES_WITH_COUNT = """

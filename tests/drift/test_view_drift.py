@@ -4,9 +4,12 @@ view column, named with the base column it comes from and the readers it hurts."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.drift.check import check_drift
+from mirror.report.markdown import render as markdown
+from mirror.report.model import RenderOptions
 
 from .production import Production
 
@@ -36,6 +39,24 @@ def test_a_base_column_loosened_under_a_view_is_a_finding_on_the_view_column(
     assert {"BilligEvent.name", "Event.billig.name", "GET /billig/events"} <= set(through.impact)
     assert _on(check.findings, "billig.event.event_name")  # the base table's own finding
     assert check.report.exit_code == 1
+
+
+def test_the_markdown_report_draws_the_broken_paths_through_the_view(
+    production: Production, contract_dir: Path, mermaid_parse: Any
+) -> None:
+    production.execute("ALTER TABLE billig.event ALTER COLUMN event_name DROP NOT NULL")
+    text = markdown(check_drift(production.login, contract=contract_dir).report, RenderOptions())
+    (block,) = [b.split("```", 1)[0] for b in text.split("```mermaid\n")[1:]]
+    # From the base column through the view column to the model, serializer field, endpoint.
+    for node in (
+        '[("billig.event.event_name")]',
+        '["billig.event_lim_web.event_name"]',
+        '("model BilligEvent.name")',
+        '[/"field Event.billig.name"/]',
+        '{{"GET /billig/events"}}',
+    ):
+        assert node in block
+    assert mermaid_parse([block]) == [None]
 
 
 def test_a_view_redefined_over_an_outer_join_is_a_finding_with_the_same_origin(
