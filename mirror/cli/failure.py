@@ -60,14 +60,20 @@ def report_failure(exc: BaseException, args: Sequence[str]) -> int:
     return code
 
 
+# Options whose value is a DSN (billig init reads production's catalog from --schema-from).
+DSN_OPTIONS = ("--dsn", "--schema-from")
+
+
 def dsn_secrets(args: Sequence[str]) -> list[str]:
-    """Passwords of the DSNs given as ``--dsn`` or in the environment, in every spelling."""
+    """Passwords of the DSNs given as options or in the environment, in every spelling."""
     candidates = secret_variables()
     for i, arg in enumerate(args):
-        if arg == "--dsn" and i + 1 < len(args):
-            candidates.append(args[i + 1])
-        elif arg.startswith("--dsn="):
-            candidates.append(arg.removeprefix("--dsn="))
+        option, equals, value = arg.partition("=")
+        if option in DSN_OPTIONS:
+            if equals:
+                candidates.append(value)
+            elif i + 1 < len(args):
+                candidates.append(args[i + 1])
     found: list[str] = []
     for dsn in candidates:
         with contextlib.suppress(Exception):

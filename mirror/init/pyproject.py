@@ -17,12 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Table
 
 from mirror.errors import ConfigError
 
 PYPROJECT = "pyproject.toml"
+# A table whose sub-tables are spread over the file ([tool.ruff] … [project] … [tool.black]) is
+# read through a proxy; both are edited alike.
+TABLES = (Table, OutOfOrderTableProxy)
 HEADER = "billig-harness: contract tests and drift checks of Billig (written by billig init)"
 
 
@@ -62,7 +66,7 @@ def edit_pyproject(
     if tool is None:
         tool = tomlkit.table(is_super_table=True)
         doc.append("tool", tool)
-    if not isinstance(tool, Table):
+    if not isinstance(tool, TABLES):
         raise ConfigError(f"{where}: tool must be a table")
     existing = tool.get("billig")
     if existing is None:
@@ -71,15 +75,15 @@ def edit_pyproject(
         _fill(table, billig)
         if django is not None:
             table.append("django", _filled(tomlkit.table(), django))
-        tool.append("billig", table)
+        _put(tool, "billig", table)
         changes.append("added [tool.billig]" + (" and [tool.billig.django]" if django else ""))
     elif replace:
-        if not isinstance(existing, Table):
+        if not isinstance(existing, TABLES):
             raise ConfigError(f"{where}: [tool.billig] must be a table")
         _fill(existing, billig)
         if django is not None:
             current = existing.get("django")
-            if isinstance(current, Table):
+            if isinstance(current, TABLES):
                 _fill(current, django)
             else:
                 existing["django"] = _filled(tomlkit.table(), django)
@@ -93,23 +97,33 @@ def edit_pyproject(
 
 def _holds(existing: Any, billig: Mapping[str, Any], django: Mapping[str, Any] | None) -> bool:
     """Whether the existing ``[tool.billig]`` already says what would be written."""
-    table = existing.unwrap() if isinstance(existing, Table) else {}
+    table = existing.unwrap() if isinstance(existing, TABLES) else {}
     wanted = dict(billig) if django is None else {**billig, "django": dict(django)}
     return all(table.get(k) == v for k, v in wanted.items())
 
 
-def _fill(table: Table, values: Mapping[str, Any]) -> None:
+def _put(parent: Any, key: str, table: Table) -> None:
+    """Add ``table`` under ``parent``: at its end, or (a spread table) after its first part,
+    followed by a blank line as the next table expects."""
+    if isinstance(parent, OutOfOrderTableProxy):
+        table.add(tomlkit.nl())
+        parent[key] = table
+    else:
+        parent.append(key, table)
+
+
+def _fill(table: Any, values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         table[key] = value
 
 
-def _filled(table: Table, values: Mapping[str, Any]) -> Table:
+def _filled(table: Any, values: Mapping[str, Any]) -> Table:
     _fill(table, values)
     return table
 
 
 def _pytest_settings(
-    doc: Any, tool: Table, settings: str, other: str | None, notes: list[str]
+    doc: Any, tool: Any, settings: str, other: str | None, notes: list[str]
 ) -> list[str]:
     if other == "pytest.ini":  # read before pyproject.toml: a key here would be ignored
         notes.append(
@@ -118,8 +132,8 @@ def _pytest_settings(
         )
         return []
     pytest_table = tool.get("pytest")
-    options = pytest_table.get("ini_options") if isinstance(pytest_table, Table) else None
-    if isinstance(options, Table):
+    options = pytest_table.get("ini_options") if isinstance(pytest_table, TABLES) else None
+    if isinstance(options, TABLES):
         if "DJANGO_SETTINGS_MODULE" in options:
             return []
         options["DJANGO_SETTINGS_MODULE"] = settings
@@ -132,10 +146,10 @@ def _pytest_settings(
         return []
     options = tomlkit.table()
     options["DJANGO_SETTINGS_MODULE"] = settings
-    if not isinstance(pytest_table, Table):
+    if not isinstance(pytest_table, TABLES):
         pytest_table = tomlkit.table(is_super_table=True)
-        tool.append("pytest", pytest_table)
-    pytest_table.append("ini_options", options)
+        _put(tool, "pytest", pytest_table)
+    _put(pytest_table, "ini_options", options)
     return ["added [tool.pytest.ini_options] DJANGO_SETTINGS_MODULE (for pytest-django)"]
 
 
