@@ -13,19 +13,22 @@ DEFAULT_TEST_FILE = "tests/test_billig_mirror.py"
 
 def django_test(models: Sequence[ModelRef], database: str) -> str:
     """Reads every Billig model the project's router sends to ``database``."""
-    by_module: dict[str, list[str]] = {}
+    names: list[str] = []  # how the test names each model (two apps may both have an Event)
+    imports: dict[str, list[str]] = {}
     for model in models:
-        by_module.setdefault(model.module, []).append(model.name)
-    imports = "\n".join(
-        f"from {module} import {', '.join(sorted(set(names)))}"
-        for module, names in sorted(by_module.items())
-    )
+        name = model.name if model.name not in names else f"{model.name}_{len(names)}"
+        names.append(name)
+        clause = model.name if name == model.name else f"{model.name} as {name}"
+        imports.setdefault(model.module, []).append(clause)
     return fill(
         template("test_billig_django.py.tmpl"),
         {
             "DATABASE": database,
-            "IMPORTS": imports,
-            "MODELS": ", ".join(m.name for m in models),
+            "IMPORTS": "\n".join(
+                f"from {module} import {', '.join(sorted(clauses))}"
+                for module, clauses in sorted(imports.items())
+            ),
+            "MODELS": ", ".join(names),
         },
     )
 
