@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mirror.commands.console import Echo, echo, echo_warnings, sigterm_as_interrupt
 from mirror.commands.mirror import provider_options
 from mirror.config import Config, load_config
-from mirror.errors import UsageError
+from mirror.errors import ContractError, UsageError
 from mirror.report.printable import printable_lines
 
 if TYPE_CHECKING:
@@ -76,9 +76,13 @@ def check_contracts(
     out(printable_lines(render_results(results)), nl=False)
     out(f"mirror: provider {m.provider}, {m.origin_text}, ready in {ready:.2f}s; total {took:.2f}s")
     if report is not None:
-        from mirror.sources.contract_file import write_atomic
+        from mirror.sources.contract_file import COLUMNS_FILE, load_contract, write_atomic
 
-        write_atomic(report, render_results_markdown(results))
+        try:  # the columns contract, for the graph of broken paths (not checked when unselected)
+            contract = load_contract(config.contracts / COLUMNS_FILE)
+        except ContractError:
+            contract = None
+        write_atomic(report, render_results_markdown(results, contract=contract))
     return 0 if all(r.ok for r in results) else 1
 
 

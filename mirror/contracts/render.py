@@ -7,7 +7,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from mirror.catalog.model import Catalog
 from mirror.contracts.kinds import CheckResult, FileChange
+from mirror.report.mermaid import broken_paths_lines
 from mirror.report.render import table_cell
 
 
@@ -25,7 +27,10 @@ def render_results(results: Sequence[CheckResult], *, title: str = "contracts") 
     return "\n".join(lines) + "\n"
 
 
-def render_results_markdown(results: Sequence[CheckResult], *, title: str = "Contracts") -> str:
+def render_results_markdown(
+    results: Sequence[CheckResult], *, title: str = "Contracts", contract: Catalog | None = None
+) -> str:
+    """The Markdown report; with the columns ``contract``, a graph of the broken paths too."""
     failed = sum(1 for r in results if not r.ok)
     verdict = "all contracts hold" if not failed else f"**{failed} of {len(results)} failed**"
     out = [f"## {title}", "", f"{len(results)} checks, {verdict}.", ""]
@@ -38,6 +43,9 @@ def render_results_markdown(results: Sequence[CheckResult], *, title: str = "Con
             out += ["", f"### {r.kind}: {r.name}", "", "```"]
             out += list(r.problems)
             out.append("```")
+    graph = broken_paths_lines([f for r in results if not r.ok for f in r.findings], contract)
+    if graph:
+        out += ["", *graph]
     return "\n".join(out) + "\n"
 
 

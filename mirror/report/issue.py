@@ -63,7 +63,7 @@ def render(report: Report, options: RenderOptions) -> str:
     if shown < len(rows):
         lines += ["", f"*{len(rows) - shown} more finding(s) not shown here (size limit).*"]
         used += size(lines[-1]) + 2
-    graph = broken_paths_lines(report, report.expected)
+    graph = broken_paths_lines(report.failing, report.expected)
     if graph and used + sum(size(line) + 1 for line in graph) + 1 <= budget:
         lines += ["", *graph]
         used += sum(size(line) + 1 for line in graph) + 1

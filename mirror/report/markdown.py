@@ -89,7 +89,7 @@ def render(report: Report, options: RenderOptions) -> str:
     """A job summary / PR comment: verdict, counts, then one table row per finding."""
     lines = [*head_lines(report), ""]
     lines += [*TABLE_HEAD, *finding_rows(report)] if report.findings else ["No findings."]
-    graph = broken_paths_lines(report, report.expected)
+    graph = broken_paths_lines(report.failing, report.expected)
     if graph:
         lines += ["", *graph]
     policy = policy_lines(report)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mirror.catalog.findings import Finding
 from mirror.catalog.lineage import (
     ColumnLineage,
     LineageGraph,
@@ -21,7 +22,6 @@ from mirror.catalog.lineage import (
     lineage_graph,
 )
 from mirror.catalog.model import Catalog, ColumnRef
-from mirror.report.model import Report
 
 MAX_COLUMNS = 12  # columns drawn in a report; the rest are counted in a note node
 
@@ -83,12 +83,12 @@ def _text(node: Node) -> str:
 # --------------------------------------------------------------------------- reports
 
 
-def broken_lineages(report: Report, catalog: Catalog) -> list[ColumnLineage]:
-    """The read columns the failing findings of ``report`` concern: a column finding's column,
-    every read column of a relation (or schema) finding's relation (or schema)."""
+def broken_lineages(findings: Iterable[Finding], catalog: Catalog) -> list[ColumnLineage]:
+    """The read columns ``findings`` concern: a column finding's column, every read column of a
+    relation (or schema) finding's relation (or schema)."""
     wanted: dict[ColumnRef, None] = {}
     read = column_lineages(catalog)
-    for finding in report.failing:
+    for finding in findings:
         for lineage in read:
             ref = lineage.column
             if finding.parts == (ref.schema, ref.relation, ref.column)[: len(finding.parts)]:
@@ -96,11 +96,12 @@ def broken_lineages(report: Report, catalog: Catalog) -> list[ColumnLineage]:
     return [lineage for lineage in read if lineage.column in wanted]
 
 
-def broken_paths_lines(report: Report, catalog: Catalog | None) -> list[str]:
-    """The Markdown section with the graph of the broken paths; empty when none is read."""
+def broken_paths_lines(findings: Iterable[Finding], catalog: Catalog | None) -> list[str]:
+    """The Markdown section with the graph of the columns of ``findings`` (the failing ones) down
+    to their readers; empty when none of them is read."""
     if catalog is None or catalog.lineage is None:
         return []
-    lineages = broken_lineages(report, catalog)
+    lineages = broken_lineages(findings, catalog)
     if not lineages:
         return []
     graph = lineage_graph(lineages, max_columns=MAX_COLUMNS)

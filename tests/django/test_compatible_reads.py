@@ -14,25 +14,30 @@ import json
 from projects import MODELS, SCHEMA
 
 # Billig with an enum, a character(n) column and a table without a primary key.
-TYPED_SCHEMA = SCHEMA.replace(
-    "CREATE TABLE billig.ticket_group (",
-    "CREATE TYPE billig.sale_state AS ENUM ('open', 'closed', 'sold out');\n\n"
-    "CREATE TABLE billig.ticket_group (\n"
-    "    state billig.sale_state NOT NULL,\n"
-    "    code character(5) NOT NULL,",
-) + """
+TYPED_SCHEMA = (
+    SCHEMA.replace(
+        "CREATE TABLE billig.ticket_group (",
+        "CREATE TYPE billig.sale_state AS ENUM ('open', 'closed', 'sold out');\n\n"
+        "CREATE TABLE billig.ticket_group (\n"
+        "    state billig.sale_state NOT NULL,\n"
+        "    code character(5) NOT NULL,",
+    )
+    + """
 CREATE TABLE billig.ticket_group_note (
     ticket_group integer NOT NULL REFERENCES billig.ticket_group (ticket_group),
     note text NOT NULL
 );
 """
+)
 
-NATURAL_MODELS = MODELS.replace(
-    '    label = models.CharField(max_length=140, db_column="ticket_group_name")\n',
-    '    label = models.CharField(max_length=140, db_column="ticket_group_name")\n'
-    '    state = models.CharField(max_length=20, db_column="state")\n'
-    '    code = models.CharField(max_length=5, db_column="code")\n',
-) + '''
+NATURAL_MODELS = (
+    MODELS.replace(
+        '    label = models.CharField(max_length=140, db_column="ticket_group_name")\n',
+        '    label = models.CharField(max_length=140, db_column="ticket_group_name")\n'
+        '    state = models.CharField(max_length=20, db_column="state")\n'
+        '    code = models.CharField(max_length=5, db_column="code")\n',
+    )
+    + """
 
 class CategoryNote(models.Model):
     category = models.IntegerField(primary_key=True, db_column="ticket_group")
@@ -41,7 +46,8 @@ class CategoryNote(models.Model):
     class Meta:
         managed = False
         db_table = 'billig"."ticket_group_note'
-'''
+"""
+)
 
 # A real difference: the model reads an integer column as text.
 NUM_AS_TEXT = NATURAL_MODELS.replace(

@@ -26,6 +26,8 @@ from mirror.catalog.model import (
     RelationKey,
     Usage,
 )
+from mirror.contracts.kinds import CheckResult
+from mirror.contracts.render import render_results_markdown
 from mirror.report.markdown import render as markdown
 from mirror.report.mermaid import MAX_COLUMNS, flowchart
 from mirror.report.model import RenderOptions, Report
@@ -219,3 +221,19 @@ def test_billig_lineage_of_an_unknown_column_is_a_usage_error(tmp_path: Path) ->
         "no column read by the site matches 'item_web.nope' in the contract"
     )
     assert json.dumps(done.stdout) == '""'
+
+
+def test_the_markdown_report_of_a_failing_contract_check_draws_the_broken_paths(
+    mermaid_parse: Any,
+) -> None:
+    failed = CheckResult(
+        "columns",
+        "every model column is in columns.json with a compatible type and nullability",
+        ("[breaking] column shop.item_web.title may now be NULL",),
+        (_loosened(VIEW),),
+    )
+    text = render_results_markdown([failed], contract=_catalog())
+    (block,) = _mermaid_blocks(text)
+    assert "Item.title" in block and "ItemRow.id" not in block
+    assert mermaid_parse([block]) == [None]
+    assert "```mermaid" not in render_results_markdown([failed])  # no contract, no graph
