@@ -67,6 +67,15 @@ def test_init_without_django_pins_and_tests_the_schema(
     env = _env({"BILLIG_MIRROR_PROVIDER": "dsn", "BILLIG_MIRROR_DSN": server_url})
     tested = _run("-m", "pytest", TEST_FILE, "-p", "no:cacheprovider", cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stdout + tested.stderr
+    files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and _ours(p)}
+    again = _run("-m", "mirror.cli", "init", *args[:4], cwd=tmp_path)  # no --site: as written
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and _ours(p)} == files
+    assert "note:" not in again.stdout
+
+
+def _ours(path: Path) -> bool:
+    return "__pycache__" not in path.parts and ".pytest_cache" not in path.parts
 
 
 def test_the_password_of_schema_from_is_never_shown(tmp_path: Path) -> None:

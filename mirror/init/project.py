@@ -11,7 +11,7 @@ Nothing is written while planning, so a dry run is the plan printed.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +83,12 @@ def plan_init(options: InitOptions) -> Plan:
     notes: list[str] = []
     django: detect.DjangoProject | None = None
     relations: list[RelationKey] = []
+    configured = _configured(root)  # a second run starts from what the first one wrote
+    if options.site is None and configured.get("site") not in (None, DJANGO):
+        options = replace(options, site=str(configured["site"]))
+    schema = configured.get("schema")
+    if options.schema_file is None and isinstance(schema, str):
+        options = replace(options, schema_file=Path(schema))
     site_value: str | None = options.site
     if options.site is None:
         settings = options.settings or detect.django_settings_module(root)
@@ -110,7 +116,7 @@ def plan_init(options: InitOptions) -> Plan:
         )
     billig: dict[str, object] = {
         "schema": schema_path.as_posix(),
-        "contracts": DEFAULT_CONTRACTS,
+        "contracts": str(configured.get("contracts", DEFAULT_CONTRACTS)),
     }
     if site_value is not None:
         billig["site"] = site_value
@@ -127,7 +133,9 @@ def plan_init(options: InitOptions) -> Plan:
         _planned(root, Path(pyproject.PYPROJECT), edit.text, True, "; ".join(edit.changes))
     )
     test_path = Path(first_test.DEFAULT_TEST_FILE)
-    settings_for_ci = _workflow_settings(root, options, django, schema_path, test_path)
+    settings_for_ci = _workflow_settings(
+        root, options, django, schema_path, test_path, str(billig["contracts"])
+    )
     files += [
         _planned(
             root,
@@ -162,6 +170,14 @@ def write_plan(plan: Plan) -> list[PlannedFile]:
     for planned in written:
         write_atomic(plan.root / planned.path, planned.text)
     return written
+
+
+def _configured(root: Path) -> dict[str, object]:
+    """The ``[tool.billig]`` table of the project's own ``pyproject.toml`` (empty if none)."""
+    from mirror.config import find_pyproject
+
+    found = find_pyproject(root)
+    return dict(found[1]) if found and found[0].parent == root else {}
 
 
 def _read(path: Path) -> str:
@@ -227,6 +243,7 @@ def _workflow_settings(
     django: detect.DjangoProject | None,
     schema_path: Path,
     test_path: Path,
+    contracts: str,
 ) -> workflows.WorkflowSettings:
     pinned = f"=={billig_version()}"
     core = f"{DISTRIBUTION}{pinned}"
@@ -236,6 +253,6 @@ def _workflow_settings(
         billig_core=options.requirement or core,
         install_project=workflows.install_lines(root),
         schema=schema_path.as_posix(),
-        contracts=DEFAULT_CONTRACTS,
+        contracts=contracts,
         test_file=test_path.as_posix(),
     )
