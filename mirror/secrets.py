@@ -16,7 +16,16 @@ from urllib.parse import quote, unquote
 from mirror.dsn import MASK, USERINFO, Dsn, mask_whole, presumed_password
 from mirror.errors import UsageError
 
-__all__ = ["MASK", "password_of", "redact", "scrub", "spellings"]
+__all__ = ["MASK", "learn", "password_of", "redact", "scrub", "spellings"]
+
+# Secrets found while running (a site's configured database passwords): masked by every scrub.
+_LEARNED: set[str] = set()
+
+
+def learn(*secrets: str | None) -> None:
+    """Mask ``secrets`` in everything :func:`scrub` handles from now on."""
+    _LEARNED.update(s for s in secrets if s)
+
 
 # A URL's scheme and everything up to the last "@" of its line: a password may hold "@", "/",
 # "#", "?" and spaces, so nothing shorter is sure to cover it.
@@ -45,7 +54,7 @@ def scrub(text: str, *secrets: str | None) -> str:
     """``text`` with every URL's password (or whole userinfo) and every given secret masked."""
     text = _URL_USERINFO.sub(_mask_userinfo, text)
     text = _KV_PASSWORD.sub(lambda m: m["pre"] + MASK, text)
-    for secret in secrets:
+    for secret in (*secrets, *sorted(_LEARNED, key=len, reverse=True)):
         for form in spellings(secret):
             text = text.replace(form, MASK)
     return text

@@ -1,14 +1,25 @@
 """Loading the configured site source: its module comes from the project's folder, which is not
-installed and not on ``sys.path`` (``billig`` starts from the virtualenv's bin folder)."""
+installed and not on ``sys.path`` (``billig`` starts from the virtualenv's bin folder); a site
+whose code raises, exits or returns values of the wrong type is a usage error naming it, and
+nothing is half-written or left behind."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-WHEEL_PROJECT = Path(__file__).resolve().parent / "wheel_project"
+import pytest
+
+from mirror.dsn import Dsn
+
+ROOT = Path(__file__).resolve().parent.parent
+WHEEL_PROJECT = ROOT / "tests" / "wheel_project"
 LOAD = (
     "import sys; from pathlib import Path; from mirror.config import load_config; "
     "from mirror.sources.site import load_site; "
@@ -36,3 +47,131 @@ def test_the_site_module_is_imported_from_the_folder_of_the_configuration(tmp_pa
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "my site ['WebEvent']"
+
+
+# Each: the site module's source (after the working site of the wheel test is imported), the
+# commands that must refuse it, and what the message names.
+BROKEN_SITES = {
+    "import-raises": (
+        "raise RuntimeError('no config here')\n",
+        "site module 'brokensite' raised RuntimeError: no config here",
+    ),
+    "import-exits-0": ("import sys\nsys.exit(0)\n", "site module 'brokensite' called sys.exit(0)"),
+    "import-base-exception": (
+        "class Halt(BaseException):\n    pass\n\nraise Halt('stop')\n",
+        "site module 'brokensite' raised Halt: stop",
+    ),
+    "factory-raises": (
+        "def SOURCE(config):\n    raise ValueError('bad settings')\n",
+        "site brokensite:SOURCE raised ValueError: bad settings",
+    ),
+    "name-not-text": (
+        "class Site(MySite):\n    name = 3\n\nSOURCE = Site()\n",
+        "site brokensite:SOURCE: name returned int 3: expected a string",
+    ),
+    "catalog-list": (
+        "class Site(MySite):\n    def catalog(self):\n        return []\n\nSOURCE = Site()\n",
+        "site brokensite:SOURCE: catalog() returned list []: expected a Catalog",
+    ),
+    "catalog-raises": (
+        "class Site(MySite):\n"
+        "    def catalog(self):\n"
+        "        raise KeyError('event')\n\n"
+        "SOURCE = Site()\n",
+        "site brokensite:SOURCE: catalog() raised KeyError: 'event'",
+    ),
+    "lineage-string-keys": (
+        "class Site(MySite):\n"
+        "    def lineage(self):\n"
+        "        return {'.'.join(ref): usage for ref, usage in super().lineage().items()}\n\n"
+        "SOURCE = Site()\n",
+        "site brokensite:SOURCE: lineage() returned str 'billig.event_lim_web.event': "
+        "expected ColumnRef(schema, relation, column) keys",
+    ),
+    "lineage-usage-names": (
+        "class Site(MySite):\n"
+        "    def lineage(self):\n"
+        "        return {ref: usage.models for ref, usage in super().lineage().items()}\n\n"
+        "SOURCE = Site()\n",
+        "lineage() returned tuple ('WebEvent.id',): expected Usage values",
+    ),
+    "models-mapping": (
+        "class Site(MySite):\n    def models(self):\n        return {}\n\nSOURCE = Site()\n",
+        "site brokensite:SOURCE: models() returned dict {}: expected a list of SiteModel",
+    ),
+    "observe-not-lists": (
+        "class Site(MySite):\n"
+        "    def shapes(self):\n"
+        "        return {'Web': {'type': 'object'}}\n"
+        "    def observe(self, database, now):\n"
+        "        return {'Web': 'abc'}\n\n"
+        "SOURCE = Site()\n",
+        "observe() returned str 'abc': expected a list of outputs for 'Web'",
+    ),
+    "observe-raises": (
+        "class Site(MySite):\n"
+        "    def shapes(self):\n"
+        "        return {'Web': {'type': 'object'}}\n"
+        "    def observe(self, database, now):\n"
+        "        raise OSError('no route')\n\n"
+        "SOURCE = Site()\n",
+        "site brokensite:SOURCE: observe() raised OSError: no route",
+    ),
+}
+
+
+@pytest.fixture
+def server_databases(billig_server: Any) -> Callable[[], set[str]]:
+    """The names of the databases of the test session's server, read when called."""
+
+    def names() -> set[str]:
+        with contextlib.closing(billig_server.connect()) as conn, conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database")
+            return {row[0] for row in cur.fetchall()}
+
+    return names
+
+
+def _billig(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLIG_")}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("billig")), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_SITES))
+def test_a_site_source_that_fails_is_a_usage_error_naming_it(
+    case: str, tmp_path: Path, billig_server: Any, server_databases: Callable[[], set[str]]
+) -> None:
+    source, message = BROKEN_SITES[case]
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy2(WHEEL_PROJECT / "mysite.py", project / "mysite.py")
+    (project / "pyproject.toml").write_text(
+        f'[tool.billig]\nsite = "mysite:SOURCE"\nschema = "{ROOT / "schema" / "billig.sql"}"\n'
+    )
+    options = ["--provider", "dsn", "--dsn", Dsn.of(billig_server.admin_url).url()]
+    done = _billig(project, "contracts", "update", *options)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (project / "brokensite.py").write_text("from mysite import MySite\n\n" + source)
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace("mysite:SOURCE", "brokensite:SOURCE"))
+    contracts = {p: p.read_bytes() for p in (project / "contracts").rglob("*")}
+    databases = server_databases()
+    commands = [["check"]]
+    if not case.startswith(("catalog-", "observe-")):  # methods only checks call
+        commands.insert(0, ["contracts", "update"])
+    for command in commands:
+        done = _billig(project, *command, *options)
+        output = done.stdout + done.stderr
+        assert done.returncode == 2, f"{command}: {output}"
+        assert message in output, output
+        assert "internal error" not in output
+        assert {p: p.read_bytes() for p in (project / "contracts").rglob("*")} == contracts
+        assert server_databases() == databases

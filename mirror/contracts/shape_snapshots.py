@@ -111,7 +111,10 @@ class ShapesSnapshot:
             if pinned is None:
                 continue  # reported by the declared check
             if not items:
-                problems.append(f"{serializer}: no output observed on the seeded mirror")
+                # A serializer the site gave nothing to serialize: the site says how to.
+                hint = getattr(site, "observe_hint", None) if serializer not in outputs else None
+                hint = f" ({hint})" if isinstance(hint, str) else ""
+                problems.append(f"{serializer}: no output observed on the seeded mirror{hint}")
                 continue
             problems += observed_problems(pinned, items, label=serializer)
         return CheckResult(

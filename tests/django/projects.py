@@ -276,6 +276,10 @@ class DjangoProject:
         path.write_text(_fill(source, self.names))
         return path
 
+    def rewrite(self, **changes: object) -> DjangoProject:
+        """The project rewritten in place with some parts of its spec replaced."""
+        return write_project(self.root, self.spec.but(**changes))
+
     def billig(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """``billig *args`` run in the project's folder, free of the test session's settings."""
         return run_billig(self.root, *args, timeout=timeout)

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from mirror.adapters.django.lineage import serializer_model
 from mirror.adapters.django.project import alias_pointed_at
 from mirror.catalog.model import RelationKey
-from mirror.errors import DatabaseUnreachable, ObservationError
+from mirror.errors import ConfigError, DatabaseUnreachable, ObservationError
 from mirror.secrets import password_of, scrub
 
 if TYPE_CHECKING:
     from django.db.models import Model
 
 SAMPLES_HOOK = "billig_samples"
+SAMPLES_CONTRACT = f"{SAMPLES_HOOK}(now) returning {{SerializerClass: [unsaved model instances]}}"
 
 
 class _OtherDatabase(Exception):
@@ -102,18 +103,43 @@ def _samples(
 ) -> dict[type[Any], list[Any]]:
     found: dict[type[Any], list[Any]] = {}
     for module in modules:
-        hook = getattr(module, SAMPLES_HOOK, None)
-        if not callable(hook):
+        if not hasattr(module, SAMPLES_HOOK):
             continue
+        hook = getattr(module, SAMPLES_HOOK)
+        where = f"{module.__name__}.{SAMPLES_HOOK}"
+        if not callable(hook):
+            raise ConfigError(f"{where} is {type(hook).__name__}: expected {SAMPLES_CONTRACT}")
         try:
             given = hook(now)
-            for serializer, instances in dict(given).items():
-                found[serializer] = list(instances)
         except Exception as exc:
-            raise _failure(
-                f"{module.__name__}.{SAMPLES_HOOK}()", exc, exc.__traceback__, {}, secret
-            ) from None
+            raise _failure(f"{where}()", exc, exc.__traceback__, {}, secret) from None
+        for serializer, instances in _checked_samples(given, f"{where}()"):
+            found.setdefault(serializer, []).extend(instances)
     return found
+
+
+def _checked_samples(given: Any, where: str) -> list[tuple[type[Any], list[Any]]]:
+    """The hook's answer as (serializer class, instances) pairs; anything else is a usage error
+    naming the hook (the harness cannot serialize it, the site's code is not at fault)."""
+    from rest_framework.serializers import BaseSerializer
+
+    def wrong(value: Any, what: str) -> ConfigError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return ConfigError(
+            f"{where} returned {what} {type(value).__name__} {shown}: expected {SAMPLES_CONTRACT}"
+        )
+
+    if not isinstance(given, Mapping):
+        raise wrong(given, "a")
+    pairs = []
+    for serializer, instances in given.items():
+        if not (isinstance(serializer, type) and issubclass(serializer, BaseSerializer)):
+            raise wrong(serializer, "a key")
+        if isinstance(instances, (str, bytes, Mapping)) or not isinstance(instances, Iterable):
+            raise wrong(instances, f"for {serializer.__name__}")
+        pairs.append((serializer, list(instances)))
+    return pairs
 
 
 def _serialize(

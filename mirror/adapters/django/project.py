@@ -8,16 +8,17 @@ router sends to the Billig alias for reading; nothing else of the project is ass
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mirror.config import DjangoConfig
 from mirror.dsn import Dsn
 from mirror.errors import ConfigError
+from mirror.secrets import learn
+from mirror.sources.site import import_user_module, user_code
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -51,20 +52,12 @@ def setup(config: DjangoConfig, root: Path) -> None:
             f"DJANGO_SETTINGS_MODULE is {configured!r} but [tool.billig.django] settings "
             f"is {config.settings!r}"
         )
-    try:
-        if not (settings.configured or configured):
-            # Loaded from the module now, without leaving DJANGO_SETTINGS_MODULE behind for
-            # processes this one starts (a pytest run would turn pytest-django on).
-            os.environ["DJANGO_SETTINGS_MODULE"] = config.settings
-            try:
-                _ = settings.DATABASES
-            finally:
-                del os.environ["DJANGO_SETTINGS_MODULE"]
+    if not (settings.configured or configured):
+        _load_settings(config.settings, folder)
+    with user_code(f"Django settings module {config.settings!r}"):
+        learn_passwords({name: getattr(settings, name) for name in dir(settings) if name.isupper()})
+    with user_code(f"Django setup of {config.settings!r} (its INSTALLED_APPS)"):
         django.setup()
-    except ModuleNotFoundError as exc:
-        raise ConfigError(
-            f"cannot import the Django settings {config.settings!r} (from {folder}): {exc}"
-        ) from None
     databases = settings.DATABASES
     if config.database not in databases:
         known = ", ".join(sorted(databases))
@@ -80,14 +73,59 @@ def setup(config: DjangoConfig, root: Path) -> None:
         )
 
 
-def import_modules(names: Sequence[str], what: str) -> list[Any]:
-    modules = []
-    for name in names:
+def _load_settings(module: str, folder: str) -> None:
+    """Import the settings module now, learning every database password it configures (also
+    from a module that fails half-way, so that its error message cannot show one)."""
+    from django.conf import settings
+
+    with user_code(f"Django settings module {module!r}"):
+        # Without leaving DJANGO_SETTINGS_MODULE behind for processes this one starts (a
+        # pytest run would turn pytest-django on).
+        os.environ["DJANGO_SETTINGS_MODULE"] = module
         try:
-            modules.append(importlib.import_module(name))
-        except ImportError as exc:
-            raise ConfigError(f"cannot import {what} module {name!r}: {exc}") from None
-    return modules
+            _ = settings.DATABASES  # imports the module
+        except ModuleNotFoundError as exc:
+            if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+                raise ConfigError(
+                    f"cannot import the Django settings {module!r} (from {folder}): {exc}"
+                ) from None
+            _learn_from_failure(exc, module)
+            raise
+        except BaseException as exc:
+            _learn_from_failure(exc, module)
+            raise
+        finally:
+            del os.environ["DJANGO_SETTINGS_MODULE"]
+
+
+def learn_passwords(namespace: Mapping[str, Any]) -> None:
+    """Every password of a settings namespace (``DATABASES`` entries at any depth, and globals
+    named ``*PASSWORD*``) is masked in all output from now on."""
+    found: list[str] = []
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                if isinstance(key, str) and "password" in key.lower() and isinstance(sub, str):
+                    found.append(sub)
+                else:
+                    visit(sub)
+
+    visit(namespace.get("DATABASES"))
+    visit({k: v for k, v in namespace.items() if k.isupper()})
+    learn(*found)
+
+
+def _learn_from_failure(exc: BaseException, module: str) -> None:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == module:
+            learn_passwords(tb.tb_frame.f_globals)
+        tb = tb.tb_next
+
+
+def import_modules(names: Sequence[str], what: str) -> list[Any]:
+    return [import_user_module(name, what) for name in names]
 
 
 def billig_models(alias: str) -> list[type[Model]]:

@@ -45,6 +45,10 @@ class DjangoSite:
 
     name = "Django site"
     forbidden_fields = FORBIDDEN_FIELDS
+    observe_hint = (
+        "it serializes no model routed to Billig: give it instances with "
+        "billig_samples(now) returning {SerializerClass: [unsaved model instances]} in its module"
+    )
 
     def __init__(self, config: DjangoConfig, root: Path) -> None:
         self.config = config
