@@ -22,6 +22,7 @@ from typing import Any
 
 from mirror.contracts.kinds import CheckResult, ContractContext
 from mirror.contracts.statements import Profile, profile, triggers
+from mirror.errors import ObservationError
 from mirror.sources.json_locator import JsonDocument, dump_json, parse_json
 
 QUERIES_FILE = "queries.json"
@@ -139,7 +140,10 @@ class QueriesSnapshot:
 
     def check(self, ctx: ContractContext) -> list[CheckResult]:
         path = ctx.contracts_dir / QUERIES_FILE
-        measured = self.measure(ctx)
+        try:
+            measured = self.measure(ctx)
+        except ObservationError as exc:  # site code failed on the mirror: a failed check
+            return [CheckResult(self.name, "Billig statements per serializer", (str(exc),))]
         if measured is None:
             if path.exists():
                 problem = f"{QUERIES_FILE}: unused (the site measures no serializer)"

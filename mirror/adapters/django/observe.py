@@ -113,12 +113,12 @@ def _samples(
             given = hook(now)
         except Exception as exc:
             raise _failure(f"{where}()", exc, exc.__traceback__, {}, secret) from None
-        for serializer, instances in _checked_samples(given, f"{where}()"):
+        for serializer, instances in checked_samples(given, f"{where}()"):
             found.setdefault(serializer, []).extend(instances)
     return found
 
 
-def _checked_samples(given: Any, where: str) -> list[tuple[type[Any], list[Any]]]:
+def checked_samples(given: Any, where: str) -> list[tuple[type[Any], list[Any]]]:
     """The hook's answer as (serializer class, instances) pairs; anything else is a usage error
     naming the hook (the harness cannot serialize it, the site's code is not at fault)."""
     from rest_framework.serializers import BaseSerializer

@@ -20,10 +20,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from mirror.adapters.django.lineage import serializer_model
-from mirror.adapters.django.observe import SAMPLES_HOOK, _failure, _serialize, site_time
+from mirror.adapters.django.observe import (
+    SAMPLES_HOOK,
+    _failure,
+    _serialize,
+    checked_samples,
+    site_time,
+)
 from mirror.adapters.django.project import alias_pointed_at
 from mirror.catalog.model import RelationKey
-from mirror.errors import UsageError
 from mirror.secrets import password_of
 from mirror.sources.site import QueryRun
 
@@ -57,7 +62,10 @@ def measure_queries(
                     instances = samples[serializer][:size]
                 else:
                     manager = model._default_manager  # type: ignore[union-attr]
-                    instances = list(manager.order_by("pk")[:size])
+                    try:
+                        instances = list(manager.order_by("pk")[:size])
+                    except Exception as exc:  # e.g. a column the mirror lacks
+                        raise _failure(name, exc, exc.__traceback__, relations, secret) from None
                 with _recording(alias) as (billig, other):
                     _serialize(name, serializer, instances, now, relations, secret)
                 runs.append(QueryRun(len(instances), tuple(billig), other[0]))
@@ -78,13 +86,8 @@ def _hook_samples(
             given = hook(now, count=size) if _takes_count(hook) else hook(now)
         except Exception as exc:
             raise _failure(where, exc, exc.__traceback__, {}, secret) from None
-        if not isinstance(given, Mapping):
-            raise UsageError(
-                f"{where} returned {type(given).__name__}: expected a dict of serializer "
-                "class → list of instances"
-            )
-        for serializer, instances in given.items():
-            found[serializer] = list(instances)
+        for serializer, instances in checked_samples(given, where):
+            found[serializer] = instances
     return found
 
 
