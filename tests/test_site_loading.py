@@ -66,25 +66,25 @@ BROKEN_SITES = {
         "site brokensite:SOURCE raised ValueError: bad settings",
     ),
     "name-not-text": (
-        "class Site(MySite):\n    name = 3\n\nSOURCE = Site()\n",
+        "SOURCE = MySite(Base, name=3)\n",
         "site brokensite:SOURCE: name returned int 3: expected a string",
     ),
     "catalog-list": (
-        "class Site(MySite):\n    def catalog(self):\n        return []\n\nSOURCE = Site()\n",
+        "class Site(MySite):\n    def catalog(self):\n        return []\n\nSOURCE = Site(Base)\n",
         "site brokensite:SOURCE: catalog() returned list []: expected a Catalog",
     ),
     "catalog-raises": (
         "class Site(MySite):\n"
         "    def catalog(self):\n"
         "        raise KeyError('event')\n\n"
-        "SOURCE = Site()\n",
+        "SOURCE = Site(Base)\n",
         "site brokensite:SOURCE: catalog() raised KeyError: 'event'",
     ),
     "lineage-string-keys": (
         "class Site(MySite):\n"
         "    def lineage(self):\n"
         "        return {'.'.join(ref): usage for ref, usage in super().lineage().items()}\n\n"
-        "SOURCE = Site()\n",
+        "SOURCE = Site(Base)\n",
         "site brokensite:SOURCE: lineage() returned str 'billig.event_lim_web.event': "
         "expected ColumnRef(schema, relation, column) keys",
     ),
@@ -92,11 +92,11 @@ BROKEN_SITES = {
         "class Site(MySite):\n"
         "    def lineage(self):\n"
         "        return {ref: usage.models for ref, usage in super().lineage().items()}\n\n"
-        "SOURCE = Site()\n",
+        "SOURCE = Site(Base)\n",
         "lineage() returned tuple ('WebEvent.id',): expected Usage values",
     ),
     "models-mapping": (
-        "class Site(MySite):\n    def models(self):\n        return {}\n\nSOURCE = Site()\n",
+        "class Site(MySite):\n    def models(self):\n        return {}\n\nSOURCE = Site(Base)\n",
         "site brokensite:SOURCE: models() returned dict {}: expected a list of SiteModel",
     ),
     "observe-not-lists": (
@@ -105,7 +105,7 @@ BROKEN_SITES = {
         "        return {'Web': {'type': 'object'}}\n"
         "    def observe(self, database, now):\n"
         "        return {'Web': 'abc'}\n\n"
-        "SOURCE = Site()\n",
+        "SOURCE = Site(Base)\n",
         "observe() returned str 'abc': expected a list of outputs for 'Web'",
     ),
     "observe-raises": (
@@ -114,7 +114,7 @@ BROKEN_SITES = {
         "        return {'Web': {'type': 'object'}}\n"
         "    def observe(self, database, now):\n"
         "        raise OSError('no route')\n\n"
-        "SOURCE = Site()\n",
+        "SOURCE = Site(Base)\n",
         "site brokensite:SOURCE: observe() raised OSError: no route",
     ),
 }
@@ -159,7 +159,10 @@ def test_a_site_source_that_fails_is_a_usage_error_naming_it(
     options = ["--provider", "dsn", "--dsn", Dsn.of(billig_server.admin_url).url()]
     done = _billig(project, "contracts", "update", *options)
     assert done.returncode == 0, done.stdout + done.stderr
-    (project / "brokensite.py").write_text("from mysite import MySite\n\n" + source)
+    (project / "brokensite.py").write_text(
+        "from mysite import Base\n"
+        "from mirror.sources.sqlalchemy_models import SQLAlchemySite as MySite\n\n" + source
+    )
     config = project / "pyproject.toml"
     config.write_text(config.read_text().replace("mysite:SOURCE", "brokensite:SOURCE"))
     contracts = {p: p.read_bytes() for p in (project / "contracts").rglob("*")}
