@@ -24,15 +24,19 @@ def write_files_atomic(files: Mapping[Path, str]) -> None:
     """Write several files: all temporary files first, then one ``os.replace`` each.
 
     A failure while writing (disk full, Ctrl-C) leaves every target as it was and removes the
-    temporary files. A writer killed outright cannot: its temporary files carry its pid, and
-    the next write of the same target removes those of writers no longer running.
+    temporary files and the folders made for them. A writer killed outright cannot: its
+    temporary files carry its pid, and the next write of the same target removes those of
+    writers no longer running.
     """
     staged: list[tuple[str, Path]] = []
+    made: list[Path] = []
     try:
         for path, text in files.items():
+            if path.name in ("", ".", ".."):
+                raise OSError(errno.EINVAL, "not a file name", str(path))
             if path.exists() and not path.is_file():  # never replace a device such as /dev/null
                 raise OSError(errno.EINVAL, "not a regular file", str(path))
-            path.parent.mkdir(parents=True, exist_ok=True)
+            made += _make_folders(path.parent)
             _remove_stale_temporaries(path)
             fd, tmp = tempfile.mkstemp(
                 dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
@@ -49,10 +53,25 @@ def write_files_atomic(files: Mapping[Path, str]) -> None:
             tmp, path = staged[0]
             os.replace(tmp, path)
             staged.pop(0)
+        made.clear()
     finally:
         for tmp, _ in staged:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the ones created, outermost first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        each.mkdir(exist_ok=True)
+    return list(reversed(missing))
 
 
 # A temporary file older than this is stale whoever wrote it (a pid may have been reused).

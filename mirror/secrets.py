@@ -4,7 +4,9 @@ A DSN is shown through :func:`redact`: the password of one that parses becomes `
 that does not parse cleanly is masked whole (everything between ``scheme://`` and the last
 ``@``), so that no fragment of a password written raw survives. Text from elsewhere (driver
 messages, tracebacks with ``--debug``) goes through :func:`scrub`, which masks every URL on a line
-the same way and replaces every given secret in each of its spellings.
+the same way and replaces every given secret in each of its spellings, where it stands as a value:
+not inside a longer word, so that a one-letter password ``o`` masks ``o`` but leaves "connect"
+readable (a password glued to other letters or digits is not what a message prints as one).
 """
 
 from __future__ import annotations
@@ -56,8 +58,16 @@ def scrub(text: str, *secrets: str | None) -> str:
     text = _KV_PASSWORD.sub(lambda m: m["pre"] + MASK, text)
     for secret in (*secrets, *sorted(_LEARNED, key=len, reverse=True)):
         for form in spellings(secret):
-            text = text.replace(form, MASK)
+            text = _as_value(form).sub(MASK, text)
     return text
+
+
+def _as_value(secret: str) -> re.Pattern[str]:
+    """``secret`` where it is not part of a longer word: a word character at its edge must not
+    touch another (the edges of ``\\b``, for secrets of any characters)."""
+    before = r"(?<!\w)" if re.match(r"\w", secret) else ""
+    after = r"(?!\w)" if re.search(r"\w\Z", secret) else ""
+    return re.compile(before + re.escape(secret) + after)
 
 
 def spellings(secret: str | None) -> list[str]:

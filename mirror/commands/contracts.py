@@ -66,6 +66,8 @@ def check_contracts(
     from mirror.contracts.render import render_results, render_results_markdown
 
     selected = list(kinds) or None
+    if report is not None:
+        writable(report, f"--report {report}", "the report")
     validate_contracts(config.contracts, selected)
     started = time.monotonic()
     with contract_context(provider, dsn, image, config) as (context, m):
@@ -76,13 +78,19 @@ def check_contracts(
     out(printable_lines(render_results(results)), nl=False)
     out(f"mirror: provider {m.provider}, {m.origin_text}, ready in {ready:.2f}s; total {took:.2f}s")
     if report is not None:
-        from mirror.sources.contract_file import COLUMNS_FILE, load_contract, write_atomic
+        from mirror.files import write_atomic
+        from mirror.sources.contract_file import COLUMNS_FILE, load_contract
 
         try:  # the columns contract, for the graph of broken paths (not checked when unselected)
             contract = load_contract(config.contracts / COLUMNS_FILE)
         except ContractError:
             contract = None
-        write_atomic(report, render_results_markdown(results, contract=contract))
+        try:
+            write_atomic(report, render_results_markdown(results, contract=contract))
+        except OSError as exc:
+            raise UsageError(
+                f"--report {report}: cannot write the report ({exc.strerror})"
+            ) from None
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -99,21 +107,29 @@ def update_contracts(
     from mirror.contracts.check import update_contracts as run_update
     from mirror.contracts.render import render_changes
 
+    # Before the mirror starts: a folder nothing can be written to fails now, not after minutes.
+    writable(config.contracts / ".billig-probe", str(config.contracts), "contract files")
     with contract_context(provider, dsn, image, config) as (context, _):
         changes = run_update(context, list(kinds) or None)
     out(printable_lines(render_changes(changes, context.contracts_dir.parent)), nl=False)
     return 0
 
 
+def writable(path: Path, where: str, what: str) -> None:
+    """A :class:`UsageError` naming ``where`` unless a file can be written at ``path``."""
+    from mirror.report.destinations import cannot_write
+
+    reason = "not a file name" if path.name in ("", "..") else cannot_write(path)
+    if reason is not None:
+        raise UsageError(f"{where}: cannot write {what} there: {reason}")
+
+
 def snapshot_contract(dsn: str, schemas: Sequence[str], output: Path, *, out: Echo = echo) -> int:
     """Pin every relation of ``schemas`` of any database as a columns contract (no lineage)."""
     from mirror.contracts.snapshot import snapshot_database
-    from mirror.report.render import cannot_write
     from mirror.secrets import redact
 
-    reason = cannot_write(output)
-    if reason is not None:
-        raise UsageError(f"--output {output}: cannot write the contract there: {reason}")
+    writable(output, f"--output {output}", "the contract")
     catalog = snapshot_database(dsn, list(schemas), output)
     columns = sum(len(r.columns) for r in catalog)
     out(

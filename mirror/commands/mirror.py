@@ -17,6 +17,23 @@ if TYPE_CHECKING:
     from mirror.provision.providers import ProviderOptions
 
 
+# The seed places events, sales and tickets years around its reference time, in dates that
+# Python and PostgreSQL can both hold.
+EARLIEST_NOW = datetime(1900, 1, 1)
+LATEST_NOW = datetime(4999, 12, 31)
+
+
+def reference_time(now: datetime | None) -> datetime | None:
+    """``now`` (the ``--now`` option) when the seed can place data around it, else a
+    :class:`UsageError` naming the option and the range."""
+    if now is not None and not EARLIEST_NOW <= now.replace(tzinfo=None) <= LATEST_NOW:
+        raise UsageError(
+            f"--now {now:%Y-%m-%d}: must be from {EARLIEST_NOW:%Y-%m-%d} to {LATEST_NOW:%Y-%m-%d} "
+            "(the seed places data years around it)"
+        )
+    return now
+
+
 def provider_options(provider: str, dsn: str | None, image: str | None) -> ProviderOptions:
     """The providers' options with a command's ``--dsn``/``--image`` applied."""
     from mirror.provision.providers import ProviderOptions
@@ -46,6 +63,7 @@ def mirror_up(
     from mirror.provision.mirror import start_mirror
 
     started = time.monotonic()
+    now = reference_time(now)
     config = load_config(overrides={"events": events, "seed": seed})
     with (
         sigterm_as_interrupt(),
@@ -92,6 +110,7 @@ def mirror_run(
 
     if not command:
         raise UsageError("mirror run needs a COMMAND")
+    now = reference_time(now)
     config = load_config(overrides={"events": events, "seed": seed})
     with (
         sigterm_as_interrupt(),
@@ -150,6 +169,7 @@ def mirror_seed(
     from mirror.secrets import redact, scrub
 
     url = Dsn.parse(dsn)
+    now = reference_time(now)
     config = load_config(overrides={"events": events, "seed": seed})
     try:
         conn = connect_url(url)

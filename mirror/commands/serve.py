@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from mirror.commands.console import Echo, echo, sigterm_as_interrupt
-from mirror.commands.mirror import provider_options
+from mirror.commands.mirror import provider_options, reference_time
 from mirror.config import load_config
 from mirror.errors import EXIT_INTERRUPTED, UsageError
 
@@ -34,6 +34,7 @@ def serve_site(
     from mirror.sources.site import load_site
 
     require_server()
+    now = reference_time(now)
     config = load_config(overrides={"events": events, "seed": seed})
     site = load_site(config)
     serving = getattr(site, "serving", None)

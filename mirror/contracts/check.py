@@ -20,7 +20,7 @@ from mirror.contracts.kinds import (
     snapshot_kinds,
 )
 from mirror.errors import ContractError
-from mirror.sources.contract_file import write_files_atomic
+from mirror.files import write_files_atomic
 
 
 def check_contracts(ctx: ContractContext, kinds: KindSelection = None) -> list[CheckResult]:
@@ -70,7 +70,13 @@ def update_contracts(ctx: ContractContext, kinds: KindSelection = None) -> list[
         status: ChangeStatus = "added" if old is None else "changed"
         changes.append(FileChange(path, status, tuple(_describe(kind, path, old, text))))
         writes[path] = text
-    write_files_atomic(writes)
+    try:
+        write_files_atomic(writes)
+    except OSError as exc:
+        raise ContractError(
+            f"{ctx.contracts_dir}: cannot write the contract files ({exc.strerror or exc}); "
+            "every file is as it was"
+        ) from None
     for rel, kind in sorted(stale.items()):
         path = ctx.contracts_dir / rel
         lines = tuple(_describe(kind, path, _read_text(path), None))

@@ -20,6 +20,7 @@ from mirror.catalog.model import Catalog, ColumnRef, Usage
 from mirror.catalog.reads import incompatible_reads
 from mirror.contracts.kinds import CheckResult, ContractContext
 from mirror.drift.policy import MODELS_POLICY_FILE, PolicyEntry, load_policy
+from mirror.errors import ContractError
 from mirror.sources.contract_file import (
     COLUMNS_FILE,
     catalog_to_json,
@@ -112,23 +113,39 @@ def residual_differences(expected: Catalog, actual: Catalog) -> list[str]:
     return sorted(lines)
 
 
+def pinned(path: Path) -> Catalog:
+    """The columns contract at ``path``; one that pins no relation is a :class:`ContractError`:
+    checking nothing is never a pass."""
+    contract = load_contract(path)
+    if not len(contract):
+        raise ContractError(f"{path}: the contract pins no relation; nothing would be checked")
+    return contract
+
+
 class ColumnsSnapshot:
     """``columns.json``: the Billig relations of ``schema/billig.sql`` with lineage."""
 
     name = "columns"
 
     def generate(self, ctx: ContractContext) -> dict[Path, str]:
-        return {Path(COLUMNS_FILE): dump_contract(expected_columns_contract(ctx))}
+        contract = expected_columns_contract(ctx)
+        if not len(contract):
+            # An empty contract would make every later check pass: refuse to write one.
+            raise ContractError(
+                "the schema file holds no Billig relation (no schema billig, no relation the site "
+                f"reads): nothing to pin in {COLUMNS_FILE}"
+            )
+        return {Path(COLUMNS_FILE): dump_contract(contract)}
 
     def owned(self, ctx: ContractContext) -> list[Path]:
         return [Path(COLUMNS_FILE)] if (ctx.contracts_dir / COLUMNS_FILE).exists() else []
 
     def validate(self, folder: Path) -> None:
-        load_contract(folder / COLUMNS_FILE)
+        pinned(folder / COLUMNS_FILE)
 
     def check(self, ctx: ContractContext) -> list[CheckResult]:
         path = ctx.contracts_dir / COLUMNS_FILE
-        contract = load_contract(path)
+        contract = pinned(path)
         results = [self._schema_sql(ctx, path, contract)]
         if ctx.site is not None:
             results += [

@@ -302,7 +302,7 @@ def test_write_failing_midway_leaves_the_old_file_intact(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ContractError, match=r"cannot write the contract files \(No space left"):
         update_contracts(ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["columns"])
     monkeypatch.undo()
     assert (contracts_copy / "columns.json").read_text() == old

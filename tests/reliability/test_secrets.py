@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,11 +24,14 @@ from urllib.parse import quote
 
 import psycopg2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
 from mirror.provision.providers import Server, connect_url
 from mirror.provision.schema import load_schema
+from mirror.secrets import MASK, scrub
 
 from .sandbox import (
     ROOT,
@@ -428,3 +432,30 @@ def test_an_exception_that_carries_the_dsn_is_scrubbed_even_with_debug(
     assert says in result.err.splitlines()[-1]
     assert ("Traceback (most recent call last)" in result.err) is debug
     assert_no_password(login, result)
+
+
+# --------------------------------------------------------------------------- short passwords
+
+_WORDS = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=12)
+
+
+@given(
+    password=st.text(alphabet=string.ascii_letters + string.digits + "!#%-_.~", min_size=1),
+    words=st.lists(_WORDS, min_size=1, max_size=8),
+)
+def test_a_password_is_masked_wherever_it_stands_as_a_value_and_other_words_stay(
+    password: str, words: list[str]
+) -> None:
+    message = " ".join([*words, f"with {password},", f"'{password}'", "done"])
+    scrubbed = scrub(message, password)
+    assert password not in scrubbed.replace(",", " ").replace("'", " ").split()
+    # Every other word reads as it was, also one holding the password inside it.
+    assert scrubbed.split()[: len(words)] == [MASK if w == password else w for w in words]
+
+
+def test_a_one_letter_password_masks_the_value_not_every_letter(run_cli) -> None:
+    assert scrub("connect as o with o: o rejected", "o") == "connect as *** with ***: *** rejected"
+    result = run_cli("mirror", "seed", "--dsn", "postgresql://u:o@127.0.0.1:1/billig")
+    message = assert_error(result, 3)
+    assert "connection to server" in message and "port 1 failed" in message, message
+    assert "postgresql://u:***@127.0.0.1:1/billig" in message
