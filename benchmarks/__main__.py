@@ -20,7 +20,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from benchmarks import drift, isolation, prefetch, processes, startup
+from benchmarks import check, drift, isolation, prefetch, processes, startup
 from benchmarks.results import Result, document, results_from_json, write_json
 from benchmarks.settings import Settings
 from benchmarks.table import markdown, print_tables
@@ -28,7 +28,7 @@ from benchmarks.targets import judge
 from mirror.errors import HarnessError
 from mirror.provision.providers import PROVIDERS, Server, provision
 
-BENCHMARKS = ("startup", "processes", "isolation", "drift", "prefetch")
+BENCHMARKS = ("startup", "check", "processes", "isolation", "drift", "prefetch")
 DEFAULT_JSON = Path("benchmarks/results.json")
 
 
@@ -55,7 +55,10 @@ def _run(
         results += found
         for provider, reason in skipped.items():
             servers[f"startup: {provider} skipped"] = reason
-    shared = [b for b in only if b != "startup"]
+    if "check" in only:
+        console.print("[bold]check[/]: billig check against its floor, cold and warm cache …")
+        results += check.run(settings)
+    shared = [b for b in only if b not in ("startup", "check")]
     if not shared:
         return results, servers
     with provision(settings.provider) as server:

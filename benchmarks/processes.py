@@ -4,7 +4,7 @@ Each case runs its processes side by side in one run, against a floor: the least
 that job has to do. Samples are taken in rounds, one process of each approach per round in a
 rotating order, so that other work on the machine falls on every approach alike; the first round
 is an untimed warm-up (it also writes the bytecode caches, which an installed package has).
-Three cases:
+Four cases:
 
 - ``billig --help`` against ``python -c pass`` (the interpreter's own start-up, with the same
   site-packages), with ``python -c "import click"`` as the reference of what click alone costs;
@@ -19,7 +19,9 @@ Three cases:
   table, each a process of its own (:mod:`benchmarks.alternative_drift`). Before anything is
   timed, each alternative must report the same findings as ``billig drift``. For reference, the
   bare reflection calls as processes too, which do less than a drift check (no contract, no
-  comparison, no report).
+  comparison, no report);
+- the same ``billig drift --schema billig`` at 10,000 generated relations, against its floor
+  (full runs only; the alternatives would take minutes): how the check grows with size.
 
 The child processes get the environment of this one without ``PYTHONDONTWRITEBYTECODE`` (tox sets
 it; without bytecode caches every process would compile the package again) and without the
@@ -38,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +57,7 @@ from mirror.sources.introspect import introspect
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "billig"
 BIG_SIZE = 2_000
+HUGE_SIZE = 10_000  # near-linear growth: at most 5.5× the time of BIG_SIZE
 SMOKE_SIZE = 10  # a smoke run proves that every process runs, not how fast
 
 CASE_HELP = "start-up: billig --help"
@@ -152,11 +155,12 @@ class Command:
     cwd: Path
     codes: frozenset[int] = frozenset({0})
     env: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[], object] | None = None  # run before each sample, untimed
 
 
 def run(server: Server, settings: Settings) -> list[Result]:
     python = sys.executable
-    results = _measure(
+    results = measure_processes(
         CASE_HELP,
         None,
         {
@@ -169,7 +173,7 @@ def run(server: Server, settings: Settings) -> list[Result]:
     with _database(server, "bench_processes_9") as dsn:
         _load(server, dsn, extra=0)
         env = {"BILLIG_PROD_DSN": dsn.url()}
-        results += _measure(
+        results += measure_processes(
             CASE_SMALL,
             None,
             {
@@ -216,9 +220,41 @@ def run(server: Server, settings: Settings) -> list[Result]:
             "contract_bytes": contract.stat().st_size,
             "findings": findings,
         }
-        results += _measure(CASE_BIG, size, commands, settings, extra)
+        results += measure_processes(CASE_BIG, size, commands, settings, extra)
         results = _with_phases(results, CASE_BIG, env, settings, commands[OURS])
+    if not settings.smoke:
+        results += _huge(server, settings)
     return results
+
+
+def _huge(server: Server, settings: Settings) -> list[Result]:
+    """The same check at 10,000 relations: ours and the floor (the alternatives take minutes)."""
+    python = sys.executable
+    with (
+        _database(server, f"bench_processes_{HUGE_SIZE}") as dsn,
+        tempfile.TemporaryDirectory(prefix="bench-processes-") as tmp,
+    ):
+        _load(server, dsn, extra=HUGE_SIZE)
+        live = introspect(dsn, schemas=[SCHEMA]).catalog
+        contract = Path(tmp) / "columns.json"
+        write_contract(contract, drift.mutate(live))
+        env = {"BILLIG_PROD_DSN": dsn.url()}
+        commands = {
+            FLOOR: Command((python, "-c", FLOOR_SCRIPT, str(contract), SCHEMA), Path(tmp), env=env),
+            OURS: Command(
+                (*billig_command(), "drift", "--contract", str(contract), "--schema", SCHEMA),
+                Path(tmp),
+                frozenset({0, 1}),
+                env,
+            ),
+        }
+        extra: dict[str, object] = {
+            "database_relations": len(live),
+            "database_columns": sum(len(r.columns) for r in live),
+            "contract_bytes": contract.stat().st_size,
+        }
+        results = measure_processes(CASE_BIG, HUGE_SIZE, commands, settings, extra)
+        return _with_phases(results, CASE_BIG, env, settings, commands[OURS])
 
 
 def billig_command() -> tuple[str, ...]:
@@ -292,6 +328,8 @@ def _with_phases(
 def _start(name: str, command: Command, *extra_args: str) -> float:
     """Run ``command`` to its end; its wall time, or an error if it did not do its job."""
     env = _environment(command.env)
+    if command.prepare is not None:
+        command.prepare()
     start = time.perf_counter()
     proc = subprocess.run(
         (*command.argv, *extra_args),
@@ -328,13 +366,15 @@ def _same_findings(commands: dict[str, Command], tmp: Path) -> int:
     return len(ours)
 
 
-def _measure(
+def measure_processes(
     case: str,
     size: int | None,
     commands: dict[str, Command],
     settings: Settings,
     extra: dict[str, object] | None = None,
+    benchmark: str = "processes",
 ) -> list[Result]:
+    """Samples of every command in rounds (one each, rotating order) after a warm-up round."""
     rounds = settings.repeats if settings.smoke else max(settings.repeats, FULL_ROUNDS)
     budget = settings.budget_s if settings.smoke else BUDGET_S
     names = list(commands)
@@ -350,7 +390,7 @@ def _measure(
     baseline = names[0]
     return [
         Result(
-            benchmark="processes",
+            benchmark=benchmark,
             case=case,
             size=size,
             approach=name,

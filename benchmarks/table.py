@@ -15,6 +15,7 @@ from benchmarks.results import Result, growth, ratio
 from benchmarks.targets import Verdict
 
 TITLES = {
+    "check": "billig check, whole process",
     "processes": "Whole processes (start-up included)",
     "drift": "Drift check",
     "prefetch": "Prefetch + serialize",
