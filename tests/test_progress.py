@@ -8,9 +8,10 @@ import pty
 import select
 import subprocess
 import sys
+import threading
 import time
 
-from mirror.progress import reporting, step
+from mirror.progress import enabled, reporting, step
 
 
 class Terminal(io.StringIO):
@@ -50,11 +51,23 @@ def test_a_step_that_ends_before_the_delay_shows_nothing() -> None:
 
 
 def test_nothing_is_shown_in_ci_or_when_not_a_terminal() -> None:
-    for out, environ in ((Terminal(), {"CI": "true"}), (io.StringIO(), {})):
+    cases = ((Terminal(), {"CI": "true"}), (Terminal(), {"TERM": "dumb"}), (io.StringIO(), {}))
+    for out, environ in cases:
+        assert not enabled(out, environ)
+        threads = threading.active_count()
         with reporting(out, environ=environ, delay_s=0), step("seeding") as update:
             update("seeding: 1 of 2")
-            time.sleep(0.3)  # ample time for a status line to appear, were it enabled
+            # No status line is ever scheduled (on a terminal, a timer thread would show it).
+            assert threading.active_count() == threads
         assert out.getvalue() == ""
+
+
+def test_a_terminal_schedules_the_status_line() -> None:
+    out = Terminal()
+    assert enabled(out, {})
+    threads = threading.active_count()
+    with reporting(out, environ={}, delay_s=3600), step("seeding"):
+        assert threading.active_count() == threads + 1
 
 
 def test_steps_outside_reporting_cost_nothing_and_show_nothing(capsys) -> None:

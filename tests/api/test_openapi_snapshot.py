@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel, create_model
 from schemathesis.core.failures import Failure, FailureGroup
 
-from examples.fastapi_site import payment_errors, serializers
-from examples.fastapi_site.api import create_app
+from examples.fastapi_site import serializers
+from examples.fastapi_site.api import EventOutput, create_app, payment_error_lookup
 from examples.fastapi_site.serializers import PublicModel
 from examples.fastapi_site.source import SITE, ReferenceSite
 from mirror.contracts.check import check_contracts, update_contracts
@@ -236,40 +237,63 @@ def _rebuilt(model: type[BaseModel], drop: str = "", **annotations: Any) -> type
     return built
 
 
+def _without_price(billig: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A serialized Billig event as it would be without ``price`` in its price groups."""
+    if billig is None:
+        return None
+    groups = [
+        {
+            **g,
+            "price_groups": [
+                {k: v for k, v in p.items() if k != "price"} for p in g["price_groups"]
+            ],
+        }
+        for g in billig["ticket_groups"]
+    ]
+    return {**billig, "ticket_groups": groups}
+
+
 @pytest.fixture
-def price_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The serializers after someone removed ``price`` from PriceGroup (model and function)."""
+def price_dropped() -> EventOutput:
+    """The event endpoints' output after someone removed ``price`` from PriceGroup."""
     price_group = _rebuilt(serializers.PriceGroup, drop="price")
     ticket_group = _rebuilt(serializers.TicketGroup, price_groups=list[price_group])  # type: ignore[valid-type]
     billig_event = _rebuilt(serializers.BilligEvent, ticket_groups=list[ticket_group])  # type: ignore[valid-type]
     event = _rebuilt(serializers.Event, billig=billig_event | None)
 
-    def serialize_price_group(row: Any) -> BaseModel:
-        return price_group(
-            id=row.id,
-            name=row.name,
-            can_be_put_on_card=row.can_be_put_on_card,
-            membership_needed=row.membership_needed,
-            netsale=row.netsale,
-        )
+    def billig_output(shown: BaseModel) -> BaseModel:
+        return billig_event.model_validate(_without_price(shown.model_dump()))
 
-    monkeypatch.setattr(serializers, "PriceGroup", price_group)
-    monkeypatch.setattr(serializers, "TicketGroup", ticket_group)
-    monkeypatch.setattr(serializers, "BilligEvent", billig_event)
-    monkeypatch.setattr(serializers, "Event", event)
-    monkeypatch.setattr(serializers, "serialize_price_group", serialize_price_group)
+    def event_output(shown: BaseModel) -> BaseModel:
+        dumped = shown.model_dump()
+        return event.model_validate({**dumped, "billig": _without_price(dumped["billig"])})
+
+    return EventOutput(
+        event=event,
+        billig_event=billig_event,
+        serialize_events=lambda session, rows, now: [
+            event_output(e) for e in serializers.serialize_events(session, rows, now)
+        ],
+        serialize_billig_events=lambda session, rows, now: [
+            billig_output(e) for e in serializers.serialize_billig_events(session, rows, now)
+        ],
+        serialize_billig_event=lambda row, now: billig_output(
+            serializers.serialize_billig_event(row, now)
+        ),
+    )
 
 
 def test_a_serializer_that_drops_a_field_fails_the_snapshot_check_and_schemathesis(
-    price_dropped: None,
+    price_dropped: EventOutput,
     contracts_copy: Path,
     billig_mirror: Mirror,
     api_site_url: str,
     api_now: Any,
     pinned_openapi: dict[str, Any],
 ) -> None:
+    site = ReferenceSite(app_factory=partial(create_app, output=price_dropped))
     results = check_contracts(
-        ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["openapi"]
+        ContractContext(contracts_copy, billig_mirror.url, site=site), ["openapi"]
     )
     failures = _failures(results)
     declared = failures["the API's OpenAPI document equals openapi.json"]
@@ -286,7 +310,7 @@ def test_a_serializer_that_drops_a_field_fails_the_snapshot_check_and_schemathes
         for p in observed
     ), observed
 
-    app = create_app(billig_mirror.url, api_site_url, now=api_now)
+    app = create_app(billig_mirror.url, api_site_url, now=api_now, output=price_dropped)
     try:
         found = failed_checks(app, pinned_openapi, "GET", "/billig/events")
     finally:
@@ -294,20 +318,27 @@ def test_a_serializer_that_drops_a_field_fails_the_snapshot_check_and_schemathes
     assert "response_schema_conformance" in found
 
 
+def _with_a_broken_lookup(*args: Any, **kwargs: Any) -> FastAPI:
+    """The app with a bug in its payment-error lookup."""
+
+    def broken(session: Any, bsession: str | None) -> Any:
+        raise RuntimeError("a bug in the payment-error lookup")
+
+    app = create_app(*args, **kwargs)
+    app.dependency_overrides[payment_error_lookup] = lambda: broken
+    return app
+
+
 def test_an_endpoint_that_raises_fails_the_snapshot_check_and_schemathesis(
-    monkeypatch: pytest.MonkeyPatch,
     contracts_copy: Path,
     billig_mirror: Mirror,
     api_site_url: str,
     api_now: Any,
     pinned_openapi: dict[str, Any],
 ) -> None:
-    def broken(session: Any, bsession: str | None) -> Any:
-        raise RuntimeError("a bug in the payment-error lookup")
-
-    monkeypatch.setattr(payment_errors, "lookup_payment_error", broken)
+    site = ReferenceSite(app_factory=_with_a_broken_lookup)
     results = check_contracts(
-        ContractContext(contracts_copy, billig_mirror.url, site=SITE), ["openapi"]
+        ContractContext(contracts_copy, billig_mirror.url, site=site), ["openapi"]
     )
     failures = _failures(results)
     assert list(failures) == [
@@ -319,7 +350,7 @@ def test_an_endpoint_that_raises_fails_the_snapshot_check_and_schemathesis(
     )
     assert all(p.startswith("GET /payment-errors?") for p in problems)
 
-    app = create_app(billig_mirror.url, api_site_url, now=api_now)
+    app = _with_a_broken_lookup(billig_mirror.url, api_site_url, now=api_now)
     try:
         found = failed_checks(app, pinned_openapi, "GET", "/payment-errors")
     finally:

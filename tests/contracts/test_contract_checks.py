@@ -321,12 +321,20 @@ def test_write_failing_midway_leaves_the_old_file_intact(
 
 
 def test_a_retyped_serializer_field_is_a_shape_difference_never_a_crash(
-    contracts_copy: Path, billig_mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+    contracts_copy: Path, billig_mirror: Mirror
 ) -> None:
     """Someone wrote ``price: str`` in PriceGroup: real output can no longer be built."""
     retyped = _price_as_text()["PriceGroup"]
-    monkeypatch.setattr(serializers, "PriceGroup", retyped)
-    site = ReferenceSite(serializers=lambda: {**billig_serializers(), "PriceGroup": retyped})
+
+    def observer(session: Session) -> dict[str, list[Any]]:
+        outputs = observe_billig_outputs(session)
+        for value in outputs["PriceGroup"]:  # as the edited serializer builds each one
+            retyped.model_validate(value)
+        return outputs
+
+    site = ReferenceSite(
+        serializers=lambda: {**billig_serializers(), "PriceGroup": retyped}, observer=observer
+    )
     ctx = ContractContext(contracts_copy, billig_mirror.url, site=site)
     failures = _failures(check_contracts(ctx, ["shapes"]))
     assert failures["declared serializer shapes equal their snapshots"] == (
