@@ -59,6 +59,12 @@ from mirror.report import FORMATS
     help="Drift policy file (default: [tool.billig] policy, else drift-policy.json next to "
     "the contract, if present).",
 )
+@click.option(
+    "--data",
+    is_flag=True,
+    help="Also count, in production's rows, NULLs and values the site's readers do not expect "
+    "(bounded aggregate reads; counts only, never a value).",
+)
 @click.option("--suggest", is_flag=True, help="Print the schema.sql and model changes to follow.")
 @click.option(
     "--write-schema",
@@ -106,6 +112,7 @@ def drift(
     fmt: str,
     outputs: tuple[str, ...],
     policy: Path | None,
+    data: bool,
     suggest: bool,
     write_schema: bool,
     schema_file: Path | None,
@@ -128,6 +135,7 @@ def drift(
             fmt=fmt,
             outputs=outputs,
             policy=policy,
+            data=data,
             suggest=suggest,
             write_schema=write_schema,
             schema_file=schema_file,

@@ -38,6 +38,7 @@ def run_drift(
     fmt: str = "text",
     outputs: Sequence[str] = (),
     policy: Path | None = None,
+    data: bool = False,
     suggest: bool = False,
     write_schema: bool = False,
     schema_file: Path | None = None,
@@ -81,6 +82,7 @@ def run_drift(
         policy=policy,
         fail_on=fail_on,
         timeouts=bounds,
+        data=data,
     )
     fixing = _fixing(check, config, write_schema, bounds) if suggest or write_schema else None
     report = check.report

@@ -85,6 +85,7 @@ def check_drift(
     fail_on: Severity | str = Severity.BREAKING,
     today: dt.date | None = None,
     timeouts: Timeouts | None = None,
+    data: bool = False,
 ) -> DriftCheck:
     """Compare production (``dsn``) with the columns contract; see the module docstring.
 
@@ -139,6 +140,12 @@ def check_drift(
             if not (f.kind is FindingKind.RELATION_ADDED and f.key in only_second)
         ]
     findings = with_unreadable_reasons(findings, first.unreadable)
+    if data:  # opt-in: production's rows against the readers' assumptions, counts only
+        from mirror.drift.data import check_data
+
+        rows = check_data(dsn, bounds, expected, actual)
+        findings = [*findings, *rows.findings]
+        statements += rows.statements
     done = time.perf_counter()
     report = Report.build(
         findings,

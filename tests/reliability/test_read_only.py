@@ -146,3 +146,34 @@ def test_drift_and_snapshot_send_only_reads_inside_read_only_transactions(
             read_only = True
         elif upper.startswith(("SELECT", "WITH")):
             assert read_only, command
+
+
+def test_drift_data_sends_only_bounded_aggregates_inside_read_only_transactions(
+    select_only_login: ReadOnlyLogin,
+    billig_server: Server,
+    run_cli: Callable[..., Result],
+) -> None:
+    login = select_only_login
+    with contextlib.closing(admin(billig_server, login.url.database)) as conn:
+        # A column the site reads as non-null that production now lets be NULL: probed.
+        query(conn, "ALTER TABLE billig.event ALTER COLUMN event_name DROP NOT NULL")
+    offset = login.log.stat().st_size
+    drift = run_cli("drift", "--data", "--dsn", full(login.url), "--format", "json")
+    assert drift.code == 1, drift
+    commands = login.statements_since(offset)
+    probes = [c for c in commands if "count(*) FILTER" in c]
+    assert len(probes) == 2, commands  # billig.event and, through it, billig.event_lim_web
+    for probe in probes:
+        assert re.search(r"^SELECT count\(\*\), .* LIMIT \d+\) AS sampled$", probe), probe
+    assert all(c.upper().startswith(_READS) for c in commands), commands
+    assert not [c for c in commands if _WRITES.search(c)]
+    read_only = False
+    for command in commands:
+        upper = command.upper()
+        if upper == "BEGIN" or upper in ("COMMIT", "ROLLBACK"):
+            read_only = False
+        elif upper.startswith("SET TRANSACTION") and upper.endswith("READ ONLY"):
+            read_only = True
+        elif upper.startswith(("SELECT", "WITH")):
+            assert read_only, command
+    assert sum("statement_timeout" in c for c in commands) == 2  # each read bounded alike

@@ -1,0 +1,86 @@
+"""``billig drift --data``: production's rows against the site's assumptions, counts only.
+
+Production is seeded with rows that break what the site's readers assume; every report format
+is searched for the seeded values, which must never appear.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mirror.catalog.findings import FindingKind, Severity
+from mirror.catalog.model import Catalog, Column, ColumnRef, Kind, Relation, RelationKey, Usage
+from mirror.drift.check import check_drift
+from mirror.drift.data import SAMPLE_ROWS, plan_probes, probe_statement
+from mirror.report import FORMATS
+
+from .production import Production, run_cli
+
+SECRETS = ("Seeded-Location-7781", "Seeded-Note-2291", "Seeded-Type-6604")
+# Two events with a NULL name (the site's BilligEvent.name is non-null), values to search for.
+SEED = (
+    "ALTER TABLE billig.event ALTER COLUMN event_name DROP NOT NULL; "
+    "INSERT INTO billig.event (event, event_name, event_location, event_note, event_type, "
+    "sale_from, sale_to, hidden) VALUES "
+    f"(9001, NULL, '{SECRETS[0]}', '{SECRETS[1]}', '{SECRETS[2]}', now(), now(), false), "
+    f"(9002, NULL, '{SECRETS[0]}', '{SECRETS[1]}', '{SECRETS[2]}', now(), now(), false), "
+    "(9003, 'named', NULL, NULL, NULL, now(), now(), false)"
+)
+
+
+def test_nulls_read_as_non_null_are_counted_with_their_readers(
+    production: Production, contract_dir: Path
+) -> None:
+    production.execute(SEED)
+    check = check_drift(production.login, contract=contract_dir, data=True)
+    nulls = {f.object: f for f in check.findings if f.kind is FindingKind.DATA_NULLS}
+    # The table column and, through the view, the column the site reads.
+    assert set(nulls) == {"billig.event.event_name", "billig.event_lim_web.event_name"}
+    view = nulls["billig.event_lim_web.event_name"]
+    assert view.actual == "2 of 3 rows"
+    assert view.severity is Severity.BREAKING
+    assert {"BilligEvent.name", "GET /billig/events"} <= set(view.impact)
+    assert "2 of 3 rows are NULL, read as non-null by" in view.message
+    assert check.statements[-3:] == ("data sizes", "data", "data")
+
+
+def test_without_data_no_row_is_read(production: Production, contract_dir: Path) -> None:
+    production.execute(SEED)
+    check = check_drift(production.login, contract=contract_dir)
+    assert not [f for f in check.findings if f.kind is FindingKind.DATA_NULLS]
+    assert "data" not in check.statements
+
+
+def test_no_report_format_shows_a_row_value(production: Production) -> None:
+    production.execute(SEED)
+    for fmt in FORMATS:
+        done = run_cli("--data", "--format", fmt, dsn=production.dsn)
+        assert done.code == 1, done
+        assert "data_nulls" in done.stdout or "NULL" in done.stdout, fmt
+        for secret in SECRETS:
+            assert secret not in done.stdout + done.stderr, (fmt, secret)
+    report = json.loads(run_cli("--data", "--format", "json", dsn=production.dsn).stdout)
+    kinds = {f["kind"] for f in report["findings"]}
+    assert "data_nulls" in kinds
+
+
+def test_values_outside_the_pinned_labels_are_probed_with_the_labels_as_parameters() -> None:
+    key = RelationKey("shop", "order")
+    contract = Catalog.of(
+        [
+            Relation(
+                key,
+                Kind.TABLE,
+                (Column("state", "shop.state", False, labels=("new", "paid")),),
+            )
+        ],
+        lineage={ColumnRef(*key, "state"): Usage(fields=("Order.state",))},
+    )
+    live = Catalog.of([Relation(key, Kind.TABLE, (Column("state", "shop.state", False),))])
+    ((probe,),) = plan_probes(contract, live).values()
+    assert probe.kind is FindingKind.DATA_OUTSIDE_LABELS
+    assert list(probe.params.values()) == [["new", "paid"]]
+    sql = probe_statement(key, Kind.TABLE, [probe], reltuples=50.0 * SAMPLE_ROWS)
+    assert "TABLESAMPLE SYSTEM (4.000000)" in sql and f"LIMIT {SAMPLE_ROWS}" in sql
+    assert "new" not in sql and "paid" not in sql
