@@ -43,7 +43,7 @@ def render(report: Report, options: RenderOptions) -> str:
     if options.link:
         footer = [f"Full report (text, JSON, JUnit, Markdown): {printable(options.link)}"]
     else:
-        footer = ["The full report is in the run's `billig-drift` artifact."]
+        footer = ["The full report is in the artifacts of the run that found the drift."]
     budget = GITHUB_LIMIT - MARGIN - sum(size(line) + 1 for line in footer)
     lines = [*head_lines(report), ""]
     rows = finding_rows(report)
