@@ -83,12 +83,20 @@ def run(
 @mirror.command("seed")
 @click.option("--dsn", required=True, help="Database you own; schema/billig.sql is loaded first.")
 @seed_options
+@click.option("--quiet", is_flag=True, help="Do not print what the seed could not fill.")
 @click.pass_context
 def seed(
-    ctx: click.Context, dsn: str, events: int | None, seed: int | None, now: datetime | None
+    ctx: click.Context,
+    dsn: str,
+    events: int | None,
+    seed: int | None,
+    now: datetime | None,
+    quiet: bool,
 ) -> None:
     """Load schema/billig.sql (if the billig schema is absent) and seed a database you own."""
-    ctx.exit(commands.mirror_seed(dsn, events=events, seed=seed, now=now, out=click.echo))
+    ctx.exit(
+        commands.mirror_seed(dsn, events=events, seed=seed, now=now, quiet=quiet, out=click.echo)
+    )
 
 
 @mirror.group("cache")

@@ -156,16 +156,20 @@ def mirror_seed(
     events: int | None = None,
     seed: int | None = None,
     now: datetime | None = None,
+    quiet: bool = False,
     out: Echo = echo,
 ) -> int:
-    """Load the schema file (if the billig schema is absent) and seed a database you own."""
+    """Load the schema file (if the billig schema is absent) and seed a database you own.
+
+    Only the tables the schema file creates are filled (a database you own may hold others).
+    """
     import psycopg2
 
     from mirror.dsn import Dsn
     from mirror.errors import DatabaseUnreachable
     from mirror.provision.providers import connect_url
     from mirror.provision.schema import load_schema
-    from mirror.provision.seed import seed_billig
+    from mirror.provision.seed import seed_billig, seed_scope
     from mirror.secrets import redact, scrub
 
     url = Dsn.parse(dsn)
@@ -188,8 +192,10 @@ def mirror_seed(
         conn.rollback()
         if not has_schema:
             load_schema(conn, config.schema)
-        seeded = seed_billig(conn, events=config.events, seed=config.seed, now=now)
-    echo_warnings(out, seeded.warnings)
+        only = seed_scope(conn, config.schema)
+        seeded = seed_billig(conn, events=config.events, seed=config.seed, now=now, only=only)
+    if not quiet:
+        echo_warnings(out, seeded.warnings)
     counts = ", ".join(f"{table} {n}" for table, n in seeded.counts.items())
     out(f"seeded {redact(url)}: {counts}")
     return 0

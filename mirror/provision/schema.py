@@ -23,6 +23,7 @@ import psycopg2.errors
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError, scan, split
 
+from mirror.catalog.model import RelationKey
 from mirror.errors import DatabaseError, SchemaLoadError
 
 # A schema of tens of thousands of relations is a few MiB; anything far larger is not DDL.
@@ -157,6 +158,26 @@ def _kind(text: str) -> str | None:
     ):
         return "skip"
     return None
+
+
+def created_relations(path: Path) -> frozenset[RelationKey] | None:
+    """The tables a schema file creates (an unqualified name in ``public``); None if unreadable."""
+    try:
+        statements = list(split_statements(read_schema(path), path.name))
+    except SchemaLoadError:
+        return None
+    created = set()
+    for stmt in statements:
+        try:
+            parsed = parse_sql(stmt.text)
+        except ParseError:
+            continue
+        for raw in parsed:
+            node = raw.stmt
+            if isinstance(node, ast.CreateStmt) and node.relation and node.relation.relname:
+                schema = node.relation.schemaname or "public"
+                created.add(RelationKey(schema, node.relation.relname))
+    return frozenset(created)
 
 
 def _runnable(path: Path, statements: list[Statement]) -> list[tuple[Statement, str | None]]:

@@ -1,0 +1,87 @@
+"""Billig's roles in a schema of any layout: which table plays which, and a record's values.
+
+A table plays a role by its name (``billig.event``, a dev schema's ``public."billig.event_lim_web"``
+table) or by the columns it has (``event_name``, ``sale_from``/``sale_to``, ``num``/``num_sold``
+…). A column takes the value of the same name from its row's record or from the records that
+record belongs to, nearest first: ``hidden`` on a ticket group is its event's.
+"""
+
+from __future__ import annotations
+
+from mirror.provision.scenarios import Record, SeedData
+from mirror.provision.seed_tables import SeedTable
+
+# Tables known by name: bare Billig names (in schema billig, or dotted "billig.<name>").
+_ROLE_NAMES = {
+    "event": "event",
+    "event_lim_web": "event",
+    "ticket_group": "ticket_group",
+    "price_group": "price_group",
+    "purchase": "purchase",
+    "ticket_card": "ticket_card",
+    "ticket": "ticket",
+    "payment_error": "payment_error",
+    "payment_error_price_group": "payment_error_price_group",
+}
+
+
+def role_of(table: SeedTable) -> str | None:
+    """The Billig role of a table, by its name, else by the columns it has."""
+    name = table.key.name
+    # A bare name outside schema billig is the site's own (a site may have its own "event").
+    bare = name if table.key.schema == "billig" else name.removeprefix("billig.")
+    if (table.key.schema == "billig" or name.startswith("billig.")) and bare in _ROLE_NAMES:
+        return _ROLE_NAMES[bare]
+    cols = table.names
+    if "event_name" in cols or {"sale_from", "sale_to"} <= cols:
+        return "event"
+    if {"num", "num_sold"} <= cols:
+        return "ticket_group"
+    if "price_group_name" in cols or "netsale" in cols:
+        return "price_group"
+    return None
+
+
+def lookup(data: SeedData, record: Record | None, name: str) -> tuple[bool, object]:
+    """The value under ``name`` in the record or the records it belongs to, nearest first.
+
+    A column named after a meaning and a suffix (``price_nok``) takes that meaning's value.
+    """
+    if record is None:
+        return False, None
+    chain, queue, seen = [], [record], set()
+    while queue:
+        current = queue.pop(0)
+        chain.append(current)
+        for role, index in current.parents:
+            if (role, index) not in seen:
+                seen.add((role, index))
+                queue.append(data.records[role][index])
+    for current in chain:
+        if name in current.values:
+            return True, current.values[name]
+    for current in chain:
+        prefixes = [k for k, v in current.values.items() if prefix_of(k, v, name)]
+        if prefixes:
+            return True, current.values[max(prefixes, key=len)]
+    return False, None
+
+
+def prefix_of(meaning: str, value: object, name: str) -> bool:
+    """A number's meaning with a suffix (``price_nok`` for ``price``) takes its value."""
+    return name.startswith(meaning + "_") and isinstance(value, int) and not isinstance(value, bool)
+
+
+def means(meanings: dict[str, object], name: str) -> bool:
+    return name in meanings or any(prefix_of(k, v, name) for k, v in meanings.items())
+
+
+def ancestor(data: SeedData, record: Record, role: str) -> int | None:
+    """The index of the nearest record of ``role`` that ``record`` belongs to."""
+    queue = list(record.parents)
+    while queue:
+        parent_role, index = queue.pop(0)
+        if parent_role == role:
+            return index
+        queue.extend(data.records[parent_role][index].parents)
+    return None
