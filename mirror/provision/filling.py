@@ -107,9 +107,10 @@ class _Seeding:
             raise UsageError("every table already has rows; seed an empty mirror database")
         unit_oids = {t.oid for t in self.units}
         pending = [t for t in _by_role(self.units, self.roles) if t.oid not in self.done]
+        deps = {t.oid: self._deps(t, unit_oids) for t in pending}
         with step("loading the seed") as update:
             while pending:
-                table = self._next(pending, unit_oids)
+                table = self._next(pending, deps)
                 pending.remove(table)
                 update(f"loading {table.key}")
                 self._unit(table, unit_oids)
@@ -138,10 +139,12 @@ class _Seeding:
             (soft if nullable else hard).add(target)
         return hard, soft
 
-    def _next(self, pending: list[SeedTable], units: set[int]) -> SeedTable:
+    def _next(
+        self, pending: list[SeedTable], deps: dict[int, tuple[set[int], set[int]]]
+    ) -> SeedTable:
         for strict in (True, False):
             for table in pending:
-                hard, soft = self._deps(table, units)
+                hard, soft = deps[table.oid]
                 if hard <= self.done and (not strict or soft <= self.done):
                     return table
         return pending[0]  # a cycle of NOT NULL foreign keys: its foreign keys say so
