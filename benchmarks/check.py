@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from functools import partial
 from pathlib import Path
 
-from benchmarks.processes import ROOT, Command, billig_command, measure_processes
+from benchmarks.measurement import Timing
+from benchmarks.processes import (
+    ROOT,
+    Command,
+    billig_command,
+    environment,
+    measure_processes,
+    rotated,
+)
 from benchmarks.results import Result
 from benchmarks.settings import Settings
 from mirror.errors import ProviderError
@@ -26,6 +37,9 @@ from mirror.provision.cluster import unprivileged_user
 from mirror.provision.local import local_bindir
 
 FLOOR = "floor: initdb on tmpfs, start, psql -1 -f schema.sql, stop"
+PYTEST_CASE = "pytest: from start to the first test using the seeded mirror, warm cache"
+PYTEST_FIRST = "pytest, one test using billig_mirror"
+PYTEST_FLOOR = "floor: pytest, one test using no fixture"
 COLD = "billig check, cold cache"
 WARM = "billig check, warm cache"
 PROJECTS = {
@@ -80,4 +94,46 @@ def run(settings: Settings) -> list[Result]:
                 WARM: Command(check, folder, env={"XDG_CACHE_HOME": str(warm_cache)}),
             }
             results += measure_processes(label, None, commands, settings, benchmark="check")
+        results += _first_test(Path(tmp), settings)
     return results
+
+
+# Each test records when it starts; no conftest: the plugin's fixture is all a project needs.
+FIRST_TESTS = {
+    PYTEST_FLOOR: "def test_first():\n",
+    PYTEST_FIRST: "def test_first(billig_mirror):\n",
+}
+TEST_BODY = "    import time\n    open('started', 'w').write(repr(time.time()))\n"
+
+
+def _first_test(tmp: Path, settings: Settings) -> list[Result]:
+    """Seconds from starting ``pytest`` to the first test body that uses ``billig_mirror``, and
+    to one that uses no fixture (pytest's own start-up with the plugins installed here)."""
+    project = tmp / "pytest-project"
+    (project / "schema").mkdir(parents=True)
+    shutil.copy(ROOT / "schema" / "billig.sql", project / "schema" / "billig.sql")
+    (project / "pyproject.toml").write_text("[tool.billig]\n", encoding="utf-8")
+    env = environment({"XDG_CACHE_HOME": str(tmp / "pytest-cache")})
+    samples: dict[str, list[float]] = {name: [] for name in FIRST_TESTS}
+    for i in range(1 + settings.repeats):  # the first round fills the cache: not a sample
+        for name in rotated(list(FIRST_TESTS), i):
+            (project / "test_first.py").write_text(FIRST_TESTS[name] + TEST_BODY, "utf-8")
+            started = time.time()
+            subprocess.run(
+                (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_first.py"),
+                cwd=project, env=env, check=True, capture_output=True,
+            )  # fmt: skip
+            if i:
+                samples[name].append(float((project / "started").read_text()) - started)
+    return [
+        Result(
+            benchmark="check",
+            case=PYTEST_CASE,
+            size=None,
+            approach=name,
+            timing=Timing(tuple(taken)),
+            baseline=name == PYTEST_FLOOR,
+            extra={"command": "pytest -q test_first.py"},
+        )
+        for name, taken in samples.items()
+    ]

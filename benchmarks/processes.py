@@ -288,7 +288,8 @@ def _load(server: Server, dsn: Dsn, *, extra: int) -> None:
             cur.execute("ANALYZE")
 
 
-def _environment(extra: dict[str, str]) -> dict[str, str]:
+def environment(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment for a child: bytecode caches on, no BILLIG_* of the shell."""
     drop = ("PYTHONDONTWRITEBYTECODE", "GITHUB_STEP_SUMMARY")
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("BILLIG_")}
     env["NO_COLOR"] = "1"
@@ -327,7 +328,7 @@ def _with_phases(
 
 def _start(name: str, command: Command, *extra_args: str) -> float:
     """Run ``command`` to its end; its wall time, or an error if it did not do its job."""
-    env = _environment(command.env)
+    env = environment(command.env)
     if command.prepare is not None:
         command.prepare()
     start = time.perf_counter()
@@ -382,7 +383,7 @@ def measure_processes(
         _start(name, commands[name])
     samples: dict[str, list[float]] = {name: [] for name in names}
     for i in range(rounds):
-        for name in _rotated(names, i):
+        for name in rotated(names, i):
             taken = samples[name]
             if len(taken) >= MIN_REPEATS and sum(taken) > budget:
                 continue  # slow: a median of what it has, without tripling the run
@@ -402,7 +403,8 @@ def measure_processes(
     ]
 
 
-def _rotated(names: Sequence[str], i: int) -> list[str]:
+def rotated(names: Sequence[str], i: int) -> list[str]:
+    """``names`` starting at the ``i``-th: round ``i``'s order."""
     k = i % len(names)
     return [*names[k:], *names[:k]]
 

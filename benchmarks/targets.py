@@ -228,4 +228,15 @@ def _check(results: Sequence[Result]) -> list[Verdict]:
             r = ours.timing.median / floor.timing.median
             measured = f"{r:.2f}× ({_ms(ours.timing.median)} vs {_ms(floor.timing.median)})"
             out.append(Verdict(what, target, measured, r <= limit))
+    first = _find(results, "check", check.PYTEST_CASE, None, check.PYTEST_FIRST)
+    what = "pytest: the first test using the seeded mirror starts, warm cache"
+    if first is None:
+        out.append(Verdict(what, "≤ 0.5 s after pytest starts", "not run", None))
+    else:
+        median = first.timing.median
+        measured = _ms(median)
+        floor = _find(results, "check", check.PYTEST_CASE, None, check.PYTEST_FLOOR)
+        if floor is not None:
+            measured += f"; {_ms(median - floor.timing.median)} more than a test using no fixture"
+        out.append(Verdict(what, "≤ 0.5 s after pytest starts", measured, median <= 0.5))
     return out

@@ -17,7 +17,6 @@ from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import HarnessError, ProviderError, SchemaLoadError
 from mirror.provision.cache import ClusterCache, Reuse, file_digest
 from mirror.provision.providers import ProviderOptions, Server, provision
-from mirror.provision.schema import load_schema
 from mirror.secrets import scrub
 
 if TYPE_CHECKING:
@@ -105,6 +104,8 @@ def _build_template(
     schema_path: Path | None,
     name: str,
 ) -> tuple[Dsn, SeedResult]:
+    # Loading and seeding only when a mirror is built: a cached one needs neither.
+    from mirror.provision.schema import load_schema
     from mirror.provision.seed import SeedResult, SeedWarning, seed_billig
 
     url = server.create_database(name)
