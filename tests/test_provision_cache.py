@@ -214,3 +214,14 @@ def test_several_processes_starting_at_once_all_get_a_correct_mirror(cache_home,
         assert len(stored(cache_home)) == 2  # one initialized, one seeded: the first store won
         leftovers = [p for p in ClusterCache.default().root.iterdir() if p.name.startswith(".s")]
         assert leftovers == []
+
+
+def test_a_cache_folder_others_may_write_is_not_used(cache_home, schema) -> None:
+    root = ClusterCache.default().root
+    root.mkdir(parents=True)
+    root.chmod(0o777)
+    assert ClusterCache.default().usable() is not None
+    with mirror_of(schema) as mirror:
+        assert mirror.origin == ""
+        assert rows(mirror, "SELECT count(*) > 0 FROM billig.event") == [(True,)]
+    assert list(root.iterdir()) == []
