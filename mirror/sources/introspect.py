@@ -49,7 +49,7 @@ from mirror.sources.read_session import (
 
 # The statements introspection sends, in order; their count never depends on the database.
 STATEMENTS = ("session", "relations", "columns", "constraints")
-# Relations proven readable per statement (see introspect's ``readable``).
+# Views proven readable per statement (see introspect's ``readable``).
 PROBE_BATCH = 50
 
 _KINDS = {
@@ -149,10 +149,13 @@ def introspect(
     be answered within the statement timeout plus a grace, or the connection is given up (see
     :class:`~mirror.sources.read_session.Timeouts`; the defaults without ``timeouts``).
 
-    ``readable`` names relations (and their columns) to prove readable in the same transaction:
-    privileges in the catalog can look right while reading fails (a view whose owner lost
-    SELECT on a base table). Each of them that exists is read with ``SELECT columns … LIMIT 0``,
-    :data:`PROBE_BATCH` relations per statement, so the count grows with ``readable`` only;
+    ``readable`` names relations (and their columns) to prove readable in the same transaction.
+    A table's readability is in the catalog: the login's SELECT privilege on it or its columns
+    and USAGE on its schema (:attr:`Column.selectable`, read by ``columns.sql``). A view's is not:
+    the catalog can say the login may SELECT it while reading fails, because the view reads its
+    base relations with its owner's privileges (an owner that lost SELECT on a base table). So
+    each view of ``readable`` that exists is read with ``SELECT columns … LIMIT 0``,
+    :data:`PROBE_BATCH` views per statement, so the count grows with the views asked only;
     those the login cannot read are in :attr:`Introspection.unreadable`. The probe takes the
     share locks any read takes, so a table locked exclusively makes it wait ``timeouts.lock_ms``.
 
@@ -293,8 +296,9 @@ def _read(session: ReadSession, scope: Scope) -> Catalog:
 def _unreadable(
     session: ReadSession, catalog: Catalog, readable: Mapping[RelationKey, Sequence[str]]
 ) -> dict[RelationKey, str]:
-    """The relations of ``readable`` a SELECT of their columns fails on, with the reason.
+    """The views of ``readable`` a SELECT of their columns fails on, with the reason.
 
+    Only views are read (tables' readability is their privileges, already in the catalog).
     Each batch runs inside a savepoint rolled back at once, which also releases its locks: a
     large contract never holds more than one batch's locks. Only when a batch is refused are
     its relations read one by one, to name which.
@@ -302,7 +306,7 @@ def _unreadable(
     probes = []
     for key, wanted in readable.items():
         relation = catalog.relations.get(key)
-        if relation is None:
+        if relation is None or relation.kind is not Kind.VIEW:
             continue
         names = set(wanted)
         columns = [c.name for c in relation.columns if c.name in names and c.selectable]

@@ -6,3 +6,6 @@ SET LOCAL statement_timeout = %(statement_timeout_ms)s;
 SET LOCAL lock_timeout = %(lock_timeout_ms)s;
 SET LOCAL idle_in_transaction_session_timeout = %(idle_timeout_ms)s;
 SET LOCAL search_path = pg_catalog;
+-- Catalog statements are cheap but estimated dear (a subplan per column): JIT compiling them
+-- would take seconds, running them takes milliseconds.
+SET LOCAL jit = off;
