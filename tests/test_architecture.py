@@ -17,6 +17,16 @@ PACKAGE = ROOT / "mirror"
 SITE_FOLDER = ROOT / "examples" / "fastapi_site"
 SITE = "examples.fastapi_site"
 MAX_LINES = 400
+# Modules of the package still over MAX_LINES, each named, until its split lands. The rule is
+# strict for every other module.
+OVER_THE_LIMIT = frozenset(
+    {
+        "mirror.adapters.django.lineage",
+        "mirror.drift.suggest",
+        "mirror.provision.filling",
+        "mirror.sources.site",
+    }
+)
 # What a plain ``pip install billig-harness`` does not bring.
 WEB_PACKAGES = frozenset(("fastapi", "starlette", "pydantic", "uvicorn", "httpx"))
 
@@ -137,3 +147,12 @@ def test_site_errors_belong_to_the_site(error: str) -> None:
         if isinstance(node, ast.ClassDef) and node.name == error
     ]
     assert defined_in and all(_in_site(module) for module in defined_in), defined_in
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
+def test_no_module_of_the_package_is_over_400_lines() -> None:
+    over = {module: _lines(path) for module, path in HARNESS.items() if _lines(path) > MAX_LINES}
+    assert {m: n for m, n in over.items() if m not in OVER_THE_LIMIT} == {}
