@@ -64,6 +64,7 @@ class FindingKind(StrEnum):
     # Production's rows against the site's assumptions (drift --data): counts, never values.
     DATA_NULLS = "data_nulls"
     DATA_OUTSIDE_LABELS = "data_outside_labels"
+    DATA_ASSERTION = "data_assertion"
 
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(FindingKind)}

@@ -141,9 +141,11 @@ def check_drift(
         ]
     findings = with_unreadable_reasons(findings, first.unreadable)
     if data:  # opt-in: production's rows against the readers' assumptions, counts only
+        from mirror.drift.assertions import load_assertions
         from mirror.drift.data import check_data
 
-        rows = check_data(dsn, bounds, expected, actual)
+        declared = load_assertions(contract_path.parent, expected)
+        rows = check_data(dsn, bounds, expected, actual, declared)
         findings = [*findings, *rows.findings]
         statements += rows.statements
     done = time.perf_counter()

@@ -18,6 +18,7 @@ from typing import Any
 
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.catalog.model import Catalog, ColumnRef, Kind, RelationKey, Usage, quote_ident
+from mirror.drift.assertions import Assertion
 from mirror.sources.read_session import Target, Timeouts, read_session
 
 SAMPLE_ROWS = 100_000  # rows read per relation at most
@@ -39,7 +40,8 @@ class Probe:
     """
 
     kind: FindingKind
-    column: str
+    column: str | None  # None: a condition over several columns (a declared assertion)
+    columns: tuple[str, ...]
     condition: str
     params: Mapping[str, Any]
     usage: Usage
@@ -54,8 +56,11 @@ class DataCheck:
     statements: tuple[str, ...]
 
 
-def plan_probes(expected: Catalog, actual: Catalog) -> dict[RelationKey, list[Probe]]:
-    """The probes for the contracted columns the site reads that exist in production."""
+def plan_probes(
+    expected: Catalog, actual: Catalog, assertions: Iterable[Assertion] = ()
+) -> dict[RelationKey, list[Probe]]:
+    """The probes for the contracted columns the site reads that exist in production, and for
+    the site's declared ``assertions``."""
     plan: dict[RelationKey, list[Probe]] = {}
     for rel in expected:
         live = actual.get(rel.key)
@@ -72,7 +77,15 @@ def plan_probes(expected: Catalog, actual: Catalog) -> dict[RelationKey, list[Pr
             name = _ident(col.name)
             if usage.requires_not_null and now.nullable is not False:
                 probes.append(
-                    Probe(FindingKind.DATA_NULLS, col.name, f"{name} IS NULL", {}, usage, "NULL")
+                    Probe(
+                        FindingKind.DATA_NULLS,
+                        col.name,
+                        (col.name,),
+                        f"{name} IS NULL",
+                        {},
+                        usage,
+                        "NULL",
+                    )
                 )
             if col.labels is not None and not col.type.endswith("[]"):
                 param = f"labels_{len(probes)}"
@@ -80,18 +93,37 @@ def plan_probes(expected: Catalog, actual: Catalog) -> dict[RelationKey, list[Pr
                     Probe(
                         FindingKind.DATA_OUTSIDE_LABELS,
                         col.name,
+                        (col.name,),
                         f"{name}::text <> ALL (%({param})s::text[])",
                         {param: list(col.labels)},
                         usage,
                         "outside the enum labels the contract pins",
                     )
                 )
+    for assertion in assertions:
+        if actual.get(assertion.relation) is None:
+            continue  # a missing relation is a catalog finding already
+        usages = [expected.usage(ColumnRef(*assertion.relation, c)) for c in assertion.columns]
+        readers = sorted({r for u in usages if u is not None for r in u.readers})
+        read = any(u is None or u.read for u in usages)
+        plan.setdefault(assertion.relation, []).append(
+            Probe(
+                FindingKind.DATA_ASSERTION,
+                None,
+                assertion.columns,
+                f"NOT ({assertion.sql.replace('%', '%%')})",
+                {},
+                # What the assertion protects: the readers of its columns; read means breaking.
+                Usage(fields=tuple(readers)) if read else Usage(models=tuple(readers)),
+                f"that violates {assertion.check}",
+            )
+        )
     return {key: probes for key, probes in plan.items() if probes}
 
 
 def probe_statement(key: RelationKey, kind: Kind, probes: list[Probe], reltuples: float) -> str:
     """One bounded aggregate over ``key``: the row count and one count per probe."""
-    columns = ", ".join(dict.fromkeys(_ident(p.column) for p in probes))
+    columns = ", ".join(dict.fromkeys(_ident(c) for p in probes for c in p.columns))
     sample = ""
     if kind in _SAMPLED_KINDS and reltuples > SAMPLE_ROWS:
         # Twice the share needed, so that a sample rarely falls short of SAMPLE_ROWS.
@@ -109,9 +141,15 @@ def _ident(name: str) -> str:
     return quote_ident(name).replace("%", "%%")
 
 
-def check_data(target: Target, bounds: Timeouts, expected: Catalog, actual: Catalog) -> DataCheck:
+def check_data(
+    target: Target,
+    bounds: Timeouts,
+    expected: Catalog,
+    actual: Catalog,
+    assertions: Iterable[Assertion] = (),
+) -> DataCheck:
     """Ask production's rows the probes of :func:`plan_probes`; findings carry counts only."""
-    plan = plan_probes(expected, actual)
+    plan = plan_probes(expected, actual, assertions)
     if not plan:
         return DataCheck((), ())
     findings: list[Finding] = []
@@ -146,13 +184,25 @@ def check_data(target: Target, bounds: Timeouts, expected: Catalog, actual: Cata
 
 
 def _finding(key: RelationKey, probe: Probe, count: int, total: int, sampled: bool) -> Finding:
-    ref = ColumnRef(*key, probe.column)
     usage = probe.usage
+    rows = f"{count:,} of {total:,} rows" + (" (a sample)" if sampled else "")
+    if probe.column is None:
+        return Finding(
+            probe.kind,
+            Severity.BREAKING if usage.fields else Severity.WARNING,
+            key.schema,
+            key.name,
+            None,
+            f"no row {probe.what}",
+            rows,
+            f"relation {key}: {rows} {probe.what}, which protects{_readers(usage.readers, ' ')}",
+            usage.readers,
+        )
+    ref = ColumnRef(*key, probe.column)
     # Breaking when code depends on it: a reader declares the value non-null, or the value
     # reaches serializer output or an endpoint; a model alone reading it is a warning.
     depends = usage.requires_not_null if probe.kind is FindingKind.DATA_NULLS else False
     depends = depends or bool(usage.fields or usage.endpoints)
-    rows = f"{count:,} of {total:,} rows" + (" (a sample)" if sampled else "")
     readers = _readers(usage.readers)
     return Finding(
         probe.kind,
@@ -169,6 +219,8 @@ def _finding(key: RelationKey, probe: Probe, count: int, total: int, sampled: bo
     )
 
 
-def _readers(readers: Iterable[str]) -> str:
+def _readers(readers: Iterable[str], lead: str = " by ") -> str:
     names = list(readers)
-    return f" by {', '.join(names[:3])}{' …' if len(names) > 3 else ''}" if names else ""
+    if not names:
+        return "" if lead == " by " else " no reader"
+    return f"{lead}{', '.join(names[:3])}{' …' if len(names) > 3 else ''}"

@@ -7,13 +7,20 @@ is searched for the seeded values, which must never appear.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
+
+import pytest
 
 from mirror.catalog.findings import FindingKind, Severity
 from mirror.catalog.model import Catalog, Column, ColumnRef, Kind, Relation, RelationKey, Usage
+from mirror.drift.assertions import ASSERTIONS_FILE, load_assertions
 from mirror.drift.check import check_drift
 from mirror.drift.data import SAMPLE_ROWS, plan_probes, probe_statement
+from mirror.errors import ContractError
 from mirror.report import FORMATS
+from mirror.sources.contract_file import load_contract
 
 from .production import Production, run_cli
 
@@ -84,3 +91,54 @@ def test_values_outside_the_pinned_labels_are_probed_with_the_labels_as_paramete
     sql = probe_statement(key, Kind.TABLE, [probe], reltuples=50.0 * SAMPLE_ROWS)
     assert "TABLESAMPLE SYSTEM (4.000000)" in sql and f"LIMIT {SAMPLE_ROWS}" in sql
     assert "new" not in sql and "paid" not in sql
+
+
+ASSERTED = json.dumps(
+    {
+        "format_version": 1,
+        "assertions": [{"relation": "billig.ticket_group", "check": "num_sold <= num AND num > 0"}],
+    }
+)
+
+
+def test_a_declared_assertion_is_counted_with_the_readers_it_protects(
+    production: Production, contract_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copy(contract_dir / "columns.json", tmp_path / "columns.json")
+    (tmp_path / ASSERTIONS_FILE).write_text(ASSERTED)
+    production.execute(
+        "INSERT INTO billig.event (event, event_name, sale_from, sale_to, hidden) "
+        "VALUES (9100, 'Seeded-Event-4410', now(), now(), false); "
+        "INSERT INTO billig.ticket_group (ticket_group, event, ticket_group_name, num_sold, num) "
+        "VALUES (9100, 9100, 'Seeded-Group-5517', 5, 2), (9101, 9100, 'ok', 1, 2)"
+    )
+    check = check_drift(production.login, contract=tmp_path, data=True)
+    (broken,) = [f for f in check.findings if f.kind is FindingKind.DATA_ASSERTION]
+    assert broken.object == "billig.ticket_group"
+    assert broken.actual == "1 of 2 rows"
+    assert broken.severity is Severity.BREAKING  # the site reads num_sold and num
+    assert "violates num_sold <= num AND num > 0" in broken.message
+    assert broken.impact  # the readers of num_sold and num
+    text = run_cli("--data", "--contract", str(tmp_path), dsn=production.dsn)
+    assert "Seeded-Group-5517" not in text.stdout and "Seeded-Event-4410" not in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("check", "says"),
+    [
+        ("lower(ticket_group_name) = 'x'", "FuncCall is not allowed"),
+        ("(SELECT 1) = 1", "SubLink is not allowed"),
+        ("num) FROM billig.ticket; SELECT (1", "not an SQL expression"),
+        ("nope > 1", "no column 'nope' in billig.ticket_group"),
+    ],
+)
+def test_an_assertion_is_one_expression_over_the_relations_columns(
+    contract_dir: Path, tmp_path: Path, check: str, says: str
+) -> None:
+    document = {
+        "format_version": 1,
+        "assertions": [{"relation": "billig.ticket_group", "check": check}],
+    }
+    (tmp_path / ASSERTIONS_FILE).write_text(json.dumps(document))
+    with pytest.raises(ContractError, match=r"data-assertions\.json:\d+:\d+: .*" + re.escape(says)):
+        load_assertions(tmp_path, load_contract(contract_dir / "columns.json"))
