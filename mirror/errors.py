@@ -106,6 +106,9 @@ EXIT_CODES: dict[str, int] = {
     "sqlalchemy.exc.OperationalError": EXIT_UNREACHABLE,
     "sqlalchemy.exc.InterfaceError": EXIT_UNREACHABLE,
     "builtins.KeyboardInterrupt": EXIT_INTERRUPTED,
+    # click's own: a bad option or argument is a usage error; Ctrl-C at a prompt an interrupt.
+    "click.exceptions.ClickException": EXIT_USAGE,
+    "click.exceptions.Abort": EXIT_INTERRUPTED,
 }
 
 

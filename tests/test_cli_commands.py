@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from mirror.cli.failure import report_failure
 from mirror.commands.config import show_config
+from mirror.commands.drift import run_drift
+from mirror.commands.mirror import mirror_seed
 from mirror.errors import (
     EXIT_INTERNAL,
     Attempt,
@@ -23,6 +26,7 @@ from mirror.errors import (
     UsageError,
     exit_code_of,
 )
+from mirror.provision.mirror import Mirror
 
 
 class Lines:
@@ -102,3 +106,23 @@ def test_config_is_a_function_without_click(tmp_path: Path) -> None:
     assert show_config(lines, cwd=tmp_path) == 0
     assert lines.out[0] == f"pyproject: {tmp_path / 'pyproject.toml'}"
     assert any(line.startswith("events") and " 7 " in line for line in lines.out)
+
+
+def test_click_usage_errors_and_aborts_are_in_the_table() -> None:
+    import click
+
+    assert exit_code_of(click.BadParameter("x")) == 2
+    assert exit_code_of(click.ClickException("x")) == 2
+    assert exit_code_of(click.exceptions.Abort()) == 130
+
+
+def test_drift_is_a_function_without_click(billig_mirror: Mirror, project_root: Path) -> None:
+    lines = Lines()
+    code = run_drift(billig_mirror.full_url, contract=project_root / "contracts", out=lines)
+    assert code == 0, lines.out
+    assert "checked   9 relations" in "".join(lines.out)
+
+
+def test_a_command_error_is_an_exception_not_an_exit(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="--now 9999-12-31: must be from"):
+        mirror_seed("postgresql://u@127.0.0.1:1/db", now=datetime(9999, 12, 31), out=Lines())

@@ -16,7 +16,6 @@ from mirror.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_UNREACHABLE,
-    EXIT_USAGE,
     HarnessError,
     exit_code_of,
 )
@@ -27,15 +26,15 @@ from mirror.secrets import password_of, scrub, spellings
 def report_failure(exc: BaseException, args: Sequence[str]) -> int:
     """Print what went wrong (one line, no secret) and return the exit code to end with."""
     debug = "--debug" in args
-    if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
+    code = exit_code_of(exc)
+    if code == EXIT_INTERRUPTED:
         said = "aborted" if isinstance(exc, click.exceptions.Abort) else "interrupted"
         click.echo(f"billig: {said}", err=True)
-        return EXIT_INTERRUPTED
+        return code
     if isinstance(exc, click.ClickException):
         exc.show()  # click's usage errors: the option and what is wrong with it
-        return EXIT_USAGE if exc.exit_code in (1, 2) else exc.exit_code
+        return code
     secrets = dsn_secrets(args)
-    code = exit_code_of(exc)
     if isinstance(exc, HarnessError):
         lines = [f"billig: error: {line}" for line in exc.lines()]
     elif code == EXIT_UNREACHABLE:  # a driver's connection error where nothing expected it

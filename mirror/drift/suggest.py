@@ -29,8 +29,8 @@ from mirror.catalog.model import Catalog, Kind, Relation, RelationKey, quote_ide
 from mirror.drift.policy import parse_object
 from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import UsageError
+from mirror.files import write_atomic
 from mirror.provision.schema import split_statements
-from mirror.sources.contract_file import write_atomic
 from mirror.sources.read_session import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_LOCK_TIMEOUT_MS,

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mirror.errors import UsageError
+from mirror.files import write_files_atomic
 from mirror.report import FORMATS
 from mirror.report.destinations import cannot_write, check_destinations
 from mirror.report.github import step_summary_path, write_step_summary
@@ -20,7 +21,6 @@ from mirror.report.issue import run_url
 from mirror.report.markdown import table_cell
 from mirror.report.model import RenderOptions, Report
 from mirror.report.text import use_color
-from mirror.sources.contract_file import write_files_atomic
 
 __all__ = [
     "FORMATS",

@@ -19,8 +19,7 @@ from typing import Any
 
 from mirror.catalog.model import Catalog, ColumnRef, Usage
 from mirror.errors import ContractError
-from mirror.files import write_atomic as write_atomic
-from mirror.files import write_files_atomic as write_files_atomic
+from mirror.files import write_atomic
 from mirror.sources.contract_reader import FORMAT_VERSION as FORMAT_VERSION
 from mirror.sources.contract_reader import TYPES_FORMAT_VERSION, origin_to_json
 from mirror.sources.contract_reader import UNKNOWN as UNKNOWN

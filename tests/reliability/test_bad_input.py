@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from mirror.files import write_atomic
 from mirror.provision.providers import Server, connect_url
-from mirror.sources.contract_file import write_atomic
 
 from .sandbox import ROOT, Result, assert_error, databases, full, query
 
