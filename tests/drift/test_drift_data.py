@@ -20,7 +20,8 @@ from mirror.drift.check import check_drift
 from mirror.drift.data import SAMPLE_ROWS, plan_probes, probe_statement
 from mirror.errors import ContractError
 from mirror.report import FORMATS
-from mirror.sources.contract_file import load_contract
+from mirror.sources.contract_file import load_contract, write_contract
+from mirror.sources.introspect import introspect
 
 from .production import Production, run_cli
 
@@ -142,3 +143,24 @@ def test_an_assertion_is_one_expression_over_the_relations_columns(
     (tmp_path / ASSERTIONS_FILE).write_text(json.dumps(document))
     with pytest.raises(ContractError, match=r"data-assertions\.json:\d+:\d+: .*" + re.escape(says)):
         load_assertions(tmp_path, load_contract(contract_dir / "columns.json"))
+
+
+def test_values_outside_the_pinned_labels_are_counted(
+    production: Production, tmp_path: Path
+) -> None:
+    production.execute(
+        "CREATE TYPE public.state AS ENUM ('new', 'paid'); "
+        "CREATE TABLE public.orders (id integer NOT NULL, state public.state NOT NULL); "
+        "INSERT INTO public.orders VALUES (1, 'new'), (2, 'paid')"
+    )
+    pinned = introspect(production.admin, relations=[RelationKey("public", "orders")]).catalog
+    write_contract(tmp_path / "columns.json", pinned)
+    production.execute(
+        "ALTER TYPE public.state ADD VALUE 'Seeded-Label-3318'; COMMIT; "
+        "INSERT INTO public.orders VALUES (3, 'Seeded-Label-3318'), (4, 'Seeded-Label-3318')"
+    )
+    check = check_drift(production.login, contract=tmp_path, data=True)
+    (outside,) = [f for f in check.findings if f.kind is FindingKind.DATA_OUTSIDE_LABELS]
+    assert outside.object == "public.orders.state"
+    assert outside.actual == "2 of 4 rows"
+    assert "Seeded-Label-3318" not in outside.message + str(outside.expected) + outside.actual
