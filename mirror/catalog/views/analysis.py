@@ -34,6 +34,8 @@ from mirror.catalog.views.values import (
 
 
 class Analysis:
+    """Views analysed over one catalog, each once (a view over views reuses their results)."""
+
     def __init__(self, catalog: Catalog, definitions: Mapping[RelationKey, str]) -> None:
         self.catalog = catalog
         self.definitions = definitions
