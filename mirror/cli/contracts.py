@@ -34,27 +34,31 @@ def _check(
     ctx.exit(code)
 
 
-_CHECK_DOC = """Verify the contract files against a fresh mirror; writes nothing but --report.
+# What both spellings do; `billig check` is the short name of the main job.
+_CHECK_BODY = (
+    "Starts a mirror from the schema file, runs every check of every contract kind and prints "
+    "one summary. Exit 0: all contracts hold; 1: a mismatch; 2: usage or contract error; 3: no "
+    "mirror."
+)
 
-Starts a mirror from the schema file, runs every check of every contract kind and prints one
-summary. Exit 0: all contracts hold; 1: a mismatch; 2: usage or contract error; 3: no mirror.
-"""
 
-
-def _check_command(name: str, doc: str) -> click.Command:
+def _check_command(name: str, summary: str) -> click.Command:
     report = click.option(
         "--report", type=click.Path(dir_okay=False, path_type=Path), help=REPORT_HELP
     )
     callback = click.pass_context(_check)
-    return click.command(name, help=doc)(provider_options(contracts_options(report(callback))))
+    command = click.command(name, help=f"{summary}\n\n{_CHECK_BODY}")
+    return command(provider_options(contracts_options(report(callback))))
 
 
 check = _check_command(
-    "check",
-    "Same as `billig contracts check`: mirror up, every contract check, one summary.\n\n"
-    + _CHECK_DOC.split("\n", 2)[2],
+    "check", "Same as `billig contracts check`: mirror up, every contract check, one summary."
 )
-contracts.add_command(_check_command("check", _CHECK_DOC))
+contracts.add_command(
+    _check_command(
+        "check", "Verify the contract files against a fresh mirror; writes nothing but --report."
+    )
+)
 
 
 @contracts.command("update")
