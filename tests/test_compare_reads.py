@@ -136,3 +136,20 @@ def test_null_where_the_model_declares_not_null_is_incompatible():
 def test_a_model_default_the_table_lacks_is_no_concern_of_a_reader():
     model = _relation(Column("hidden", "boolean", False, "false"))
     assert _reads(model, _relation(Column("hidden", "boolean", False))) == []
+
+
+def test_a_field_whose_choices_cover_the_enum_reads_it():
+    stored = _relation(Column("state", "billig.s", False, labels=("open", "closed")))
+    declared = Column("state", "character varying(10)", False, labels=("closed", "open", "gone"))
+    assert _reads(_relation(declared), stored) == []
+
+
+def test_an_enum_label_the_choices_lack_is_named():
+    stored = _relation(Column("state", "billig.s", False, labels=("open", "closed", "sold out")))
+    declared = Column("state", "character varying(10)", False, labels=("open", "closed"))
+    [finding] = incompatible_reads(Catalog.of([stored]), Catalog.of([_relation(declared)]))
+    assert finding.kind is FindingKind.ENUM_LABELS_CHANGED
+    assert finding.message == (
+        "column billig.ticket_group.state holds labels of billig.s that the model's choices "
+        "lack: choices 'open', 'closed'; labels 'open', 'closed', 'sold out'"
+    )

@@ -15,6 +15,8 @@ model declares NOT NULL, a different key.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mirror.catalog.compare import compare_catalogs
 from mirror.catalog.compare.types import TypeChange, classify_type_change, read_as
 from mirror.catalog.findings import Finding, FindingKind
@@ -28,13 +30,25 @@ def incompatible_reads(contract: Catalog, models: Catalog) -> list[Finding]:
 
     Subset semantics: the contract may have more relations and columns than the models read.
     Findings are the comparator's (models as expected, the contract as actual), so they name
-    the model's readers and can be declared in a policy like drift findings.
+    the model's readers and can be declared in a policy like drift findings. A model column's
+    labels are its field's choices: an enum label they lack is a value the model reads but
+    does not declare (its serializers and API schema promise only the choices).
     """
-    return [
-        f
-        for f in compare_catalogs(models, contract, report_added=False)
-        if not _compatible(f, models, contract)
-    ]
+    out = []
+    for f in compare_catalogs(models, contract, report_added=False):
+        if _compatible(f, models, contract):
+            continue
+        if f.kind is FindingKind.ENUM_LABELS_CHANGED and f.actual is not None:
+            pinned = contract.get((f.schema, f.relation or ""))
+            column = pinned.column(f.column or "") if pinned is not None else None
+            enum = column.type if column is not None else "the enum"
+            f = replace(
+                f,
+                message=f"column {f.object} holds labels of {enum} that the model's choices lack: "
+                f"choices {f.expected}; labels {f.actual}",
+            )
+        out.append(f)
+    return out
 
 
 def _compatible(finding: Finding, models: Catalog, contract: Catalog) -> bool:
@@ -50,6 +64,10 @@ def _compatible(finding: Finding, models: Catalog, contract: Catalog) -> bool:
     pinned = contract.get(key) if key is not None else None
     if model is None or pinned is None:
         return False
+    if kind is FindingKind.ENUM_LABELS_CHANGED:
+        # Choices the enum lacks are values the model never meets; labels its choices lack are
+        # values it meets without declaring them.
+        return change in ("removed", "reordered")
     if kind is FindingKind.PRIMARY_KEY_CHANGED:
         return _key_reads(model, pinned)
     if kind is FindingKind.TYPE_CHANGED and finding.column is not None:

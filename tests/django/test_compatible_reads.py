@@ -49,6 +49,16 @@ class CategoryNote(models.Model):
 """
 )
 
+# The enum read through a field with choices: all of its labels, or one missing.
+STATE_CHOICES = NATURAL_MODELS.replace(
+    '    state = models.CharField(max_length=20, db_column="state")\n',
+    "    state = models.CharField(\n"
+    '        max_length=20, db_column="state",\n'
+    '        choices=[("open", "Open"), ("closed", "Closed"), ("sold out", "Sold out")],\n'
+    "    )\n",
+)
+STATE_CHOICES_LACKING_ONE = STATE_CHOICES.replace(', ("sold out", "Sold out")', "")
+
 # A real difference: the model reads an integer column as text.
 NUM_AS_TEXT = NATURAL_MODELS.replace(
     '    num = models.IntegerField(db_column="num")\n',
@@ -86,6 +96,18 @@ def test_natural_fields_over_an_enum_a_fixed_length_text_and_a_keyless_table_pas
     done = project.billig("check", *mirror_options)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all contracts hold" in done.stdout
+
+
+def test_choices_covering_the_enum_pass_and_a_label_they_lack_fails_naming_it(
+    django_project, mirror_options
+):
+    project = _updated(django_project, mirror_options, STATE_CHOICES)
+    done = project.billig("check", *mirror_options)
+    assert done.returncode == 0, done.stdout + done.stderr
+    project.write("{package}/{app}/models.py", STATE_CHOICES_LACKING_ONE)
+    done = project.billig("check", *mirror_options)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "billig.ticket_group.state" in done.stdout and "'sold out'" in done.stdout
 
 
 def test_a_real_difference_fails_check_naming_it(django_project, mirror_options):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mirror.catalog.model import (
@@ -103,13 +104,22 @@ def relation_of(model: type[Model], connection: BaseDatabaseWrapper) -> Relation
         type_ = column_type(field, connection)
         if type_ is None:
             continue
-        columns.append(Column(field.column, type_, bool(field.null) and not field.primary_key))
+        nullable = bool(field.null) and not field.primary_key
+        columns.append(Column(field.column, type_, nullable, labels=choice_values(field)))
     return Relation(
         key=relation_key(model._meta.db_table, connection),
         kind=Kind.TABLE,
         columns=tuple(columns),
         primary_key=primary_key_columns(model),
     )
+
+
+def choice_values(field: Field[Any, Any]) -> tuple[str, ...] | None:
+    """The values a field's ``choices`` declare, when they are text (as an enum's labels)."""
+    values = tuple(value for value, _ in getattr(field, "flatchoices", ()) or ())
+    if not values or not all(isinstance(v, str) for v in values):
+        return None
+    return tuple(dict.fromkeys(values))
 
 
 def merge_relations(relations: Iterable[Relation]) -> list[Relation]:
@@ -127,7 +137,7 @@ def merge_relations(relations: Iterable[Relation]) -> list[Relation]:
             if old is None:
                 columns[col.name] = col
             elif old.nullable and not col.nullable:
-                columns[col.name] = Column(col.name, old.type, False)
+                columns[col.name] = replace(old, nullable=False)
         merged[rel.key] = Relation(
             seen.key, seen.kind, tuple(columns.values()), seen.primary_key or rel.primary_key
         )

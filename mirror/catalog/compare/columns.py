@@ -108,8 +108,9 @@ def compare_column(ctx: Context, key: RelationKey, old: Column, new: Column) -> 
             reading,
             type_change.value,
         )
-    else:  # the same type name: its labels or its domain's base type may differ
-        yield from compare_type_content(key, old, new, reading)
+    # Labels are compared whatever the type is called (a model's choices are its labels); a
+    # domain's base type only under the same domain name.
+    yield from compare_type_content(key, old, new, reading)
     # Unknown nullability (view columns) on either side says nothing; never a finding.
     if old.nullable is not None and new.nullable is not None and old.nullable != new.nullable:
         if new.nullable:

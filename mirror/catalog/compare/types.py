@@ -106,11 +106,12 @@ def type_change_verb(change: TypeChange) -> str:
 def compare_type_content(
     key: RelationKey, old: Column, new: Column, reading: Reading
 ) -> Iterator[Finding]:
-    """What changed inside a type that kept its name: an enum's labels, a domain's base type.
+    """What changed inside a type: an enum's labels, a domain's base type (under the same name).
 
-    Unknown on either side (None: a model, or a contract pinned before labels were) says
-    nothing. A removed label is breaking for a reader (a value it filters or compares with is
-    gone, and rows it knew change); a new one is a warning (a value its code may not expect).
+    Unknown on either side (None: a model without choices, or a contract pinned before labels
+    were) says nothing. A removed label is breaking for a reader (a value it filters or compares
+    with is gone, and rows it knew change); a new one is a warning (a value its code may not
+    expect).
     """
     yield from _domain_base(key, old, new, reading)
     yield from _enum_labels(key, old, new, reading)
@@ -118,7 +119,12 @@ def compare_type_content(
 
 def _domain_base(key: RelationKey, old: Column, new: Column, reading: Reading) -> Iterator[Finding]:
     ref = ColumnRef(*key, old.name)
-    if old.base_type is not None and new.base_type is not None and old.base_type != new.base_type:
+    if (
+        old.type == new.type
+        and old.base_type is not None
+        and new.base_type is not None
+        and old.base_type != new.base_type
+    ):
         change = classify_type_change(old.base_type, new.base_type)
         base = Severity.WARNING if change is TypeChange.WIDENING else Severity.BREAKING
         yield column_finding(
