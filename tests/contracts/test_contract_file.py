@@ -21,13 +21,8 @@ from mirror.catalog.model import (
     Usage,
 )
 from mirror.errors import ContractError
-from mirror.sources.contract_file import (
-    dump_contract,
-    load_contract,
-    write_atomic,
-    write_contract,
-    write_files_atomic,
-)
+from mirror.files import write_atomic, write_files_atomic
+from mirror.sources.contract_file import dump_contract, load_contract, write_contract
 
 EVENT = RelationKey("billig", "event")
 GROUP = RelationKey("billig", "ticket_group")

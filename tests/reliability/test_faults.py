@@ -367,9 +367,9 @@ def test_a_contract_write_killed_midway_is_cleaned_up_by_the_next_snapshot(
     killed = subprocess.run(
         [sys.executable, "-c",
          "import os, signal, sys; from pathlib import Path;"
-         "from mirror.sources import contract_file;"
+         "from mirror import files;"
          "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL);"
-         "contract_file.write_atomic(Path(sys.argv[1]), '{\"truncated')", str(output)],
+         "files.write_atomic(Path(sys.argv[1]), '{\"truncated')", str(output)],
         cwd=ROOT, timeout=60,
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL
