@@ -105,11 +105,10 @@ def _fixing(check: DriftCheck, config: Config, write: bool, bounds: Timeouts) ->
     """Read what --suggest/--write-schema need; return a function that writes and renders."""
     from mirror.drift.suggest import (
         model_changes,
-        read_view_definitions,
+        read_production,
         render_suggestions,
         schema_diff,
         updated_schema,
-        views_to_read,
     )
     from mirror.drift.suggest import write_schema as rewrite
     from mirror.sources.site import load_site
@@ -120,14 +119,16 @@ def _fixing(check: DriftCheck, config: Config, write: bool, bounds: Timeouts) ->
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read the schema file ({exc})") from None
-    views = read_view_definitions(
-        check.target,
-        views_to_read(check.expected, check.actual, check.findings),
-        statement_timeout_ms=bounds.statement_ms,
-        lock_timeout_ms=bounds.lock_ms,
-        connect_timeout_s=bounds.connect_s,
+    production = read_production(check.target, check.expected, check.actual, check.findings, bounds)
+    update = updated_schema(
+        source,
+        check.expected,
+        check.actual,
+        check.findings,
+        production.views,
+        constraints=production.constraints,
+        extra=production.extra,
     )
-    update = updated_schema(source, check.expected, check.actual, check.findings, views)
     changes = model_changes(check.expected, check.actual, check.findings, site) if site else []
 
     def finish() -> str:

@@ -113,7 +113,6 @@ def schema_from_database(dsn: str, schemas: Sequence[str]) -> str:
             f"the relations of {', '.join(schemas)} refer to each other in a cycle ({cycle}); "
             "write the schema file by hand (pg_dump --schema-only)"
         ) from None
-    taken: set[str] = set()
     parts = [
         f"-- Billig schema(s) {', '.join(schemas)} as {redact(dsn)} has them",
         "-- (written by billig init --schema-from; the mirror is loaded from this file).",
@@ -121,6 +120,6 @@ def schema_from_database(dsn: str, schemas: Sequence[str]) -> str:
         *(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(s)};" for s in schemas),
     ]
     for key in ordered:
-        ddl, _ = relation_ddl(relations[key], defined=relations, view=views.get(key), taken=taken)
+        ddl, _ = relation_ddl(relations[key], defined=relations, view=views.get(key))
         parts += ["", ddl]
     return "\n".join(parts) + "\n"

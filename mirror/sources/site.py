@@ -267,6 +267,13 @@ class CheckedSite:
     def table_name(self, model: SiteModel, key: RelationKey) -> list[str]:
         return self._call("table_name", _lines, model, key)
 
+    def relation_kind(self, model: SiteModel, relation: Relation) -> list[str] | None:
+        """Optional: the model lines for a relation whose kind production changed (a table
+        that became a view); None where the site has no such capability."""
+        if not hasattr(self.inner, "relation_kind"):
+            return None
+        return self._call("relation_kind", _optional(_lines), model, relation)
+
     def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
         return self._call("observe", _optional(_outputs), database, now)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from mirror.catalog.model import Column, RelationKey
+from mirror.catalog.model import Column, Kind, Relation, RelationKey
 
 _SIMPLE = {
     "integer": "IntegerField",
@@ -94,3 +94,20 @@ def _literal(text: str) -> str:
     if '"' in text and "'" not in text:
         return "'" + text.replace("\\", "\\\\") + "'"
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def relation_kind(relation: Relation, fields: dict[str, str]) -> list[str]:
+    """The model lines for a relation production turned into ``relation.kind``; ``fields``
+    maps the model's columns to its field names."""
+    if relation.kind in (Kind.VIEW, Kind.MATERIALIZED_VIEW):
+        return [
+            "managed = False  # in class Meta, unchanged: Django reads a view as a table; "
+            "nothing enforces the key now, keep primary_key=True on a column unique in the view"
+        ]
+    key = relation.primary_key
+    if len(key) == 1 and key[0] in fields:
+        return [f"{fields[key[0]]}: primary_key=True  # production's primary key"]
+    if key:
+        names = ", ".join(_literal(fields.get(c, c)) for c in key)
+        return [f"pk = models.CompositePrimaryKey({names})  # production's primary key"]
+    return ["keep primary_key=True on a column unique in the table: it has no primary key"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mirror.adapters.django import lineage, models, render, shapes
 from mirror.adapters.django.project import billig_models, import_modules, setup
-from mirror.catalog.model import Catalog, Column, ColumnRef, RelationKey, Usage
+from mirror.catalog.model import Catalog, Column, ColumnRef, Relation, RelationKey, Usage
 from mirror.config import Config, DjangoConfig
 from mirror.errors import ConfigError
 from mirror.sources.site import ApiExchange, QueryRun, SiteModel
@@ -175,6 +175,10 @@ class DjangoSite:
             primary_key=primary_key,
             server_default=server_default,
         )
+
+    def relation_kind(self, model: SiteModel, relation: Relation) -> list[str]:
+        fields = {column: attribute for column, (attribute, _) in model.columns.items()}
+        return render.relation_kind(relation, fields)
 
     def table_name(self, model: SiteModel, key: RelationKey) -> list[str]:
         return render.table_name(key, models.search_schema(self.connection))
