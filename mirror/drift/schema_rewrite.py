@@ -28,8 +28,8 @@ from mirror.drift.ddl import (
 )
 from mirror.drift.relation_map import NOT_DDL, as_the_file_names_it, production_keys
 from mirror.errors import UsageError
-from mirror.provision.schema import split_statements
 from mirror.files import write_atomic
+from mirror.provision.schema import split_statements
 
 
 @dataclass(frozen=True, slots=True)
