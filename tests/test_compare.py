@@ -7,6 +7,8 @@ import random
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mirror.catalog.compare import compare_catalogs, confusable_keys
 from mirror.catalog.findings import Finding, FindingKind, Severity, sort_findings
@@ -1034,3 +1036,23 @@ def test_a_changed_check_names_the_readers_of_its_columns() -> None:
     [finding] = drift(contract, with_relation(GROUP, checks=(changed,)))
     assert finding.severity is BREAKING and finding.impact == ("TicketGroup.num_sold",)
     assert finding.expected == SOLD.definition and finding.actual == changed.definition
+
+
+@given(
+    old=st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=6, unique=True),
+    new=st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=6, unique=True),
+)
+def test_enum_labels_are_judged_by_what_a_reader_loses_or_meets(old: list[str], new: list[str]):
+    contract = with_column(GROUP, "ticket_group_name", labels=tuple(old))(TYPED)
+    findings = drift(contract, with_column(GROUP, "ticket_group_name", labels=tuple(new)))
+    if old == new:
+        assert findings == []
+        return
+    [finding] = findings
+    assert finding.kind is K.ENUM_LABELS_CHANGED
+    if set(old) - set(new):  # a label a reader knew is gone
+        assert finding.severity is BREAKING
+    elif set(new) - set(old):  # a label a reader may now meet
+        assert finding.severity is WARNING
+    else:
+        assert (finding.severity, finding.change) == (INFO, "reordered")

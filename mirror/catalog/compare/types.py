@@ -153,7 +153,7 @@ def _enum_labels(key: RelationKey, old: Column, new: Column, reading: Reading) -
     if removed:
         severity, change = judge(Severity.BREAKING, reading), "changed" if added else "removed"
     elif added:
-        severity, change = judge(Severity.WARNING, reading), "added"
+        severity, change = Severity.WARNING, "added"
     else:
         severity, change = Severity.INFO, "reordered"
     what = "; ".join(
