@@ -3,9 +3,11 @@
 The columns contract (``contracts/columns.json``) pins the Billig relations the site depends on:
 relations sorted by (schema, name), columns in table order with normalized type, nullability
 (derived for view columns, with their origin; ``"unknown"`` where it could not be followed),
-default, keys, relation kind and, when the contract was made from our models, per-column
-lineage. Output is deterministic (sorted keys, two-space indent,
-trailing newline) so that a pull request shows exactly what changed, and written atomically
+default, the labels of an enum and the base type of a domain, keys and CHECK constraints,
+relation kind and, when the contract was made from our models, per-column lineage. A contract
+pinning no enum, domain or CHECK is written in format version 1, one pinning any in version 2
+(both are read). Output is deterministic (sorted keys, two-space indent, trailing newline) so
+that a pull request shows exactly what changed, and written atomically
 (:mod:`mirror.files`). Reading is one parse and one validating pass
 (:mod:`mirror.sources.contract_reader`), every problem located by file, line, column and JSON
 path.

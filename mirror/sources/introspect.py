@@ -1,17 +1,19 @@
 """Reading a live PostgreSQL catalog into a ``Catalog``, fast and read-only.
 
-Whatever the size of the database, introspection sends the same four statements, each kept in
+Whatever the size of the database, introspection sends the same few statements, each kept in
 ``mirror/sources/sql/<name>.sql``, in one :mod:`bounded read session <mirror.sources.read_session>`:
 ``session`` opens the read-only, repeatable-read transaction with its timeouts; ``relations``
 finds which of the asked schemas exist and the relations in scope (kind, the login's USAGE on
 their schema); ``columns`` reads their columns (canonical types, nullability, defaults, the
-login's SELECT privilege per column); ``constraints`` reads primary keys, unique constraints and
-foreign keys of exactly those relations. The scope is passed as arrays of (schema, name) pairs or
-schema names, so a 9-relation contract against a 2,000-relation database reads only those 9
-(plus their *namesakes*: same-named relations in other schemas and dotted single-identifier
-names such as ``public."billig.event"``, which let the comparator report a moved relation or
-quoting confusion instead of a plain "missing"). Turning rows into a ``Catalog`` is a pure
-function (:func:`assemble`); nothing here writes to the database.
+login's SELECT privilege per column, enum labels, a domain's base type); ``constraints`` reads
+primary keys, unique, foreign key and CHECK constraints of exactly those relations; and, when
+views are in scope, ``view_sources`` reads their definitions and sources. The scope is passed as
+arrays of (schema, name) pairs or schema names, so a 9-relation contract against a
+2,000-relation database reads only those 9 (plus their *namesakes*: same-named relations in
+other schemas and dotted single-identifier names such as ``public."billig.event"``, which let
+the comparator report a moved relation or quoting confusion instead of a plain "missing").
+Turning rows into a ``Catalog`` is a pure function (:func:`assemble`); nothing here writes to
+the database.
 """
 
 from __future__ import annotations
