@@ -163,3 +163,10 @@ def test_other_commands_start_without_the_site(command: list[str], project_root:
     run = _run(*command, cwd=project_root)
     assert run.code == 0
     assert run.loaded("examples.fastapi_site") == []
+
+
+def test_the_entry_module_stays_thin() -> None:
+    import mirror.cli
+
+    source = Path(mirror.cli.__file__).read_text(encoding="utf-8")
+    assert len(source.splitlines()) <= 150
