@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mirror.commands.console import Echo, echo, echo_warnings, sigterm_as_interrupt
-from mirror.commands.mirror import provider_options
+from mirror.commands.mirror import options_for
 from mirror.config import Config, load_config
 from mirror.errors import ContractError, UsageError
 from mirror.report.printable import printable_lines
@@ -40,7 +40,7 @@ def contract_context(
             provider,
             events=config.events,
             seed=config.seed,
-            options=provider_options(provider, dsn, image),
+            options=options_for(provider, dsn, image),
             schema_path=config.schema,
         ) as m,
     ):

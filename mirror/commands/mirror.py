@@ -34,7 +34,7 @@ def reference_time(now: datetime | None) -> datetime | None:
     return now
 
 
-def provider_options(provider: str, dsn: str | None, image: str | None) -> ProviderOptions:
+def options_for(provider: str, dsn: str | None, image: str | None) -> ProviderOptions:
     """The providers' options with a command's ``--dsn``/``--image`` applied."""
     from mirror.provision.providers import ProviderOptions
 
@@ -72,7 +72,7 @@ def mirror_up(
             events=config.events,
             seed=config.seed,
             now=now,
-            options=provider_options(provider, dsn, image),
+            options=options_for(provider, dsn, image),
             schema_path=config.schema,
         ) as m,
     ):
@@ -119,7 +119,7 @@ def mirror_run(
             events=config.events,
             seed=config.seed,
             now=now,
-            options=provider_options(provider, dsn, image),
+            options=options_for(provider, dsn, image),
             schema_path=config.schema,
         ) as m,
     ):

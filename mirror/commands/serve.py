@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from mirror.commands.console import Echo, echo, sigterm_as_interrupt
-from mirror.commands.mirror import provider_options, reference_time
+from mirror.commands.mirror import options_for, reference_time
 from mirror.config import load_config
 from mirror.errors import EXIT_INTERRUPTED, UsageError
 
@@ -53,7 +53,7 @@ def serve_site(
                         events=config.events,
                         seed=config.seed,
                         now=now,
-                        options=provider_options(provider, None, None),
+                        options=options_for(provider, None, None),
                         schema_path=config.schema,
                     )
                 )
