@@ -722,7 +722,9 @@ def test_enum_labels_domain_base_types_and_check_constraints_are_read(
         "n": (None, None),
         "x": (None, None),
     }
+    # A domain's CHECK constraints (through nested domains) are the column's, named by domain.
     assert t.checks == (
         CheckConstraint(("n", "x"), "CHECK ((n <= x))"),
         CheckConstraint(("x",), "CHECK ((x > 0))"),
+        CheckConstraint(("q",), "public.qty: CHECK ((VALUE >= 0))"),
     )

@@ -476,6 +476,8 @@ ALTER TABLE billig.ticket ADD COLUMN state billig.ticket_state;
 CREATE DOMAIN billig.quantity AS integer;
 ALTER TABLE billig.ticket_group ADD COLUMN quota billig.quantity;
 ALTER TABLE billig.ticket_group ADD CONSTRAINT sold_within CHECK (num_sold <= num);
+CREATE DOMAIN billig.capacity AS integer CONSTRAINT sane CHECK (VALUE >= 0);
+ALTER TABLE billig.ticket_group ADD COLUMN capacity billig.capacity;
 """
 # A label replaced under the same type name: the type made anew, the column moved over.
 REPLACE_LABEL = """
@@ -490,6 +492,10 @@ ALTER TABLE billig.ticket_group ALTER COLUMN quota TYPE integer;
 DROP DOMAIN billig.quantity;
 CREATE DOMAIN billig.quantity AS text;
 ALTER TABLE billig.ticket_group ALTER COLUMN quota TYPE billig.quantity USING quota::text;
+"""
+CHANGE_DOMAIN_CHECK = """
+ALTER DOMAIN billig.capacity DROP CONSTRAINT sane;
+ALTER DOMAIN billig.capacity ADD CONSTRAINT sane CHECK (VALUE > 0);
 """
 CHANGE_CHECK = """
 ALTER TABLE billig.ticket_group DROP CONSTRAINT sold_within;
@@ -536,8 +542,18 @@ def _typed_contract(production: Production, folder: Path) -> Path:
             ("check_changed", BREAKING, "billig.ticket_group"),
             ("CHECK ((num_sold <= (num + 10)))", "TicketGroup.num_sold"),
         ),
+        (
+            CHANGE_DOMAIN_CHECK,
+            ("check_changed", BREAKING, "billig.ticket_group"),
+            ("billig.capacity: CHECK ((VALUE > 0))", "TicketGroup.capacity"),
+        ),
     ],
-    ids=["enum label replaced", "domain base type changed", "check constraint changed"],
+    ids=[
+        "enum label replaced",
+        "domain base type changed",
+        "check constraint changed",
+        "domain check constraint changed",
+    ],
 )
 def test_a_change_inside_a_type_or_a_check_is_drift_naming_it_and_its_readers(
     production: Production,
