@@ -19,6 +19,7 @@ from mirror.catalog.model import (
     ColumnRef,
     ForeignKey,
     Kind,
+    Origin,
     Relation,
     RelationKey,
     Usage,
@@ -613,7 +614,7 @@ def test_a_catalog_compared_with_itself_has_no_findings(contract: Catalog) -> No
 def test_every_finding_kind_is_covered_by_the_table_or_a_test_below() -> None:
     seen = {kind for _, _, _, findings in CASES for kind, _, _ in findings}
     # Covered by the dedicated tests below.
-    seen |= {"schema_missing", "quoting_confusion"}
+    seen |= {"schema_missing", "quoting_confusion", "origin_changed"}
     # Findings about production's rows come from the data check, not from the comparator.
     assert seen == {k.value for k in FindingKind if not k.value.startswith("data_")}
 
@@ -1056,3 +1057,59 @@ def test_enum_labels_are_judged_by_what_a_reader_loses_or_meets(old: list[str], 
         assert finding.severity is WARNING
     else:
         assert (finding.severity, finding.change) == (INFO, "reordered")
+
+
+# --------------------------------------------------------------------------- view column origins
+
+
+def _with_origins(
+    catalog: Catalog, source: RelationKey, *, swap: tuple[str, str] = ("", "")
+) -> Catalog:
+    """``catalog`` whose view columns come from ``source``'s same-named columns (two swapped)."""
+    a, b = swap
+    names = {a: b, b: a} if a else {}
+    web = catalog.relations[WEB]
+    columns = tuple(
+        dataclasses.replace(c, origin=Origin(ColumnRef(*source, names.get(c.name, c.name))))
+        for c in web.columns
+    )
+    return Catalog(
+        {**catalog.relations, WEB: dataclasses.replace(web, columns=columns)},
+        catalog.schemas,
+        catalog.lineage,
+    )
+
+
+def test_a_view_column_that_now_comes_from_another_column_is_an_origin_finding() -> None:
+    expected = _with_origins(CONTRACT, EVENT)
+    actual = _with_origins(CONTRACT, EVENT, swap=("event_note", "event_location"))
+    found = [
+        (f.kind, f.severity.label, f.object, f.actual) for f in compare_catalogs(expected, actual)
+    ]
+    # event_note is read by nothing: information only.
+    assert found == [
+        (
+            K.ORIGIN_CHANGED,
+            "warning",
+            "billig.event_lim_web.event_location",
+            "billig.event.event_note",
+        ),
+        (
+            K.ORIGIN_CHANGED,
+            "info",
+            "billig.event_lim_web.event_note",
+            "billig.event.event_location",
+        ),
+    ]
+
+
+def test_origins_follow_a_renamed_base_relation() -> None:
+    moved = RelationKey("billig", "events")
+    expected = _with_origins(CONTRACT, EVENT)
+    event = dataclasses.replace(expected.relations[EVENT], key=moved)
+    relations = {k: r for k, r in expected.relations.items() if k != EVENT}
+    actual = _with_origins(
+        Catalog({**relations, moved: event}, expected.schemas, expected.lineage), moved
+    )
+    kinds = {f.kind for f in compare_catalogs(expected, actual)}
+    assert K.RELATION_RENAMED in kinds and K.ORIGIN_CHANGED not in kinds

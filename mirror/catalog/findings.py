@@ -61,6 +61,7 @@ class FindingKind(StrEnum):
     ENUM_LABELS_CHANGED = "enum_labels_changed"
     NULLABILITY_CHANGED = "nullability_changed"
     DEFAULT_CHANGED = "default_changed"
+    ORIGIN_CHANGED = "origin_changed"
     # Production's rows against the site's assumptions (drift --data): counts, never values.
     DATA_NULLS = "data_nulls"
     DATA_OUTSIDE_LABELS = "data_outside_labels"

@@ -78,6 +78,26 @@ def test_a_view_redefined_over_an_outer_join_is_a_finding_with_the_same_origin(
     assert check.report.exit_code == 1
 
 
+def test_a_view_column_taken_from_another_column_is_an_origin_finding(
+    production: Production, contract_dir: Path
+) -> None:
+    # Same name, same type, both NOT NULL: only the origin tells that the data changed.
+    production.execute(
+        "DROP VIEW billig.event_lim_web; "
+        "CREATE VIEW billig.event_lim_web AS SELECT event, "
+        "event_type::character varying(140) AS event_name, "
+        + ", ".join(VIEW_COLUMNS.split(", ")[2:])
+        + " FROM billig.event WHERE event_type IS NOT NULL; "
+        f"GRANT SELECT ON billig.event_lim_web TO {production.role}"
+    )
+    check = check_drift(production.login, contract=contract_dir)
+    (moved,) = [f for f in check.findings if f.kind is FindingKind.ORIGIN_CHANGED]
+    assert moved.object == "billig.event_lim_web.event_name"
+    assert (moved.expected, moved.actual) == ("billig.event.event_name", "billig.event.event_type")
+    assert moved.severity is Severity.WARNING
+    assert not _on(check.findings, "billig.event_lim_web.event_name")  # still not null
+
+
 def test_a_view_column_the_analysis_cannot_follow_stays_unknown(
     production: Production, contract_dir: Path
 ) -> None:

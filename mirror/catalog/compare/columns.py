@@ -24,9 +24,9 @@ from mirror.catalog.compare.types import (
     type_change_verb,
 )
 from mirror.catalog.findings import Finding, FindingKind, Severity
-from mirror.catalog.model import Column, ColumnRef, Relation, RelationKey
+from mirror.catalog.model import Column, ColumnRef, Origin, Relation, RelationKey
 
-_SHAPE = attrgetter("name", "type", "nullable", "default", "labels", "base_type")
+_SHAPE = attrgetter("name", "type", "nullable", "default", "labels", "base_type", "origin")
 _SELECTABLE = attrgetter("selectable")
 
 
@@ -137,6 +137,23 @@ def compare_column(ctx: Context, key: RelationKey, old: Column, new: Column) -> 
             reading,
             change,
         )
+    # A view column whose values now come from elsewhere (followed on both sides): the same
+    # name and type may carry other data.
+    if (
+        old.origin is not None
+        and new.origin is not None
+        and _followed(ctx, old.origin) != new.origin
+    ):
+        yield column_finding(
+            FindingKind.ORIGIN_CHANGED,
+            Severity.WARNING if reading.read else Severity.INFO,
+            key,
+            old.name,
+            str(old.origin),
+            str(new.origin),
+            f"view column {ref} now comes from {new.origin} (was {old.origin})",
+            reading,
+        )
     if old.default != new.default and (old.default is not None or ctx.report_added):
         change = "added" if old.default is None else "removed" if new.default is None else "changed"
         yield column_finding(
@@ -150,6 +167,15 @@ def compare_column(ctx: Context, key: RelationKey, old: Column, new: Column) -> 
             reading,
             change,
         )
+
+
+def _followed(ctx: Context, origin: Origin) -> Origin:
+    """The expected origin where its relation now is (renamed, moved or a quoted look-alike)."""
+    if origin.column is None:
+        return origin
+    schema, relation, column = origin.column
+    moved = ctx.renamed.get(RelationKey(schema, relation))
+    return origin if moved is None else Origin(ColumnRef(*moved, column))
 
 
 def _privileges(ctx: Context, exp: Relation, actual: dict[str, Column]) -> list[Finding]:
