@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mirror.catalog.findings import Finding
-from mirror.catalog.model import Catalog, Relation, RelationKey, quote_ident
+from mirror.catalog.model import Catalog, Relation, RelationKey, quote_ident, split_qualified_name
 from mirror.drift.ddl import (
     NamedConstraint,
     ViewDefinition,
@@ -65,10 +65,8 @@ _CREATE_SCHEMA = re.compile(
 
 
 def _ident(text: str) -> str:
-    text = text.strip()
-    if text.startswith('"'):
-        return text[1:-1].replace('""', '"')
-    return text.lower()
+    (name,) = split_qualified_name(text.strip())  # one identifier, as PostgreSQL reads it
+    return name
 
 
 def _split_name(text: str) -> RelationKey:
