@@ -177,18 +177,25 @@ def unquote_qualified(text: str) -> RelationKey:
 
 
 def comparable(catalog: Catalog) -> Catalog:
-    """``catalog`` without what the alternatives do not read: privileges, unique constraints.
+    """``catalog`` without what the alternatives do not read: privileges, unique and CHECK
+    constraints, and what ours follows through views (a view column's origin and the
+    nullability it takes from its base column).
 
-    The comparator never looks at unique constraints, and every column is selectable in the
-    benchmark databases, so dropping both changes no finding.
+    The comparator never looks at unique constraints, every column is selectable in the
+    benchmark databases, and the mutated contract changes no view column, so dropping all of
+    them changes no finding (the findings are compared as well).
     """
     relations = []
     for rel in catalog:
+        view = rel.kind is Kind.VIEW
         relations.append(
             Relation(
                 key=rel.key,
                 kind=rel.kind,
-                columns=tuple(Column(c.name, c.type, c.nullable, c.default) for c in rel.columns),
+                columns=tuple(
+                    Column(c.name, c.type, None if view else c.nullable, c.default)
+                    for c in rel.columns
+                ),
                 primary_key=rel.primary_key,
                 foreign_keys=rel.foreign_keys,
             )
