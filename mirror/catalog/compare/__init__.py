@@ -6,7 +6,9 @@ production), ``schema.sql`` against the contract, and the models against the con
 each returning :class:`~mirror.catalog.findings.Finding` values, one module per concept:
 :mod:`.flow` (the order of comparing), :mod:`.impact` (severity from the readers' lineage),
 :mod:`.renames` (probable renames, moves and quoting confusions, recognised before anything is
-called missing), :mod:`.relations`, :mod:`.keys`, :mod:`.columns` and :mod:`.types`.
+called missing), :mod:`.relations`, :mod:`.keys`, :mod:`.checks` (CHECK constraints),
+:mod:`.columns` and :mod:`.types` (type changes, enum labels, domain base types). Whether a
+model can read what the contract pins builds on it: :mod:`mirror.catalog.reads`.
 """
 
 from __future__ import annotations
