@@ -331,14 +331,15 @@ def write_project(root: Path, spec: ProjectSpec | None = None) -> DjangoProject:
         "pyproject.toml": _pyproject(spec),
         "schema/billig.sql": spec.schema,
         f"{spec.package}/__init__.py": "",
-        f"{spec.package}/settings.py": settings + textwrap.dedent(spec.settings_extra),
+        f"{spec.package}/settings.py": settings
+        + _fill(textwrap.dedent(spec.settings_extra), names),
         f"{spec.package}/router.py": _fill(ROUTER, names),
         f"{spec.package}/{APP}/__init__.py": "",
         f"{spec.package}/{APP}/models.py": _fill(spec.models, names),
         f"{spec.package}/{APP}/serializers.py": serializers,
         f"{spec.package}/{APP}/views.py": _fill(spec.views, names),
         **({f"{spec.package}/urls.py": _fill(spec.urls, names)} if spec.urls else {}),
-        **spec.files,
+        **{_fill(path, names): _fill(text, names) for path, text in spec.files.items()},
     }
     for relative, text in files.items():
         path = root / relative

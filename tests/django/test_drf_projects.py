@@ -6,7 +6,44 @@ from __future__ import annotations
 import json
 
 import pytest
-from projects import SERIALIZERS
+from projects import SERIALIZERS, ProjectSpec
+
+# A model of the site's own database whose serializer nests Billig data.
+LISTINGS = {
+    "{package}/listings/__init__.py": "",
+    "{package}/listings/models.py": (
+        "from django.db import models\n\n"
+        "from {package}.tickets.models import Show\n\n\n"
+        "class Listing(models.Model):\n"
+        "    show_id = models.IntegerField()\n"
+        "    headline = models.CharField(max_length=100)\n\n"
+        "    @property\n"
+        "    def show(self):\n"
+        "        return Show.objects.filter(id=self.show_id).first()\n"
+    ),
+}
+LISTING_SERIALIZER = """
+
+from {package}.listings.models import Listing
+
+
+class ListingSerializer(serializers.ModelSerializer):
+    show = ShowSerializer(read_only=True)
+
+    class Meta:
+        model = Listing
+        fields = ["id", "headline", "show"]
+"""
+WITH_LISTINGS = ProjectSpec(
+    files=LISTINGS,
+    settings_extra='INSTALLED_APPS = [*INSTALLED_APPS, "{package}.listings"]\n',
+    serializers=SERIALIZERS + LISTING_SERIALIZER,
+)
+SAMPLES = """
+def billig_samples(now):
+    ids = Show.objects.order_by("id").values_list("id", flat=True)[:5]
+    return {ListingSerializer: [Listing(id=i, show_id=i, headline="x") for i in ids]}
+"""
 
 # A serializer whose field list names a Billig column no site may publish.
 SERIALIZERS_EMITTING_NUM_SOLD = SERIALIZERS.replace(
@@ -56,3 +93,25 @@ def test_a_property_reading_a_column_billig_lacks_fails_naming_it(django_project
     assert done.returncode == 1, done.stdout + done.stderr
     assert "num_sold" in done.stdout
     assert "Category.num_sold" in done.stdout
+
+
+def test_a_site_model_serializer_without_samples_fails_saying_how_to_give_them(
+    django_project, mirror_options
+):
+    project = django_project(WITH_LISTINGS)
+    done = project.billig("contracts", "update", *mirror_options)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = project.billig("check", *mirror_options)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "ListingSerializer: no output observed on the seeded mirror" in done.stdout
+    assert "billig_samples(now) returning {SerializerClass: [unsaved model instances]}" in (
+        done.stdout
+    )
+
+
+def test_billig_samples_gives_a_site_model_serializer_its_instances(django_project, mirror_options):
+    project = django_project(WITH_LISTINGS, samples=SAMPLES)
+    done = project.billig("contracts", "update", *mirror_options)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = project.billig("check", *mirror_options)
+    assert done.returncode == 0, done.stdout + done.stderr
