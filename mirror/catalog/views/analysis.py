@@ -93,8 +93,8 @@ class Analysis:
             out += self._target(target, scope)
         if is_false(stmt.whereClause):
             # No row ever comes out (a stand-in for a relation not at hand): nothing to say of
-            # the values, neither NULL nor not.
-            out = [(name, Value(value.origin, None)) for name, value in out]
+            # the values, neither where they come from nor whether they are NULL.
+            out = [(name, UNKNOWN) for name, _ in out]
         return out
 
     def _with(self, clause: Any, outer: Scope | None, ctes: Mapping[str, Any]) -> dict[str, Any]:
