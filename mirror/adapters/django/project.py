@@ -84,14 +84,12 @@ def _load_settings(module: str, folder: str) -> None:
         os.environ["DJANGO_SETTINGS_MODULE"] = module
         try:
             _ = settings.DATABASES  # imports the module
-        except ModuleNotFoundError as exc:
-            if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+        except BaseException as exc:
+            missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+            if missing and (module == missing or module.startswith(missing + ".")):
                 raise ConfigError(
                     f"cannot import the Django settings {module!r} (from {folder}): {exc}"
                 ) from None
-            _learn_from_failure(exc, module)
-            raise
-        except BaseException as exc:
             _learn_from_failure(exc, module)
             raise
         finally:
@@ -111,8 +109,7 @@ def learn_passwords(namespace: Mapping[str, Any]) -> None:
                 else:
                     visit(sub)
 
-    visit(namespace.get("DATABASES"))
-    visit({k: v for k, v in namespace.items() if k.isupper()})
+    visit({k: v for k, v in namespace.items() if isinstance(k, str) and k.isupper()})
     learn(*found)
 
 
