@@ -277,7 +277,9 @@ def _init_cluster(
     # initdb runs in a process group known to the reaper: when we die it stops initdb and its
     # bootstrap postgres before it removes the directory they write into.
     try:
-        with announced_group(announce) as group:
+        # Killed outright, never asked to end: a process that ends on SIGTERM at its own pace
+        # may create shared memory after the reaper has looked and then die without removing it.
+        with announced_group(announce, "kill") as group:
             init = subprocess.Popen(
                 [
                     str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
@@ -290,7 +292,7 @@ def _init_cluster(
             try:
                 out, err = init.communicate(timeout=120)
             except BaseException:
-                stop_group(group, start_time(group), grace=5)
+                stop_group(group, start_time(group), grace=5, gentle=False)
                 init.wait()
                 raise
     finally:

@@ -66,11 +66,12 @@ _GROUP_LEADER = (
 
 
 @contextlib.contextmanager
-def announced_group(announce: Callable[[str], None]) -> Iterator[int]:
+def announced_group(announce: Callable[[str], None], kind: str = "group") -> Iterator[int]:
     """A process group the reaper knows of before anything runs in it; yields its id.
 
     A process started with ``process_group=`` this id is stopped (with everything it started)
-    by the reaper if we are killed, however soon after starting it that happens.
+    by the reaper if we are killed, however soon after starting it that happens: a ``group`` is
+    asked to end (SIGTERM) first, a ``kill`` group is killed outright.
     """
     leader = subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", _GROUP_LEADER, str(os.getpid())],
@@ -78,7 +79,7 @@ def announced_group(announce: Callable[[str], None]) -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        announce(f"group {leader.pid} {start_time(leader.pid) or ''}".rstrip())
+        announce(f"{kind} {leader.pid} {start_time(leader.pid) or ''}".rstrip())
         yield leader.pid
     finally:
         leader.kill()

@@ -6,7 +6,8 @@ script as a separate process, in its own session, reading a pipe whose write end
 harness holds. The harness announces what it creates, one line each::
 
     pid <pid>                 a postmaster (stopped by SIGINT, then SIGKILL)
-    group <pid>               a process group and its leader: initdb, or the command of
+    kill <pid>                a process group and its leader, killed outright: initdb
+    group <pid>               a process group and its leader: the command of
                               ``mirror run`` (SIGTERM to the group, then SIGKILL)
     dir <path>                a temporary directory (removed)
     container <name> <socket> a Docker container (removed through the engine's API socket)
@@ -65,16 +66,22 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-def stop_group(pgid: int, started: str | None, grace: float = STOP_GRACE) -> None:
-    """SIGTERM the process group ``pgid``, SIGKILL what is left after ``grace`` seconds.
+def stop_group(
+    pgid: int, started: str | None, grace: float = STOP_GRACE, gentle: bool = True
+) -> None:
+    """SIGTERM the process group ``pgid``, SIGKILL what is left after ``grace`` seconds
+    (not ``gentle``: SIGKILL at once).
 
     A process that ends on SIGTERM may still leave shared memory behind: initdb's bootstrap
     postgres has no handler for it and dies at once, and initdb then removes the data directory
-    that named its System V segment. So the group is frozen (SIGSTOP) before each signal and the
-    segments its members have mapped or open are noted; once the group is gone, those still
-    there are removed. ``started`` pins the leader: a later process with its pid is never
-    signalled. A group whose leader is gone (it dies with the harness) is still stopped: the
-    kernel keeps a group's id from being reused while any of its members lives.
+    that named its System V segment; one that handles it may create more before it ends. So the
+    group is frozen (SIGSTOP) before each signal and the segments its members have mapped or
+    open, and those their control segment lists, are noted; once the group is gone, those still
+    there are removed. A group that must leave nothing (initdb's) is not ``gentle``: killed
+    while frozen, nothing of it runs after the reaper looked. ``started`` pins the leader: a
+    later process with its pid is never signalled. A group whose leader is gone (it dies with
+    the harness) is still stopped: the kernel keeps a group's id from being reused while any of
+    its members lives.
     """
     leader = start_time(pgid)
     if started is None or (leader is not None and leader != started):
@@ -83,7 +90,8 @@ def stop_group(pgid: int, started: str | None, grace: float = STOP_GRACE) -> Non
         return
     files: set[str] = set()
     ids: set[int] = set()
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+    signals = (signal.SIGTERM, signal.SIGKILL) if gentle else (signal.SIGKILL,)
+    for sig in signals:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGSTOP)  # nothing maps, opens or removes memory meanwhile
         found = _mapped_segments(_stopped_members(pgid))
@@ -92,7 +100,7 @@ def stop_group(pgid: int, started: str | None, grace: float = STOP_GRACE) -> Non
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, sig)
             os.killpg(pgid, signal.SIGCONT)  # a stopped process acts on SIGTERM only when resumed
-        if _wait_gone(pgid, wait):
+        if _wait_gone(pgid, grace):
             break
     _remove_segments(files, ids)
 
@@ -255,21 +263,24 @@ def _remove_container(sock: str, name: str) -> None:
 def reap(lines: list[str]) -> None:
     """Remove everything announced in ``lines`` that still exists."""
     pids: list[tuple[int, str | None]] = []
-    groups: list[tuple[int, str | None]] = []
+    groups: list[tuple[int, str | None, bool]] = []  # (group, leader's start, gentle)
     dirs: list[str] = []
     containers: list[tuple[str, str]] = []
     for line in lines:
         kind, _, rest = line.partition(" ")
-        if kind in ("pid", "group"):
+        if kind in ("pid", "group", "kill"):
             number, _, start_time = rest.partition(" ")
-            (pids if kind == "pid" else groups).append((int(number), start_time or None))
+            if kind == "pid":
+                pids.append((int(number), start_time or None))
+            else:
+                groups.append((int(number), start_time or None, kind == "group"))
         elif kind == "dir":
             dirs.append(rest)
         elif kind == "container":
             name, _, sock = rest.partition(" ")  # the name has no spaces, a path might
             containers.append((sock, name))
-    for pgid, started in groups:
-        stop_group(pgid, started)
+    for pgid, started, gentle in groups:
+        stop_group(pgid, started, gentle=gentle)
     for pid, started in pids:
         _stop(pid, started)
     for path in dirs:
@@ -286,7 +297,8 @@ def main() -> None:
     lines: list[str] = []
     while raw := sys.stdin.readline():
         line = raw.rstrip("\n")
-        if line.startswith("pid ") or (line.startswith("group ") and len(line.split()) == 2):
+        kind, *rest = line.split() or [""]
+        if kind == "pid" or (kind in ("group", "kill") and len(rest) == 1):
             # Pin the identity now, while the announced pid surely is the postmaster. (The
             # harness pins a group's leader itself: a leader may be gone before we read this.)
             line = f"{line} {start_time(int(line.split()[1])) or ''}".rstrip()
