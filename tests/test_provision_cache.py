@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -225,3 +226,21 @@ def test_a_cache_folder_others_may_write_is_not_used(cache_home, schema) -> None
         assert mirror.origin == ""
         assert rows(mirror, "SELECT count(*) > 0 FROM billig.event") == [(True,)]
     assert list(root.iterdir()) == []
+
+
+def test_a_schema_edited_while_it_loads_is_not_stored(cache_home, schema) -> None:
+    slow = "SELECT pg_sleep(1.5);\n" + SCHEMA
+    schema.write_text(slow)
+    with mirror_of(schema) as warm_up:  # the initialized cluster is stored; time the load
+        assert warm_up.origin == "built"
+    ClusterCache.default().remove(max(ClusterCache.default().entries())[2])  # the seeded one
+    editor = threading.Timer(0.8, lambda: schema.write_text(slow + "-- edited\n"))
+    editor.start()
+    try:
+        with mirror_of(schema) as mirror:
+            assert mirror.origin == "built"
+    finally:
+        editor.join()
+    schema.write_text(slow)
+    with mirror_of(schema) as again:
+        assert again.origin == "built", "the run that saw the edit stored nothing"

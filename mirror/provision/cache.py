@@ -239,7 +239,8 @@ class ClusterCache:
 class Reuse:
     """What a cluster may start from: the ``cache``, and for a seeded cluster the ``inputs``
     of the seed (schema content, parameters) and the ``build`` that loads and seeds it,
-    returning what to keep with it (e.g. the seed's warnings)."""
+    returning what to keep with it (e.g. the seed's warnings; ``keep`` false: store nothing,
+    the inputs changed while it was built)."""
 
     cache: ClusterCache
     inputs: tuple[str, ...]

@@ -202,7 +202,8 @@ def _reused(
     meta = reuse.build(serve(entry is not None))
     # Stored as soon as it is seeded, before anything of the run can change it.
     _stop_process(running.pop())
-    if not (data / "postmaster.pid").exists():  # a clean shutdown, not a crash image
+    clean = not (data / "postmaster.pid").exists()  # a clean shutdown, not a crash image
+    if clean and meta.get("keep", True):
         reuse.cache.store(seeded_key, data, meta, announce)
     return replace(serve(False), prepared=Prepared("built", meta))
 

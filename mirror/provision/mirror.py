@@ -193,7 +193,9 @@ def _reuse(events: int, seed: int, now: datetime | None, schema_path: Path | Non
             _, seeded = _build_template(server, events, seed, now, path, TEMPLATE_DB)
         except psycopg2.Error as exc:
             raise _server_failed(server, exc) from None
-        return {"warnings": [list(astuple(w)) for w in seeded.warnings]}
+        # A file edited while it loaded is not what the key says: use the mirror, keep nothing.
+        keep = file_digest(path) == inputs[0]
+        return {"warnings": [list(astuple(w)) for w in seeded.warnings], "keep": keep}
 
     return Reuse(cache, inputs, build)
 
