@@ -214,8 +214,13 @@ def _template_being_built(cluster: Cluster) -> bool:
 
 
 @pytest.mark.parametrize("moment", ["starting", "seeding"])
-def test_mirror_up_whose_server_dies_exits_3_and_removes_its_cluster(moment: str) -> None:
-    proc = start_billig("mirror", "up", "--provider", cluster_provider(), "--events", "30000")
+def test_mirror_up_whose_server_dies_exits_3_and_removes_its_cluster(
+    moment: str, tmp_path: Path
+) -> None:
+    # An empty cache: the template is built in this run, not copied.
+    env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    args = ("mirror", "up", "--provider", cluster_provider(), "--events", "30000")
+    proc = start_billig(*args, env=env)
     cluster = cluster_started_by(proc.pid)
     if moment == "seeding":
         wait_for(lambda: _template_being_built(cluster), "the template is built", proc=proc)
