@@ -262,4 +262,5 @@ def test_only_read_statements_in_read_only_transactions_reach_the_server(
             read_only = True
         elif upper.startswith(("SELECT", "WITH")):
             assert read_only is True, command
-    assert commands.count("BEGIN") == 2  # the drift read, and --suggest's view definitions
+    # The drift read, --suggest's view definitions and --write-schema's constraint definitions.
+    assert commands.count("BEGIN") == 3
