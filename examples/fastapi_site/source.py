@@ -23,7 +23,7 @@ from examples.fastapi_site.billig_models import BilligBase
 from mirror.catalog.model import ColumnRef, Usage
 from mirror.errors import DatabaseError, ObservationError
 from mirror.sources import sqlalchemy_models
-from mirror.sources.site import ApiExchange
+from mirror.sources.site import ApiExchange, QueryRun
 from mirror.sources.sqlalchemy_models import SQLAlchemySite
 
 # Any URL will do to build the OpenAPI document: nothing connects before the first request.
@@ -64,6 +64,53 @@ def observe_billig_outputs(session: Session) -> dict[str, list[Any]]:
         "BilligEvent": serializers.to_json(serializers.serialize_billig_events(session, events)),
         "Event": serializers.to_json(serializers.serialize_events(session, site_events)),
     }
+
+
+def measure_billig_statements(
+    session: Session,
+    sizes: Sequence[int],
+    serialize_events: Callable[[Session, list[Any]], object] | None = None,
+) -> dict[str, list[QueryRun]]:
+    """Per serializer, the statements it sends to Billig for each number of objects: Billig
+    events as the API loads them (events, then groups and prices on demand), site events from
+    the site seed, and groups and prices as events bring them (already loaded)."""
+    from sqlalchemy import select
+
+    from examples.fastapi_site import serializers
+    from examples.fastapi_site.billig_models import BilligEvent
+    from examples.fastapi_site.events import Event
+    from examples.fastapi_site.prefetch import load_billig_events
+    from examples.fastapi_site.seed import seed_site
+
+    serialize_events = serialize_events or serializers.serialize_events
+    billig = session.get_bind(mapper=BilligEvent.__mapper__)
+    site = session.get_bind(mapper=Event.__mapper__)
+    ids = list(session.scalars(select(BilligEvent.id).order_by(BilligEvent.id)))
+    seed_site(site, ids, seed=1)
+    out: dict[str, list[QueryRun]] = {}
+
+    def run(name: str, objects: list[Any], serialize: Callable[[list[Any]], object]) -> None:
+        with sqlalchemy_models.recorded_statements(billig, site) as (sent, other):
+            serialize(objects)
+        out.setdefault(name, []).append(QueryRun(len(objects), tuple(sent), other[0]))
+
+    for size in sizes:
+        session.expunge_all()  # fresh instances: nothing loaded for one size helps the next
+        events = list(session.scalars(select(BilligEvent).order_by(BilligEvent.id).limit(size)))
+        run("BilligEvent", events, lambda some: serializers.serialize_billig_events(session, some))
+        session.expunge_all()
+        site_events = list(session.scalars(select(Event).order_by(Event.id).limit(size)))
+        run("Event", site_events, lambda some: serialize_events(session, some))
+        loaded = list(load_billig_events(session, ids).values())
+        groups = [g for e in loaded for g in e.ticket_groups][:size]
+        prices = [p for g in groups for p in g.price_groups][:size]
+        run(
+            "TicketGroup",
+            groups,
+            lambda some: [serializers.serialize_ticket_group(g) for g in some],
+        )
+        run("PriceGroup", prices, lambda some: [serializers.serialize_price_group(p) for p in some])
+    return out
 
 
 def create_app(*args: Any, **kwargs: Any) -> Any:
@@ -139,6 +186,9 @@ class ReferenceSite(SQLAlchemySite):
     base: type[DeclarativeBase] = BilligBase
     serializers: Callable[[], Mapping[str, type[BaseModel]]] = billig_serializers
     observer: Callable[[Session], Mapping[str, list[Any]]] = observe_billig_outputs
+    measurer: Callable[[Session, Sequence[int]], Mapping[str, list[QueryRun]]] = (
+        measure_billig_statements
+    )
     app_factory: Callable[..., Any] = create_app
     name: str = "reference site"
     models_file: str = "examples/fastapi_site/billig_models.py"
@@ -158,6 +208,12 @@ class ReferenceSite(SQLAlchemySite):
     def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
         with read_only_session(database) as session, site_code("the serializers"):
             return self.observer(session)
+
+    def queries(
+        self, database: str, now: datetime, sizes: Sequence[int]
+    ) -> Mapping[str, Sequence[QueryRun]] | None:
+        with read_only_session(database) as session, site_code("the serializers"):
+            return self.measurer(session, sizes)
 
     def openapi(self) -> Mapping[str, Any] | None:
         app = self.app_factory(_UNUSED_DSN, "sqlite://")

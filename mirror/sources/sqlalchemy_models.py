@@ -11,14 +11,16 @@ whether a relation is a view; a model says so with ``__table__.info["kind"] = "v
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table
+from sqlalchemy import MetaData, Table, event
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.schema import ForeignKeyConstraint, UniqueConstraint
 
@@ -209,6 +211,30 @@ def model_lineage(models: Iterable[SiteModel]) -> dict[ColumnRef, Usage]:
         for model in models
         for column, (attribute, nullable) in model.columns.items()
     }
+
+
+@contextlib.contextmanager
+def recorded_statements(billig: Engine, *others: Engine) -> Iterator[tuple[list[str], list[int]]]:
+    """Within the block, the statements sent through ``billig`` (their SQL, with placeholders)
+    and how many went through ``others``, recorded as they leave the client (cursor events),
+    for a site's ``queries()``."""
+    sent: list[str] = []
+    elsewhere = [0]
+
+    def to_billig(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    def to_other(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        elsewhere[0] += 1
+
+    listeners = [(billig, to_billig), *((engine, to_other) for engine in others)]
+    for engine, listener in listeners:
+        event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield sent, elsewhere
+    finally:
+        for engine, listener in listeners:
+            event.remove(engine, "before_cursor_execute", listener)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from examples.fastapi_site.source import (
     SITE,
     ReferenceSite,
     billig_serializers,
+    measure_billig_statements,
     observe_billig_outputs,
     read_only_session,
 )
@@ -342,3 +343,27 @@ def test_a_retyped_serializer_field_is_a_shape_difference_never_a_crash(
     )
     (observed,) = failures["real serializer output on the seeded mirror matches the snapshots"]
     assert observed.startswith("the serializers: PriceGroup refuses seeded data at price: ")
+
+
+def test_events_serialized_one_by_one_fail_the_queries_check(
+    contracts_copy: Path, billig_mirror: Mirror
+) -> None:
+    """The list endpoint's prefetch forgotten: each event serialized on its own loads its Billig
+    event, groups and prices itself, and the pinned constant count starts to grow."""
+
+    def one_by_one(session: Session, events: list[Any]) -> list[Any]:
+        return [out for event in events for out in serializers.serialize_events(session, [event])]
+
+    def measurer(session: Session, sizes: Any) -> Any:
+        return measure_billig_statements(session, sizes, serialize_events=one_by_one)
+
+    site = ReferenceSite(measurer=measurer)
+    results = check_contracts(
+        ContractContext(contracts_copy, billig_mirror.url, site=site), ["queries"]
+    )
+    failures = _failures(results)
+    assert list(failures) == ["Event: Billig statements as pinned"], render_results(results)
+    problems = failures["Event: Billig statements as pinned"]
+    assert problems[0].startswith("grows with the number of objects: ")
+    assert problems[0].endswith("for 3 → 30 objects (pinned: constant, 3 statements)")
+    assert any("SELECT … FROM billig.event_lim_web" in p for p in problems[1:]), problems
