@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table, event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.schema import ForeignKeyConstraint, UniqueConstraint
 
@@ -214,7 +214,9 @@ def model_lineage(models: Iterable[SiteModel]) -> dict[ColumnRef, Usage]:
 
 
 @contextlib.contextmanager
-def recorded_statements(billig: Engine, *others: Engine) -> Iterator[tuple[list[str], list[int]]]:
+def recorded_statements(
+    billig: Engine | Connection, *others: Engine | Connection
+) -> Iterator[tuple[list[str], list[int]]]:
     """Within the block, the statements sent through ``billig`` (their SQL, with placeholders)
     and how many went through ``others``, recorded as they leave the client (cursor events),
     for a site's ``queries()``."""
