@@ -52,6 +52,7 @@ _DJANGO_KEYS: dict[str, Any] = {
     "database": "billig",
     "serializers": [],
     "urls": None,
+    "path": ".",
 }
 
 
@@ -63,6 +64,9 @@ class DjangoConfig:
     database: str = "billig"
     serializers: tuple[str, ...] = ()
     urls: str | None = None
+    # The folder holding the project's top-level packages (where manage.py is), relative to
+    # the pyproject.toml: "src" for a project kept in src/.
+    path: str = "."
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ def _django(table: Any, where: str) -> tuple[DjangoConfig, dict[str, str]]:
     if unknown:
         known = ", ".join(_DJANGO_KEYS)
         raise ConfigError(f"{where}.django: unknown key {unknown[0]!r} (known: {known})")
-    for key in ("settings", "database", "urls"):
+    for key in ("settings", "database", "urls", "path"):
         if key in table and (not isinstance(table[key], str) or not table[key]):
             raise ConfigError(f"{where}.django: {key} must be a non-empty string")
     serializers = table.get("serializers", [])
@@ -223,6 +227,7 @@ def _django(table: Any, where: str) -> tuple[DjangoConfig, dict[str, str]]:
             database=table.get("database", "billig"),
             serializers=tuple(serializers),
             urls=table.get("urls"),
+            path=table.get("path", "."),
         ),
         origins,
     )

@@ -3,9 +3,11 @@ database alias its routers send unmanaged models to, the modules holding DRF ser
 models, its URLconf, and the relations the models read.
 
 Django is found by its ``manage.py`` (the settings module it names) or, without one, by a single
-``settings.py`` in a package of the folder. Reading the rest sets Django up in this process with
-the project's own settings, as ``manage.py`` would: the harness does the same when it checks the
-contracts later, so nothing is learnt here that it would not see then.
+``settings.py`` in a package of the folder. ``manage.py`` may sit one folder down (``src/``,
+``backend/``): that folder is where the project's modules import from, as ``manage.py`` runs.
+Reading the rest sets Django up in this process with the project's own settings, as
+``manage.py`` would: the harness does the same when it checks the contracts later, so nothing is
+learnt here that it would not see then.
 """
 
 from __future__ import annotations
@@ -53,10 +55,11 @@ class DjangoProject:
     serializers: tuple[str, ...]
     urls: str | None
     models: tuple[ModelRef, ...]
+    path: str = "."  # where the modules import from, relative to the project folder
 
     @property
     def config(self) -> DjangoConfig:
-        return DjangoConfig(self.settings, self.database, self.serializers, self.urls)
+        return DjangoConfig(self.settings, self.database, self.serializers, self.urls, self.path)
 
     @property
     def schemas(self) -> tuple[str, ...]:
@@ -90,6 +93,22 @@ def _is_source_folder(folder: Path) -> bool:
         and not name.startswith(".")
         and not (folder / "pyvenv.cfg").exists()  # a virtualenv of any name
     )
+
+
+def import_folder(root: Path) -> Path:
+    """Where the project's modules import from: the folder of ``manage.py``, in ``root`` or in
+    one of its folders (``src/manage.py``); ``root`` when there is none, or more than one."""
+    if (root / "manage.py").is_file():
+        return root
+    found = [
+        folder
+        for folder in sorted(root.iterdir())
+        if folder.is_dir()
+        and not folder.is_symlink()
+        and _is_source_folder(folder)
+        and (folder / "manage.py").is_file()
+    ]
+    return found[0] if len(found) == 1 else root
 
 
 def django_settings_module(root: Path) -> str | None:
@@ -130,13 +149,18 @@ def _settings_named_in(path: Path) -> str | None:
     return None
 
 
-def inspect_django(root: Path, settings: str, database: str | None = None) -> DjangoProject:
+def inspect_django(
+    root: Path, settings: str, database: str | None = None, folder: Path | None = None
+) -> DjangoProject:
     """Set Django up with ``settings`` and read what the harness needs from the project.
 
     ``database`` is the Billig alias; without it, the alias the project's ``DATABASE_ROUTERS``
     send most unmanaged models to for reading (never ``default``: that is the site's own).
+    ``folder`` is where the project's modules import from (default: ``root``).
     """
-    _setup(root, settings)
+    folder = (folder or root).resolve()
+    path = Path(os.path.relpath(folder, root.resolve())).as_posix()
+    _setup(folder, settings)
     from django.apps import apps
     from django.conf import settings as django_settings
     from django.db import DEFAULT_DB_ALIAS, router
@@ -157,7 +181,7 @@ def inspect_django(root: Path, settings: str, database: str | None = None) -> Dj
         raise ConfigError(f"--database {database!r} is not in DATABASES (known: {known})")
     from mirror.adapters.django import DjangoSite
 
-    site = DjangoSite(DjangoConfig(settings, database), root)
+    site = DjangoSite(DjangoConfig(settings, database, path=path), root)
     relations = site.relations  # raises when no installed model is routed to the alias
     models = tuple(
         ModelRef(model.__module__, model.__name__, key) for model, key in relations.items()
@@ -166,9 +190,10 @@ def inspect_django(root: Path, settings: str, database: str | None = None) -> Dj
     return DjangoProject(
         settings=settings,
         database=database,
-        serializers=tuple(_serializer_modules(root, relations)),
+        serializers=tuple(_serializer_modules(folder, relations)),
         urls=urls if isinstance(urls, str) and urls else None,
         models=models,
+        path=path,
     )
 
 

@@ -91,9 +91,10 @@ def plan_init(options: InitOptions) -> Plan:
         options = replace(options, schema_file=Path(schema))
     site_value: str | None = options.site
     if options.site is None:
-        settings = options.settings or detect.django_settings_module(root)
+        folder = detect.import_folder(root)
+        settings = options.settings or detect.django_settings_module(folder)
         if settings is not None:
-            django = detect.inspect_django(root, settings, options.database)
+            django = detect.inspect_django(root, settings, options.database, folder)
             relations = [m.relation for m in django.models]
             site_value = DJANGO
             kind = f"Django project (settings {settings}, Billig alias {django.database!r})"
@@ -126,6 +127,7 @@ def plan_init(options: InitOptions) -> Plan:
         _django_table(django),
         replace=options.force,
         pytest_settings=django.settings if django else None,
+        pytest_path=django.path if django else ".",
         other_pytest_config=pyproject.pytest_config_file(root),
     )
     notes += edit.notes
@@ -225,6 +227,8 @@ def _django_table(django: detect.DjangoProject | None) -> dict[str, object] | No
     }
     if django.urls:
         table["urls"] = django.urls
+    if django.path != ".":
+        table["path"] = django.path
     return table
 
 

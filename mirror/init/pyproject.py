@@ -4,7 +4,8 @@ table) added to whatever the file holds, every comment, blank line and layout ke
 An existing ``[tool.billig]`` is the project's: it is left alone unless replacing is asked for,
 and then only the keys ``billig init`` knows are set, others kept. pytest-django needs the
 settings module too; it is added to ``[tool.pytest.ini_options]`` only when no pytest
-configuration names one already.
+configuration names one already, with the folder the project imports from in pytest's
+``pythonpath`` when that is not the project folder (``src/``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def edit_pyproject(
     *,
     replace: bool = False,
     pytest_settings: str | None = None,
+    pytest_path: str = ".",
     other_pytest_config: str | None = None,
     where: str = PYPROJECT,
 ) -> PyprojectEdit:
@@ -54,7 +56,8 @@ def edit_pyproject(
     ``pytest_settings`` is the Django settings module pytest-django must use; it is written to
     ``[tool.pytest.ini_options]`` unless a pytest configuration already names one, or
     ``other_pytest_config`` (a pytest.ini, tox.ini or setup.cfg that pytest reads instead)
-    holds pytest's settings, which then gets a note.
+    holds pytest's settings, which then gets a note. ``pytest_path`` (the folder the
+    project's modules import from) goes into pytest's ``pythonpath`` unless it is ``"."``.
     """
     try:
         doc = tomlkit.parse(original)
@@ -91,7 +94,9 @@ def edit_pyproject(
     elif not _holds(existing, billig, django):
         notes.append(f"{where}: [tool.billig] exists and was kept (--force sets its keys)")
     if pytest_settings is not None:
-        changes += _pytest_settings(doc, tool, pytest_settings, other_pytest_config, notes)
+        changes += _pytest_settings(
+            doc, tool, pytest_settings, pytest_path, other_pytest_config, notes
+        )
     return PyprojectEdit(tomlkit.dumps(doc), tuple(changes), tuple(notes))
 
 
@@ -123,34 +128,53 @@ def _filled(table: Any, values: Mapping[str, Any]) -> Table:
 
 
 def _pytest_settings(
-    doc: Any, tool: Any, settings: str, other: str | None, notes: list[str]
+    doc: Any, tool: Any, settings: str, path: str, other: str | None, notes: list[str]
 ) -> list[str]:
+    wanted = f"DJANGO_SETTINGS_MODULE = {settings}"
+    if path != ".":
+        wanted += f" and pythonpath = {path}"
     if other == "pytest.ini":  # read before pyproject.toml: a key here would be ignored
-        notes.append(
-            f"pytest reads pytest.ini: make sure it sets DJANGO_SETTINGS_MODULE = {settings} "
-            "for pytest-django"
-        )
+        notes.append(f"pytest reads pytest.ini: make sure it sets {wanted} for pytest-django")
         return []
     pytest_table = tool.get("pytest")
     options = pytest_table.get("ini_options") if isinstance(pytest_table, TABLES) else None
     if isinstance(options, TABLES):
-        if "DJANGO_SETTINGS_MODULE" in options:
-            return []
-        options["DJANGO_SETTINGS_MODULE"] = settings
-        return ["set DJANGO_SETTINGS_MODULE in [tool.pytest.ini_options]"]
+        changes = []
+        if "DJANGO_SETTINGS_MODULE" not in options:
+            options["DJANGO_SETTINGS_MODULE"] = settings
+            changes.append("set DJANGO_SETTINGS_MODULE in [tool.pytest.ini_options]")
+        changes += _pythonpath(options, path, notes)
+        return changes
     if other is not None:
-        notes.append(
-            f"pytest reads {other}: make sure it sets DJANGO_SETTINGS_MODULE = {settings} "
-            "for pytest-django"
-        )
+        notes.append(f"pytest reads {other}: make sure it sets {wanted} for pytest-django")
         return []
     options = tomlkit.table()
     options["DJANGO_SETTINGS_MODULE"] = settings
+    if path != ".":
+        options["pythonpath"] = [path]
     if not isinstance(pytest_table, TABLES):
         pytest_table = tomlkit.table(is_super_table=True)
         _put(tool, "pytest", pytest_table)
     _put(pytest_table, "ini_options", options)
-    return ["added [tool.pytest.ini_options] DJANGO_SETTINGS_MODULE (for pytest-django)"]
+    keys = "DJANGO_SETTINGS_MODULE" + (" and pythonpath" if path != "." else "")
+    return [f"added [tool.pytest.ini_options] {keys} (for pytest-django)"]
+
+
+def _pythonpath(options: Any, path: str, notes: list[str]) -> list[str]:
+    """``path`` added to pytest's ``pythonpath`` of ``options`` (a list), unless it is there."""
+    if path == ".":
+        return []
+    current = options.get("pythonpath")
+    if current is None:
+        options["pythonpath"] = [path]
+    elif isinstance(current, list) and all(isinstance(p, str) for p in current):
+        if path in [p.strip("/") for p in current]:
+            return []
+        current.append(path)
+    else:
+        notes.append(f"make sure pytest's pythonpath holds {path} for pytest-django")
+        return []
+    return [f"added {path} to pythonpath in [tool.pytest.ini_options]"]
 
 
 def pytest_config_file(root: Path) -> str | None:

@@ -34,12 +34,16 @@ def _sql_files(root: Path) -> Iterable[Path]:
 
 
 def _creates(text: str, key: RelationKey) -> bool:
-    """Whether ``text`` creates ``key`` (spelt bare or quoted, any case where bare)."""
+    """Whether ``text`` creates ``key`` (spelt bare or quoted, any case where bare; a relation
+    of ``public`` also without its schema, as development schemas often spell it)."""
     schema, name = (re.escape(quote_ident(part)) for part in key)
+    qualifier = rf"(?:{schema}|\"{re.escape(key.schema)}\")\s*\.\s*"
+    if key.schema == "public":
+        qualifier = f"(?:{qualifier})?"
     pattern = (
         r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:UNLOGGED\s+)?(?:TABLE|VIEW|MATERIALIZED\s+VIEW)"
-        rf"\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{schema}|\"{re.escape(key.schema)}\")\s*\.\s*"
-        rf"(?:{name}|\"{re.escape(key.name)}\")(?![\w$])"
+        rf"\s+(?:IF\s+NOT\s+EXISTS\s+)?{qualifier}"
+        rf"(?:{name}|\"{re.escape(key.name)}\")(?![\w$.])"
     )
     return re.search(pattern, text, re.IGNORECASE) is not None
 

@@ -240,6 +240,7 @@ class ProjectSpec:
     settings_extra: str = ""  # appended to the settings module
     billig_extra: str = ""  # appended to [tool.billig]
     files: dict[str, str] = field(default_factory=dict)  # more files, by relative path
+    source_root: str = "."  # the folder of the package ("src"); pyproject.toml stays at the top
 
     def but(self, **changes: object) -> ProjectSpec:
         """This spec with some parts replaced."""
@@ -255,7 +256,7 @@ class DjangoProject:
 
     @property
     def package(self) -> Path:
-        return self.root / self.spec.package
+        return self.root / self.spec.source_root / self.spec.package
 
     @property
     def contracts(self) -> Path:
@@ -327,18 +328,18 @@ def write_project(root: Path, spec: ProjectSpec | None = None) -> DjangoProject:
     serializers = _fill(spec.serializers, names)
     if spec.samples is not None:
         serializers += "\n\n" + _fill(textwrap.dedent(spec.samples), names)
+    package = Path(spec.source_root, spec.package).as_posix()
     files = {
         "pyproject.toml": _pyproject(spec),
         "schema/billig.sql": spec.schema,
-        f"{spec.package}/__init__.py": "",
-        f"{spec.package}/settings.py": settings
-        + _fill(textwrap.dedent(spec.settings_extra), names),
-        f"{spec.package}/router.py": _fill(ROUTER, names),
-        f"{spec.package}/{APP}/__init__.py": "",
-        f"{spec.package}/{APP}/models.py": _fill(spec.models, names),
-        f"{spec.package}/{APP}/serializers.py": serializers,
-        f"{spec.package}/{APP}/views.py": _fill(spec.views, names),
-        **({f"{spec.package}/urls.py": _fill(spec.urls, names)} if spec.urls else {}),
+        f"{package}/__init__.py": "",
+        f"{package}/settings.py": settings + _fill(textwrap.dedent(spec.settings_extra), names),
+        f"{package}/router.py": _fill(ROUTER, names),
+        f"{package}/{APP}/__init__.py": "",
+        f"{package}/{APP}/models.py": _fill(spec.models, names),
+        f"{package}/{APP}/serializers.py": serializers,
+        f"{package}/{APP}/views.py": _fill(spec.views, names),
+        **({f"{package}/urls.py": _fill(spec.urls, names)} if spec.urls else {}),
         **{_fill(path, names): _fill(text, names) for path, text in spec.files.items()},
     }
     for relative, text in files.items():
@@ -358,6 +359,8 @@ def _fill(source: str, names: dict[str, str]) -> str:
 
 def _pyproject(spec: ProjectSpec) -> str:
     urls = f'urls = "{spec.package}.urls"\n' if spec.urls else ""
+    if spec.source_root != ".":
+        urls += f'path = "{spec.source_root}"\n'
     return (
         "[project]\n"
         f'name = "{spec.package}"\n'

@@ -31,8 +31,9 @@ POSTGRESQL_ENGINES = frozenset(
 def setup(config: DjangoConfig, root: Path) -> None:
     """Configure Django from ``config.settings`` (once per process) and check the alias.
 
-    ``root`` is the project folder (where ``pyproject.toml`` is); it goes on ``sys.path`` so
-    that the settings module imports as it does for ``manage.py``.
+    ``root`` is the project folder (where ``pyproject.toml`` is); its ``config.path`` folder
+    (where ``manage.py`` is) goes on ``sys.path`` so that the settings module imports as it
+    does for ``manage.py``.
     """
     try:
         import django
@@ -43,7 +44,7 @@ def setup(config: DjangoConfig, root: Path) -> None:
         ) from None
     if not config.settings:
         raise ConfigError('site = "django" needs [tool.billig.django] settings')
-    folder = str(Path(root).resolve())
+    folder = str(import_root(config, root))
     if folder not in sys.path:
         sys.path.insert(0, folder)
     configured = os.environ.get("DJANGO_SETTINGS_MODULE")
@@ -73,6 +74,18 @@ def setup(config: DjangoConfig, root: Path) -> None:
         )
 
 
+def import_root(config: DjangoConfig, root: Path) -> Path:
+    """The folder the project's modules import from: ``[tool.billig.django] path`` under
+    ``root``; a usage error when it is not a folder there."""
+    folder = (Path(root) / config.path).resolve()
+    if not folder.is_dir():
+        raise ConfigError(
+            f"[tool.billig.django] path {config.path!r} is not a folder of {root} (it names "
+            "the folder holding manage.py and the project's packages)"
+        )
+    return folder
+
+
 def _load_settings(module: str, folder: str) -> None:
     """Import the settings module now, learning every database password it configures (also
     from a module that fails half-way, so that its error message cannot show one)."""
@@ -88,7 +101,8 @@ def _load_settings(module: str, folder: str) -> None:
             missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
             if missing and (module == missing or module.startswith(missing + ".")):
                 raise ConfigError(
-                    f"cannot import the Django settings {module!r} (from {folder}): {exc}"
+                    f"cannot import the Django settings {module!r} (from {folder}): {exc}; "
+                    "[tool.billig.django] path names the folder holding manage.py"
                 ) from None
             _learn_from_failure(exc, module)
             raise
