@@ -44,7 +44,7 @@ def contract_context(
             schema_path=config.schema,
         ) as m,
     ):
-        yield ContractContext(config.contracts, m.url, site=site), m
+        yield ContractContext(config.contracts, m.dsn, site=site), m
 
 
 def check_contracts(

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
-from deepdiff import DeepDiff
-
 from mirror.catalog.compare import compare_catalogs
 from mirror.catalog.findings import Finding
 from mirror.catalog.model import Catalog, ColumnRef, Usage
@@ -104,6 +102,10 @@ def residual_differences(expected: Catalog, actual: Catalog) -> list[str]:
     old = catalog_to_json(with_lineage(expected, None))
     new = catalog_to_json(with_lineage(actual.restrict(expected.relations), None))
     old["schemas"] = new["schemas"] = []
+    if old == new:  # the common case: no structural diff to compute (nor its library to load)
+        return []
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(old, new, view="tree")
     lines = []
     for report, levels in sorted(diff.items()):

@@ -18,8 +18,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from mirror.contracts.kinds import CheckResult, ContractContext
 from mirror.contracts.shapes import forbidden_paths
 from mirror.errors import ContractError, ObservationError
@@ -85,6 +83,8 @@ def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Lines saying how ``new`` differs from ``old``: ``+`` added, ``-`` removed, ``~`` changed."""
     if old == new:
         return []
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(old, new, ignore_order=True, view="tree", verbose_level=2)
     lines: list[str] = []
     for report, levels in diff.items():
@@ -117,9 +117,17 @@ def _resolve(document: Mapping[str, Any], node: Any) -> Any:
 
 
 def response_problems(
-    document: Mapping[str, Any], exchange: ApiExchange, forbidden: Iterable[str]
+    document: Mapping[str, Any],
+    exchange: ApiExchange,
+    forbidden: Iterable[str],
+    validators: dict[tuple[str, ...], Any] | None = None,
 ) -> list[str]:
-    """Where one real response departs from what the pinned document declares for it."""
+    """Where one real response departs from what the pinned document declares for it.
+
+    ``validators`` keeps the schema validator of each declared response between calls: many
+    exchanges answer the same operation and status, and a validator resolves its references
+    once.
+    """
     from jsonschema import Draft202012Validator
 
     status, headers, body = exchange.status, exchange.headers, exchange.body
@@ -160,8 +168,16 @@ def response_problems(
         data = json.loads(body)
     except ValueError:
         return [*problems, f"{label}: body is not JSON"]
-    schema = {**(content[media].get("schema") or {}), "components": document.get("components", {})}
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    key = (exchange.method, exchange.template, str(status), media)
+    validator = (validators or {}).get(key)
+    if validator is None:
+        schema = {
+            **(content[media].get("schema") or {}),
+            "components": document.get("components", {}),
+        }
+        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        if validators is not None:
+            validators[key] = validator
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         where = json_path(error.absolute_path)
         problems.append(f"{label}: {where}: {error.message[:200]}")
@@ -236,8 +252,9 @@ class OpenApiSnapshot:
         if answered is None:
             return CheckResult(self.name, name, detail="not observed: the site runs no app")
         problems: list[str] = []
+        validators: dict[tuple[str, ...], Any] = {}
         for exchange in answered:
-            found = response_problems(pinned, exchange, ctx.forbidden)
+            found = response_problems(pinned, exchange, ctx.forbidden, validators)
             if exchange.status >= 500 and not found:
                 # A declared server error (503) on the seeded mirror is still a failed check,
                 # never "answers as declared".

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from deepdiff import DeepDiff
 
 from mirror.sources.contract_file import FORMAT_VERSION, read_json
 from mirror.sources.json_locator import JsonDocument, dump_json, json_path
@@ -188,6 +187,10 @@ def diff_schemas(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list
     Paths below an added or removed path are folded into it.
     """
     old, new = flatten(expected), flatten(actual)
+    if old == new:  # the common case: no structural diff to compute (nor its library to load)
+        return []
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(old, new, view="tree", ignore_order=True)
     removed = sorted(
         level.path(output_format="list")[0] for level in diff.get("dictionary_item_removed", [])

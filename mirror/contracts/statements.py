@@ -93,10 +93,15 @@ def profile(serializer: str, runs: Sequence[QueryRun]) -> Profile:
     """The profile of ``runs``, one per size."""
     grouped: list[Counter[str]] = []
     seen: dict[str, Statement] = {}
+    # A statement repeated per object (what a profile looks for) is the same text each time:
+    # parsed once.
+    parsed: dict[str, Statement] = {}
     for run in runs:
         counts: Counter[str] = Counter()
         for sql in run.billig:
-            found = statement(sql)
+            if sql not in parsed:
+                parsed[sql] = statement(sql)
+            found = parsed[sql]
             seen.setdefault(found.key, found)
             counts[found.key] += 1
         grouped.append(counts)

@@ -164,8 +164,9 @@ def _cluster(
             raise ProviderError(f"cannot start a {provider} cluster from {bindir}: {exc}") from None
         yield server
     finally:
+        # The cluster is thrown away with its directory: nothing needs a checkpoint.
         for proc in running:
-            _stop_process(proc)
+            _stop_process(proc, immediate=True)
         release_cluster_memory(str(root))  # left behind only when the postmaster was killed
         shutil.rmtree(root, ignore_errors=True)
 
@@ -246,13 +247,14 @@ def _serve(
 
 
 def binaries_identity(bindir: Path) -> str:
-    """The server binaries as a cache key part: their version, where they are, size and time."""
-    postgres = bindir / "postgres"
+    """The server binaries as a cache key part: where the server program is, its size and time.
+
+    Another version is another file (an upgrade replaces it), so its status is enough; asking
+    the program for its version would start a process on every run.
+    """
+    postgres = (bindir / "postgres").resolve()
     info = postgres.stat()
-    version = subprocess.run(
-        [str(postgres), "--version"], capture_output=True, text=True, timeout=10, check=True
-    ).stdout.strip()
-    return f"{version}:{postgres}:{info.st_size}:{info.st_mtime_ns}"
+    return f"{postgres}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
 
 
 def _prepare_root(root: Path, user: pwd.struct_passwd | None) -> None:
@@ -333,8 +335,10 @@ def _exited(proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
     return lambda: proc.poll() is not None
 
 
-def _stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Fast shutdown (SIGINT), then SIGKILL of the whole process group after a grace period.
+def _stop_process(proc: subprocess.Popen[bytes], immediate: bool = False) -> None:
+    """Fast shutdown (SIGINT: a clean data directory, as the cache stores it), or with
+    ``immediate`` an immediate one (SIGQUIT: no checkpoint, for a cluster about to be removed),
+    then SIGKILL of the whole process group after a grace period.
 
     The SIGKILL of the group also runs when the wait is interrupted (a second Ctrl-C), so no
     backend outlives the postmaster whatever happens during shutdown.
@@ -342,7 +346,7 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
     try:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGQUIT if immediate else signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=15)
     finally:
