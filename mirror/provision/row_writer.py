@@ -235,6 +235,8 @@ class RowWriter:
                 yield ("const", constant - 1)
                 if 0 < constant <= 200:
                     yield ("width", int(constant))
+            for shifted in _moments_around(constant):  # a bound `sold_at < '2026-01-01'`
+                yield ("const", shifted)
         for other in mentioned:
             if other != name:
                 for delta in (0, -1, 1):
@@ -281,6 +283,21 @@ def _shifted(value: object, delta: int) -> object:
         except InvalidOperation:
             return value
     return value
+
+
+def _moments_around(constant: object) -> tuple[str, ...]:
+    """A day before and after ``constant`` when it is a date or a time stamp in ISO text (as
+    a CHECK or a partition bound spells them), else nothing."""
+    if not isinstance(constant, str):
+        return ()
+    try:
+        moment = datetime.fromisoformat(constant.strip())
+    except ValueError:
+        return ()
+    before, after = moment - timedelta(days=1), moment + timedelta(days=1)
+    if len(constant.strip()) == len("2026-01-01"):
+        return before.date().isoformat(), after.date().isoformat()
+    return before.isoformat(sep=" "), after.isoformat(sep=" ")
 
 
 def copy_text(rows: Sequence[Sequence[object]]) -> io.StringIO:

@@ -10,7 +10,8 @@ name from its record or the records it belongs to (``hidden`` on a ticket group 
 and its foreign keys point at the rows of those records. Every other column, and every other
 table, gets deterministic values made from its type (:mod:`mirror.provision.values`); identity,
 generated and defaulted columns are left to the server; rows the server refuses are retried with
-other values (:mod:`mirror.provision.row_writer`). What cannot be filled is one located warning.
+other values (:mod:`mirror.provision.row_writer`). Materialized views are refreshed over the
+seeded rows. What cannot be filled is one located warning.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def load(
     try:
         with conn.cursor() as cur:
             result = fill_tables(cur, read_seed_schema(cur), data, only)
+            stale = _refresh_materialized_views(cur, {k.schema for k in only or ()})
         conn.commit()
     except psycopg2.Error as exc:
         if conn.closed:  # the server went away; the transaction, and every row, went with it
@@ -105,7 +107,36 @@ def load(
     finally:
         if not conn.closed:
             conn.autocommit = autocommit
+    if stale:
+        result = SeedResult(result.counts, (*result.warnings, *stale))
     return result
+
+
+def _refresh_materialized_views(
+    cur: psycopg2.extensions.cursor, schemas: Collection[str]
+) -> list[SeedWarning]:
+    """Refresh the materialized views (of ``schemas``; all without) over the seeded rows, in
+    the order they were created (one over another comes after it); one that fails is left as
+    it was, with a warning."""
+    cur.execute(
+        "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class AS c"
+        " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE c.relkind = 'm' AND (cardinality(%s::text[]) = 0 OR n.nspname = ANY(%s))"
+        " ORDER BY c.oid",
+        (sorted(schemas), sorted(schemas)),
+    )
+    warnings = []
+    for key in [RelationKey(*row) for row in cur.fetchall()]:
+        cur.execute("SAVEPOINT refresh")
+        try:
+            cur.execute(f"REFRESH MATERIALIZED VIEW {key}")
+        except psycopg2.Error as exc:
+            if cur.connection.closed:
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT refresh")
+            warnings.append(SeedWarning(str(key), None, None, f"not refreshed: {_message(exc)}"))
+        cur.execute("RELEASE SAVEPOINT refresh")
+    return warnings
 
 
 def _message(exc: psycopg2.Error) -> str:
