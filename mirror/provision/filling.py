@@ -6,7 +6,9 @@ table that plays a Billig role (:mod:`mirror.provision.roles`) gets one row per 
 and its foreign keys point at the rows of the records it belongs to; any other table gets a few
 rows of values made from their types (:mod:`mirror.provision.values`). Identity, generated and
 defaulted columns are left to the server; the rows go through
-:class:`~mirror.provision.row_writer.RowWriter`. What cannot be filled is one located warning.
+:class:`~mirror.provision.row_writer.RowWriter`, are kept as far as foreign keys refer to them
+(:mod:`mirror.provision.written_rows`) and the foreign keys written NULL are set last
+(:mod:`mirror.provision.deferred_keys`). What cannot be filled is one located warning.
 """
 
 from __future__ import annotations
@@ -14,17 +16,18 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import psycopg2
-import psycopg2.extras
 
 from mirror.catalog.model import RelationKey, quote_ident
 from mirror.errors import SchemaLoadError, UsageError
 from mirror.progress import step
-from mirror.provision.roles import ancestor, lookup, means, role_of
+from mirror.provision.deferred_keys import set_deferred_keys
+from mirror.provision.roles import lookup, means, role_of
 from mirror.provision.row_writer import RowWriter
 from mirror.provision.scenarios import ROLES, Record, SeedData, reference_now
 from mirror.provision.seed_report import SeedResult, SeedWarning
 from mirror.provision.seed_tables import SeedColumn, SeedForeignKey, SeedSchema, SeedTable
 from mirror.provision.values import CannotMake, fitted, made
+from mirror.provision.written_rows import WrittenRows
 
 # Rows of a table that plays no Billig role: as many as events, within these bounds.
 _MIN_GENERIC_ROWS, _MAX_GENERIC_ROWS = 3, 20
@@ -38,11 +41,6 @@ def fill_tables(
 ) -> SeedResult:
     """Fill every table of ``schema`` (``only`` those, if given) with ``data``'s records."""
     return _Seeding(cur, schema, data, only).run()
-
-
-def _message(exc: psycopg2.Error) -> str:
-    text = exc.diag.message_primary or str(exc).strip().split("\n")[0]
-    return " ".join(text.split()) or type(exc).__name__
 
 
 def _detail(col: SeedColumn) -> str:
@@ -74,8 +72,7 @@ class _Seeding:
         self.warnings: list[SeedWarning] = []
         self.counts: dict[str, int] = {}
         self.done: set[int] = set()  # units with rows (written now or before)
-        # Per written unit: the rows written, each with its record index (None: no record).
-        self.rows: dict[int, list[tuple[int | None, dict[str, object]]]] = {}
+        self.written = WrittenRows(cur, schema, data, self.roles)
         self.patches: list[tuple[SeedTable, SeedForeignKey]] = []
         n_events = len(data.records["event"])
         self.generic_rows = max(_MIN_GENERIC_ROWS, min(n_events, _MAX_GENERIC_ROWS))
@@ -85,12 +82,6 @@ class _Seeding:
         self.warnings.append(
             SeedWarning(str(table.key), col.name if col else None, detail, message)
         )
-
-    def root(self, oid: int) -> int:
-        table = self.schema.tables.get(oid)
-        while table is not None and table.parent is not None:
-            table = self.schema.tables.get(table.parent)
-        return table.oid if table is not None else oid
 
     # ------------------------------------------------------------------ order
 
@@ -115,7 +106,7 @@ class _Seeding:
                 update(f"loading {table.key}")
                 self._unit(table, unit_oids)
                 self.done.add(table.oid)
-            self._patch()
+            set_deferred_keys(self.cur, self.written, self.patches, self.warn)
         return SeedResult(self.counts, tuple(self.warnings))
 
     def _filled(self) -> set[int]:
@@ -132,7 +123,7 @@ class _Seeding:
         hard: set[int] = set()
         soft: set[int] = set()
         for fk in table.foreign_keys:
-            target = self.root(fk.target)
+            target = self.schema.root(fk.target)
             if target == table.oid or target not in units:
                 continue
             nullable = all(not (c := table.column(n)) or not c.not_null for n in fk.columns)
@@ -159,6 +150,7 @@ class _Seeding:
                 written += self._top_up(table, units)
         except _CannotFill:
             self.cur.execute("ROLLBACK TO SAVEPOINT billig_seed")
+            self.written.forget(table.oid)
             return
         self.cur.execute("RELEASE SAVEPOINT billig_seed")
         self.counts[str(table.key)] = written
@@ -171,16 +163,12 @@ class _Seeding:
 
     def _top_up(self, root: SeedTable, units: set[int]) -> int:
         """Rows written straight into the partitions the routed rows left empty."""
-        leaves = [
-            t for t in self.schema.tables.values()
-            if not t.partitioned and t.parent is not None and self.root(t.oid) == root.oid
-        ]  # fmt: skip
         written = 0
-        for leaf in leaves:
+        for leaf in self.schema.leaves(root.oid):
             self.cur.execute(f"SELECT EXISTS (SELECT FROM {leaf.key})")
             row = self.cur.fetchone()
             if row and not row[0]:
-                before = len(self.rows.get(root.oid, []))
+                before = self.written.count(root.oid)
                 written += self._write(leaf, units, [(None, None)] * 3, into=root, start=before)
         return written
 
@@ -215,8 +203,7 @@ class _Seeding:
         ]
         bounds = [
             definition
-            for leaf in self.schema.tables.values()
-            if table.partitioned and leaf.parent is not None and self.root(leaf.oid) == table.oid
+            for leaf in (self.schema.leaves(table.oid) if table.partitioned else [])
             for name, definition in leaf.checks
             if name.startswith("the partition")
         ]
@@ -225,11 +212,12 @@ class _Seeding:
         )
         values = [[row[col.name] for col in columns] for row in rows]
         written = writer.write(values)
-        kept = self.rows.setdefault(into.oid, [])
-        for i in written:
-            kept.append(
-                (records[i][0], dict(zip((c.name for c in columns), values[i], strict=True)))
-            )
+        self.written.add(
+            into.oid,
+            [records[i][0] for i in written],
+            [col.name for col in columns],
+            [values[i] for i in written],
+        )
         for why, count in writer.dropped.items():
             self.warn(table, None, f"{count} of {len(rows)} rows left out: no values satisfy {why}")
         return len(written)
@@ -285,8 +273,8 @@ class _Seeding:
         """Values of a foreign key's columns for row ``i``."""
         nullable = all(not (c := table.column(n)) or not c.not_null for n in fk.columns)
         nothing = dict.fromkeys(fk.columns)
-        target = self.root(fk.target)
-        if target == self.root(table.oid):
+        target = self.schema.root(fk.target)
+        if target == self.schema.root(table.oid):
             if nullable:
                 self._patch_later(table, fk)
                 return nothing
@@ -305,8 +293,8 @@ class _Seeding:
             self.warn(table, col, f"could not fill (a cycle of NOT NULL foreign keys through "
                       f"{cycle}): {table.key} not seeded")  # fmt: skip
             raise _CannotFill
-        keys = self._keys(target, fk.target_columns)
-        if not keys:
+        key = self.written.key_for(target, fk.target_columns, record, i)
+        if key is None:
             if nullable:
                 return nothing
             there = self.schema.tables.get(target)
@@ -315,99 +303,11 @@ class _Seeding:
             self.warn(table, col, f"could not fill (no rows in {where} to refer to): "
                       f"{table.key} not seeded")  # fmt: skip
             raise _CannotFill
-        chosen = self._linked(target, record, keys)
-        key = chosen if chosen is not None else keys[i % len(keys)][1]
         return dict(zip(fk.columns, key, strict=True))
 
     def _patch_later(self, table: SeedTable, fk: SeedForeignKey) -> None:
         if (table, fk) not in self.patches:
             self.patches.append((table, fk))
-
-    def _linked(
-        self, target: int, record: Record | None, keys: list[tuple[int | None, tuple[object, ...]]]
-    ) -> tuple[object, ...] | None:
-        """The key of the target row of the record this row's record belongs to, if any."""
-        role = self.roles.get(target)
-        if record is None or role is None:
-            return None
-        index = ancestor(self.data, record, role)
-        if index is None:
-            return None
-        return next((key for rec, key in keys if rec == index), None)
-
-    def _keys(
-        self, target: int, columns: tuple[str, ...]
-    ) -> list[tuple[int | None, tuple[object, ...]]]:
-        """(record index, key) of the target's rows, for a foreign key to ``columns``."""
-        rows = self.rows.get(target)
-        if rows and all(c in rows[0][1] for c in columns):
-            return [(rec, tuple(row[c] for c in columns)) for rec, row in rows]
-        table = self.schema.tables.get(target)
-        if table is None:
-            return []
-        cols = ", ".join(map(quote_ident, columns))
-        present = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in columns)
-        order = "tableoid, ctid" if table.partitioned else "ctid"
-        self.cur.execute(f"SELECT {cols} FROM {table.key} WHERE {present} ORDER BY {order}")
-        fetched = self.cur.fetchall()
-        if rows and len(rows) == len(fetched) and not table.partitioned:
-            return [(rec, tuple(key)) for (rec, _), key in zip(rows, fetched, strict=True)]
-        return [(None, tuple(key)) for key in fetched]
-
-    # ------------------------------------------------------------------ foreign keys set last
-
-    def _patch(self) -> None:
-        """Set the NULL-able foreign keys written NULL first, now that their targets have rows."""
-        by_table: dict[int, list[SeedForeignKey]] = {}
-        for table, fk in self.patches:
-            if table.oid in self.counts or self.root(table.oid) in self.done:
-                by_table.setdefault(table.oid, []).append(fk)
-        for oid, fks in by_table.items():
-            table = self.schema.tables[oid]
-            self.cur.execute("SAVEPOINT billig_patch")
-            try:
-                self._patch_table(table, fks)
-            except psycopg2.Error as exc:
-                if self.cur.connection.closed:
-                    raise
-                self.cur.execute("ROLLBACK TO SAVEPOINT billig_patch")
-                for fk in fks:
-                    self.warn(table, table.column(fk.columns[0]), f"left NULL: {_message(exc)}")
-                continue
-            self.cur.execute("RELEASE SAVEPOINT billig_patch")
-
-    def _patch_table(self, table: SeedTable, fks: list[SeedForeignKey]) -> None:
-        """One UPDATE per row (an update moves the row: every key of it is set at once)."""
-        order = "tableoid, ctid" if table.partitioned else "ctid"
-        self.cur.execute(f"SELECT tableoid::int8, ctid::text FROM {table.key} ORDER BY {order}")
-        places = self.cur.fetchall()
-        rows = self.rows.get(self.root(table.oid), [])
-        role = self.roles.get(self.root(table.oid))
-        values: list[dict[str, object]] = [{} for _ in places]
-        for fk in fks:
-            target = self.root(fk.target)
-            keys = self._keys(target, fk.target_columns)
-            for j in range(len(places)):
-                if target == self.root(table.oid):  # a tree: row j under row (j - 1) // 2
-                    key = keys[(j - 1) // 2][1] if j > 0 and (j - 1) // 2 < len(keys) else None
-                else:
-                    index = rows[j][0] if j < len(rows) else None
-                    record = self.data.records[role][index] if role and index is not None else None
-                    key = self._linked(target, record, keys)
-                    if key is None and keys:
-                        key = keys[j % len(keys)][1]
-                values[j].update(zip(fk.columns, key or (None,) * len(fk.columns), strict=True))
-        names = list(dict.fromkeys(c for fk in fks for c in fk.columns))
-        casts = [table.column(c).type_name for c in names]  # type: ignore[union-attr]
-        assignments = ", ".join(
-            f"{quote_ident(c)} = %s::{t}" for c, t in zip(names, casts, strict=True)
-        )
-        psycopg2.extras.execute_batch(
-            self.cur,
-            f"UPDATE {table.key} SET {assignments} WHERE tableoid = %s AND ctid = %s::tid",
-            [(*(v.get(c) for c in names), *place) for v, place in zip(values, places, strict=True)],
-            page_size=500,
-        )
 
 
 def _columns(fk: SeedForeignKey) -> str:

@@ -95,6 +95,20 @@ class SeedSchema:
             info = self.types.get(info.base)
         return info
 
+    def root(self, oid: int) -> int:
+        """The table whose rows ``oid``'s are: a partition's partitioned table, else itself."""
+        table = self.tables.get(oid)
+        while table is not None and table.parent is not None:
+            table = self.tables.get(table.parent)
+        return table.oid if table is not None else oid
+
+    def leaves(self, oid: int) -> list[SeedTable]:
+        """The partitions that hold a partitioned table's rows (at any depth)."""
+        return [
+            t for t in self.tables.values()
+            if not t.partitioned and t.parent is not None and self.root(t.oid) == oid
+        ]  # fmt: skip
+
     def domains(self, oid: int) -> list[TypeInfo]:
         """The domains ``oid`` is, outermost first (their checks and NOT NULL apply)."""
         out, info = [], self.types.get(oid)
