@@ -57,6 +57,9 @@ class Column:
     labels: tuple[str, ...] | None = None
     # A domain column's base type (through nested domains), canonical; None where not a domain.
     base_type: str | None = None
+    # A model column only: other column types its framework reads into the same values (a
+    # Django DateTimeField reads timestamptz as it reads timestamp); canonical.
+    also_reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,13 @@ judged by what reading gives it, not by whether its declared type is spelled lik
 a field reads a column when every value the column can hold fits the field (a
 ``CharField(max_length=5)`` reads ``character(5)``, a ``CharField(max_length=20)`` a PostgreSQL
 enum whose labels are at most 20 characters long, an ``IntegerField`` a domain over
-``integer``); a model's primary key over a table without one reads the same rows (Django needs
-one, so the model names one), as does a key over a unique constraint, or a foreign key the table
-does not enforce; defaults only matter to writers; and a model need not know whether it reads a
-view. What is left is what breaks a reader: a column missing, values of another kind or longer
-than the field declares (its serializers and API schema promise that bound), NULL where the
-model declares NOT NULL, a different key.
+``integer``, a Django ``DateTimeField`` a ``timestamp`` with or without time zone); a model's
+primary key over a table without one reads the same rows (Django needs one, so the model names
+one), as does a key over a unique constraint, or a foreign key the table does not enforce;
+defaults only matter to writers; and a model need not know whether it reads a view. What is
+left is what breaks a reader: a column missing, values of another kind or longer than the field
+declares (its serializers and API schema promise that bound), NULL where the model declares NOT
+NULL, a different key.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def _compatible(finding: Finding, models: Catalog, contract: Catalog) -> bool:
         if declared is None or read is None:
             return False
         holds = read_as(read)
+        if read.type in declared.also_reads or holds in declared.also_reads:
+            return True  # the framework converts it (Django: timestamptz into a DateTimeField)
         # From what the column holds to what the model declares: a widening (or the same
         # capacity) keeps every value.
         return holds is not None and classify_type_change(holds, declared.type) is WIDENING

@@ -4,7 +4,8 @@
 ``ticket_group`` of schema ``billig``, while ``'billig.ticket_group'`` is one identifier,
 ``"billig.ticket_group"``, found in the connection's search path (``public``). Types are the
 PostgreSQL types a field reads, not the ones Django would create: a ``DateTimeField`` reads
-Billig's naive ``timestamp without time zone`` (Django would create ``timestamptz``). A Python
+Billig's naive ``timestamp without time zone`` (Django would create ``timestamptz``, which it
+reads too). A Python
 ``default=`` is not a database default, so defaults stay unknown, and a ``ForeignKey`` between
 unmanaged models is a join the site relies on (lineage), not a constraint Billig must have.
 Django cannot tell a view from a table; every relation is expected as a table, which the
@@ -39,6 +40,9 @@ _READ_AS = {
     "timestamp with time zone": "timestamp without time zone",
     "time with time zone": "time without time zone",
 }
+# Django reads both into the field's values (naive in TIME_ZONE without USE_TZ, aware with it):
+# a DateTimeField over Billig's timestamptz is Django's own mapping, never a difference.
+_ALSO_READS = {read: (created,) for created, read in _READ_AS.items()}
 
 
 def split_qualified(text: str) -> list[str] | None:
@@ -105,7 +109,15 @@ def relation_of(model: type[Model], connection: BaseDatabaseWrapper) -> Relation
         if type_ is None:
             continue
         nullable = bool(field.null) and not field.primary_key
-        columns.append(Column(field.column, type_, nullable, labels=choice_values(field)))
+        columns.append(
+            Column(
+                field.column,
+                type_,
+                nullable,
+                labels=choice_values(field),
+                also_reads=_ALSO_READS.get(type_, ()),
+            )
+        )
     return Relation(
         key=relation_key(model._meta.db_table, connection),
         kind=Kind.TABLE,
