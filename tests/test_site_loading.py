@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WHEEL_PROJECT = ROOT / "tests" / "wheel_project"
 LOAD = (
     "import sys; from pathlib import Path; from mirror.config import load_config; "
-    "from mirror.sources.site import load_site; "
+    "from mirror.sources.site_loading import load_site; "
     "site = load_site(load_config(Path(sys.argv[1]), environ={})); "
     "print(site.name, [m.name for m in site.models()])"
 )

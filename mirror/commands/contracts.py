@@ -31,7 +31,7 @@ def contract_context(
     torn down afterwards."""
     from mirror.contracts.kinds import ContractContext
     from mirror.provision.mirror import start_mirror
-    from mirror.sources.site import load_site
+    from mirror.sources.site_loading import load_site
 
     site = load_site(config)
     with (

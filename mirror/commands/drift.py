@@ -111,7 +111,7 @@ def _fixing(check: DriftCheck, config: Config, write: bool, bounds: Timeouts) ->
         updated_schema,
     )
     from mirror.drift.suggest import write_schema as rewrite
-    from mirror.sources.site import load_site
+    from mirror.sources.site_loading import load_site
 
     path = config.schema
     site = load_site(config)

@@ -31,7 +31,7 @@ def serve_site(
     from mirror.provision.mirror import start_mirror
     from mirror.secrets import redact
     from mirror.serve import BackgroundServer, base_url, bind, require_server, serve_forever
-    from mirror.sources.site import load_site
+    from mirror.sources.site_loading import load_site
 
     require_server()
     now = reference_time(now)

@@ -181,11 +181,9 @@ def diff_snapshots(expected: ShapeSnapshot, actual: ShapeSnapshot) -> list[str]:
 
 
 def diff_schemas(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
-    """One line per changed data path, via deepdiff over the flat views of both schemas.
-
-    ``- path (type)`` removed, ``+ path (type)`` added, ``~ path: attribute old → new`` changed.
-    Paths below an added or removed path are folded into it.
-    """
+    """One line per changed data path, via deepdiff over the flat views of both schemas:
+    ``- path (type)`` removed, ``+ path (type)`` added, ``~ path: attribute old → new`` changed;
+    paths below an added or removed path are folded into it."""
     old, new = flatten(expected), flatten(actual)
     if old == new:  # the common case: no structural diff to compute (nor its library to load)
         return []

@@ -234,7 +234,7 @@ def _django_table(django: detect.DjangoProject | None) -> dict[str, object] | No
 
 def _site_models(root: Path, site: str) -> list[SiteModel]:
     from mirror.config import load_config
-    from mirror.sources.site import load_site
+    from mirror.sources.site_loading import load_site
 
     config = load_config(root, overrides={"site": site})
     source = load_site(config)

@@ -18,7 +18,7 @@ from mirror.config import DjangoConfig
 from mirror.dsn import Dsn
 from mirror.errors import ConfigError
 from mirror.secrets import learn
-from mirror.sources.site import import_user_module, user_code
+from mirror.sources.user_code import import_user_module, user_code
 
 if TYPE_CHECKING:
     from django.db.models import Model
