@@ -1,6 +1,7 @@
 """A Billig schema written the way a production dump has it, not this repository's: enums,
-domains, CHECKs, a partitioned table, a composite foreign key, views over views and
-materialized views over the seeded tables (one over another). Seeded as ``billig mirror seed``
+domains, CHECKs, a partitioned table, a composite foreign key, a state enum whose default a
+view leaves out, views over views and materialized views over the seeded tables (one over
+another). Seeded as ``billig mirror seed``
 does, every table gets rows and every materialized view is refreshed over them."""
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ CREATE TABLE billig.event (
     event integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     venue integer NOT NULL REFERENCES billig.venue (venue),
     event_name text NOT NULL,
-    state billig.sale_state NOT NULL,
+    state billig.sale_state NOT NULL DEFAULT 'draft',
     sale_from timestamptz NOT NULL,
     sale_to timestamptz NOT NULL,
     CONSTRAINT event_sale_window CHECK (sale_to > sale_from)
@@ -63,7 +64,8 @@ CREATE TABLE billig.sale (
 CREATE TABLE billig.sale_old PARTITION OF billig.sale FOR VALUES FROM (MINVALUE) TO ('2026-01-01');
 CREATE TABLE billig.sale_rest PARTITION OF billig.sale DEFAULT;
 CREATE VIEW billig.event_public AS
-    SELECT event, venue, event_name, state, sale_from, sale_to FROM billig.event;
+    SELECT event, venue, event_name, state, sale_from, sale_to FROM billig.event
+     WHERE state <> 'draft';
 CREATE VIEW billig.event_web AS
     SELECT e.event, e.event_name, v.venue_name
       FROM billig.event_public e JOIN billig.venue v USING (venue);
@@ -116,6 +118,13 @@ def test_every_table_and_materialized_view_of_a_production_shaped_schema_has_row
         assert _count(conn, f"billig.{table}") > 0, table
     for view in ("event_web", "sales_per_event", "best_sellers", "web_events"):
         assert _count(conn, f"billig.{view}") > 0, view
+
+
+def test_an_enum_column_with_a_default_takes_every_label(seeded) -> None:
+    _, conn = seeded(SCHEMA)
+    with conn.cursor() as cur:
+        cur.execute("SELECT DISTINCT state::text FROM billig.event ORDER BY 1")
+        assert [row[0] for row in cur.fetchall()] == ["cancelled", "draft", "on_sale", "sold_out"]
 
 
 def test_a_materialized_view_that_cannot_be_refreshed_is_a_warning_naming_it(seeded) -> None:

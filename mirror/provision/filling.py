@@ -5,9 +5,9 @@ be NULL is written NULL first and set once its target has rows (a tree, for its 
 table that plays a Billig role (:mod:`mirror.provision.roles`) gets one row per scenario record,
 and its foreign keys point at the rows of the records it belongs to; any other table gets a few
 rows of values made from their types (:mod:`mirror.provision.values`). Identity, generated and
-defaulted columns are left to the server; the rows go through
-:class:`~mirror.provision.row_writer.RowWriter`, are kept as far as foreign keys refer to them
-(:mod:`mirror.provision.written_rows`) and the foreign keys written NULL are set last
+defaulted columns are left to the server (but enums: they take every label in turn); the rows
+go through :class:`~mirror.provision.row_writer.RowWriter`, are kept as far as foreign keys refer
+to them (:mod:`mirror.provision.written_rows`) and the foreign keys written NULL are set last
 (:mod:`mirror.provision.deferred_keys`). What cannot be filled is one located warning.
 """
 
@@ -188,7 +188,7 @@ class _Seeding:
             col for col in table.columns
             if not col.written_by_server
             and (col.name in fk_of or means(meanings, col.name)
-                 or (col.not_null and not col.has_default))
+                 or (col.not_null and not col.has_default) or self._enum(col))
         ]  # fmt: skip
         for col in columns:  # a type it cannot make stops the table before any row is built
             if col.name not in fk_of and not means(meanings, col.name):
@@ -221,6 +221,12 @@ class _Seeding:
         for why, count in writer.dropped.items():
             self.warn(table, None, f"{count} of {len(rows)} rows left out: no values satisfy {why}")
         return len(written)
+
+    def _enum(self, col: SeedColumn) -> bool:
+        """An enum column gets every label in turn, even where it has a default: a state's
+        default ('draft') is typically the one a view leaves out."""
+        info = self.schema.resolve(col.type_oid)
+        return info is not None and info.kind == "e"
 
     def _meanings(self, records: list[tuple[int | None, Record | None]]) -> dict[str, object]:
         """The values of the first record and the records it belongs to, by column name."""
