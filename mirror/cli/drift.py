@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from mirror.cli.options import contract_option, format_option
 from mirror.commands.drift import run_drift
 from mirror.report import FORMATS
 
@@ -14,13 +15,7 @@ from mirror.report import FORMATS
 @click.option(
     "--dsn", default=None, help="Production Billig database URL (default $BILLIG_PROD_DSN)."
 )
-@click.option(
-    "--contract",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Columns contract file, or a folder holding columns.json (default: [tool.billig] "
-    "contracts).",
-)
+@contract_option
 @click.option(
     "--schema",
     "schemas",
@@ -36,14 +31,7 @@ from mirror.report import FORMATS
     show_default=True,
     help="Exit 1 when a finding is at least this severe.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="Report format on stdout, and of an --output FILE given without FORMAT:.",
-)
+@format_option(FORMATS, "Report format on stdout, and of an --output FILE given without FORMAT:.")
 @click.option(
     "--output",
     "outputs",

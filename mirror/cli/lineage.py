@@ -6,26 +6,14 @@ from pathlib import Path
 
 import click
 
+from mirror.cli.options import contract_option, format_option
 from mirror.commands.lineage import FORMATS, run_lineage
 
 
 @click.command("lineage")
 @click.argument("columns", nargs=-1)
-@click.option(
-    "--contract",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Columns contract file, or a folder holding columns.json (default: [tool.billig] "
-    "contracts).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="A text tree, or a Mermaid flowchart.",
-)
+@contract_option
+@format_option(FORMATS, "A text tree, or a Mermaid flowchart.")
 @click.pass_context
 def lineage(ctx: click.Context, columns: tuple[str, ...], contract: Path | None, fmt: str) -> None:
     """Show which model fields, serializer fields and endpoints read Billig columns.

@@ -1,9 +1,10 @@
 """Options shared by several commands: where the mirror comes from, how it is seeded, which
-contracts are checked."""
+contracts are checked or read, and the report format."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,26 @@ def contracts_options(func: Any) -> Any:
         default=None,
         help="Schema DDL the mirror is loaded from (default: [tool.billig] schema).",
     )(func)
+
+
+def contract_option(func: Any) -> Any:
+    """--contract: the columns contract the commands that read production compare with."""
+    return click.option(
+        "--contract",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Columns contract file, or a folder holding columns.json (default: [tool.billig] "
+        "contracts).",
+    )(func)
+
+
+def format_option(formats: Iterable[str], help_text: str) -> Any:
+    """--format (into the argument ``fmt``), one of ``formats``, default text."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats)),
+        default="text",
+        show_default=True,
+        help=help_text,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,8 @@ from mirror.config import load_config
 from mirror.errors import EXIT_INTERRUPTED, UsageError
 
 if TYPE_CHECKING:
+    from mirror.config import Config
+    from mirror.provision.mirror import Mirror
     from mirror.provision.providers import ProviderOptions
 
 
@@ -48,21 +50,21 @@ def options_for(provider: str, dsn: str | None, image: str | None) -> ProviderOp
     return options
 
 
-def mirror_up(
-    provider: str = "auto",
-    *,
-    dsn: str | None = None,
-    image: str | None = None,
-    events: int | None = None,
-    seed: int | None = None,
-    now: datetime | None = None,
-    show_password: bool = False,
-    out: Echo = echo,
-) -> int:
-    """Start a seeded mirror and keep it until Ctrl-C (or SIGTERM), then remove everything."""
+@contextlib.contextmanager
+def started_mirror(
+    provider: str,
+    dsn: str | None,
+    image: str | None,
+    events: int | None,
+    seed: int | None,
+    now: datetime | None,
+    out: Echo,
+) -> Iterator[tuple[Mirror, Config]]:
+    """A seeded mirror as ``mirror up`` and ``mirror run`` start it (the configuration with the
+    command's options applied, SIGTERM taken as Ctrl-C, the seed's warnings shown), removed on
+    exit."""
     from mirror.provision.mirror import start_mirror
 
-    started = time.monotonic()
     now = reference_time(now)
     config = load_config(overrides={"events": events, "seed": seed})
     with (
@@ -77,6 +79,23 @@ def mirror_up(
         ) as m,
     ):
         echo_warnings(out, m.seed_warnings)
+        yield m, config
+
+
+def mirror_up(
+    provider: str = "auto",
+    *,
+    dsn: str | None = None,
+    image: str | None = None,
+    events: int | None = None,
+    seed: int | None = None,
+    now: datetime | None = None,
+    show_password: bool = False,
+    out: Echo = echo,
+) -> int:
+    """Start a seeded mirror and keep it until Ctrl-C (or SIGTERM), then remove everything."""
+    started = time.monotonic()
+    with started_mirror(provider, dsn, image, events, seed, now, out) as (m, config):
         url = m.full_url if show_password else m.masked_url.replace("+psycopg2", "")
         try:  # from here on Ctrl-C is the normal way to stop: exit 0
             out(
@@ -105,25 +124,11 @@ def mirror_run(
     out: Echo = echo,
 ) -> int:
     """Run ``command`` with ``BILLIG_MIRROR_URL`` set to a fresh seeded mirror; its exit code."""
-    from mirror.provision.mirror import start_mirror
     from mirror.provision.providers import client_bindir, run_guarded
 
     if not command:
         raise UsageError("mirror run needs a COMMAND")
-    now = reference_time(now)
-    config = load_config(overrides={"events": events, "seed": seed})
-    with (
-        sigterm_as_interrupt(),
-        start_mirror(
-            provider,
-            events=config.events,
-            seed=config.seed,
-            now=now,
-            options=options_for(provider, dsn, image),
-            schema_path=config.schema,
-        ) as m,
-    ):
-        echo_warnings(out, m.seed_warnings)
+    with started_mirror(provider, dsn, image, events, seed, now, out) as (m, _):
         url = m.dsn
         # libpq variables too, so `psql "$BILLIG_MIRROR_URL"` works even when the calling shell
         # expanded the (then unset) variable to an empty connection string.
