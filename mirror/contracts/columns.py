@@ -8,6 +8,7 @@ Catalogs are compared by the one comparator (:func:`~mirror.catalog.compare.comp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -184,6 +185,13 @@ class ColumnsSnapshot:
         detail = f"{sum(len(r.columns) for r in models)} model columns"
         if outcome.tolerated:
             detail += f", {len(outcome.tolerated)} declared difference(s) in {MODELS_POLICY_FILE}"
+        if outcome.findings:  # how to declare one that is deliberate, spelt for the first
+            first = outcome.findings[0]
+            detail += (
+                f"; a deliberate difference is declared in {MODELS_POLICY_FILE} next to "
+                f'{path.name}: {{"kind": "{first.kind}", "object": {json.dumps(first.object)}, '
+                '"reason": …, "owner": …, "expires": …}'
+            )
         return CheckResult(
             self.name,
             f"every model column is in {path.name} with a compatible type and nullability",
