@@ -60,6 +60,22 @@ class ReadOnlyLogin:
         return out
 
 
+def assert_only_reads_in_read_only_transactions(commands: list[str]) -> None:
+    """Every logged command reads, and every query runs after ``SET TRANSACTION … READ ONLY``
+    in its transaction."""
+    assert all(c.upper().startswith(_READS) for c in commands), commands
+    assert not [c for c in commands if _WRITES.search(c)]
+    read_only = False
+    for command in commands:
+        upper = command.upper()
+        if upper == "BEGIN" or upper in ("COMMIT", "ROLLBACK"):
+            read_only = False
+        elif upper.startswith("SET TRANSACTION") and upper.endswith("READ ONLY"):
+            read_only = True
+        elif upper.startswith(("SELECT", "WITH")):
+            assert read_only, command
+
+
 @pytest.fixture
 def select_only_login(billig_server: Server) -> Iterator[ReadOnlyLogin]:
     with contextlib.closing(admin(billig_server)) as conn:
@@ -135,17 +151,7 @@ def test_drift_and_snapshot_send_only_reads_inside_read_only_transactions(
     # Both runs were seen: two catalog reads, each in its own transaction.
     assert commands.count("BEGIN") == 2, commands
     assert sum("pg_catalog.format_type" in c for c in commands) == 2
-    assert all(c.upper().startswith(_READS) for c in commands), commands
-    assert not [c for c in commands if _WRITES.search(c)]
-    read_only = False
-    for command in commands:
-        upper = command.upper()
-        if upper == "BEGIN" or upper in ("COMMIT", "ROLLBACK"):
-            read_only = False
-        elif upper.startswith("SET TRANSACTION") and upper.endswith("READ ONLY"):
-            read_only = True
-        elif upper.startswith(("SELECT", "WITH")):
-            assert read_only, command
+    assert_only_reads_in_read_only_transactions(commands)
 
 
 def test_drift_data_sends_only_bounded_aggregates_inside_read_only_transactions(
@@ -165,15 +171,5 @@ def test_drift_data_sends_only_bounded_aggregates_inside_read_only_transactions(
     assert len(probes) == 2, commands  # billig.event and, through it, billig.event_lim_web
     for probe in probes:
         assert re.search(r"^SELECT count\(\*\), .* LIMIT \d+\) AS sampled$", probe), probe
-    assert all(c.upper().startswith(_READS) for c in commands), commands
-    assert not [c for c in commands if _WRITES.search(c)]
-    read_only = False
-    for command in commands:
-        upper = command.upper()
-        if upper == "BEGIN" or upper in ("COMMIT", "ROLLBACK"):
-            read_only = False
-        elif upper.startswith("SET TRANSACTION") and upper.endswith("READ ONLY"):
-            read_only = True
-        elif upper.startswith(("SELECT", "WITH")):
-            assert read_only, command
+    assert_only_reads_in_read_only_transactions(commands)
     assert sum("statement_timeout" in c for c in commands) == 2  # each read bounded alike

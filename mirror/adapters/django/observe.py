@@ -82,7 +82,7 @@ def observe_outputs(
                 instances = model._default_manager.order_by("pk")  # type: ignore[union-attr]
             else:
                 continue  # nothing to serialize: the check reports "no output observed"
-            out[name] = _serialize(name, serializer, instances, now, relations, secret)
+            out[name] = rendered_output(name, serializer, instances, now, relations, secret)
     return out
 
 
@@ -112,7 +112,7 @@ def _samples(
         try:
             given = hook(now)
         except Exception as exc:
-            raise _failure(f"{where}()", exc, exc.__traceback__, {}, secret) from None
+            raise observation_failure(f"{where}()", exc, exc.__traceback__, {}, secret) from None
         for serializer, instances in checked_samples(given, f"{where}()"):
             found.setdefault(serializer, []).extend(instances)
     return found
@@ -142,7 +142,7 @@ def checked_samples(given: Any, where: str) -> list[tuple[type[Any], list[Any]]]
     return pairs
 
 
-def _serialize(
+def rendered_output(
     name: str,
     serializer: type[Any],
     instances: Iterable[Any],
@@ -150,23 +150,30 @@ def _serialize(
     relations: Mapping[type[Model], RelationKey],
     secret: str | None,
 ) -> list[Any]:
+    """``instances`` through ``serializer`` (``now`` in its context), as the API would send them:
+    rendered by DRF's JSON renderer; what the site's code raises is an
+    :func:`observation_failure` naming ``name``."""
     from rest_framework.renderers import JSONRenderer
 
     try:
         data = serializer(instances, many=True, context={"now": now}).data
         rendered: list[Any] = json.loads(JSONRenderer().render(data))
     except Exception as exc:
-        raise _failure(name, exc, exc.__traceback__, relations, secret) from None
+        raise observation_failure(name, exc, exc.__traceback__, relations, secret) from None
     return rendered
 
 
-def _failure(
+def observation_failure(
     who: str,
     exc: BaseException,
     tb: TracebackType | None,
     relations: Mapping[type[Model], RelationKey],
     secret: str | None,
 ) -> Exception:
+    """The harness error for ``exc``, raised by site code ``who`` on the mirror (traceback
+    ``tb``): a query of something the mirror lacks names the model reading it, a failed
+    connection is :class:`~mirror.errors.DatabaseUnreachable`, any other names the row whose
+    code raised; ``secret`` is scrubbed from the message."""
     from django.db import OperationalError, ProgrammingError
 
     detail = scrub(" ".join(str(exc).split()) or type(exc).__name__, secret)

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from mirror.adapters.django.lineage import serializer_model
 from mirror.adapters.django.observe import (
     SAMPLES_HOOK,
-    _failure,
-    _serialize,
     checked_samples,
+    observation_failure,
+    rendered_output,
     site_time,
 )
 from mirror.adapters.django.project import alias_pointed_at
@@ -65,9 +65,11 @@ def measure_queries(
                     try:
                         instances = list(manager.order_by("pk")[:size])
                     except Exception as exc:  # e.g. a column the mirror lacks
-                        raise _failure(name, exc, exc.__traceback__, relations, secret) from None
+                        raise observation_failure(
+                            name, exc, exc.__traceback__, relations, secret
+                        ) from None
                 with _recording(alias) as (billig, other):
-                    _serialize(name, serializer, instances, now, relations, secret)
+                    rendered_output(name, serializer, instances, now, relations, secret)
                 runs.append(QueryRun(len(instances), tuple(billig), other[0]))
             out[name] = runs
     return out
@@ -85,7 +87,7 @@ def _hook_samples(
         try:
             given = hook(now, count=size) if _takes_count(hook) else hook(now)
         except Exception as exc:
-            raise _failure(where, exc, exc.__traceback__, {}, secret) from None
+            raise observation_failure(where, exc, exc.__traceback__, {}, secret) from None
         for serializer, instances in checked_samples(given, where):
             found[serializer] = instances
     return found
