@@ -21,16 +21,19 @@ from mirror.catalog.model import RelationKey, quote_ident
 from mirror.errors import SchemaLoadError, UsageError
 from mirror.progress import step
 from mirror.provision.deferred_keys import set_deferred_keys
-from mirror.provision.roles import lookup, means, role_of
+from mirror.provision.roles import means, role_of
+from mirror.provision.row_plan import Reference, RowPlan, column_value
 from mirror.provision.row_writer import RowWriter
 from mirror.provision.scenarios import ROLES, Record, SeedData, reference_now
 from mirror.provision.seed_report import SeedResult, SeedWarning
 from mirror.provision.seed_tables import SeedColumn, SeedForeignKey, SeedSchema, SeedTable
-from mirror.provision.values import CannotMake, fitted, made
+from mirror.provision.values import CannotMake, made
 from mirror.provision.written_rows import WrittenRows
 
 # Rows of a table that plays no Billig role: as many as events, within these bounds.
 _MIN_GENERIC_ROWS, _MAX_GENERIC_ROWS = 3, 20
+# Rows made and written at a time.
+_BATCH = 10_000
 
 
 def fill_tables(
@@ -197,10 +200,19 @@ class _Seeding:
                 except CannotMake as exc:
                     self.warn(table, col, f"could not fill ({exc}): {table.key} not seeded")
                     raise _CannotFill from None
-        rows = [
-            self._row(table, columns, fk_of, units, start + i, index, record)
-            for i, (index, record) in enumerate(records)
-        ]
+        names = [col.name for col in columns]
+        first = records[0][1] if records else None
+        plain = tuple(
+            (p, column_value(self.schema, self.data, col, first, self.ref))
+            for p, col in enumerate(columns)
+            if col.name not in fk_of
+        )
+        available = {col.name for col in columns if col.name not in fk_of}
+        references = []
+        for fk in dict.fromkeys(fk_of.values()):
+            references.append(self._reference(table, fk, units, names, available))
+            available.update(fk.columns)
+        plan = RowPlan(self.data, len(columns), plain, tuple(references))
         bounds = [
             definition
             for leaf in (self.schema.leaves(table.oid) if table.partitioned else [])
@@ -210,17 +222,20 @@ class _Seeding:
         writer = RowWriter(
             self.cur, self.schema, table, columns, frozenset(fk_of), self.ref, bounds
         )
-        values = [[row[col.name] for col in columns] for row in rows]
-        written = writer.write(values)
-        self.written.add(
-            into.oid,
-            [records[i][0] for i in written],
-            [col.name for col in columns],
-            [values[i] for i in written],
-        )
+        total = 0
+        # Rows are made, written and forgotten a batch at a time: memory stays flat.
+        for lo in range(0, len(records), _BATCH):
+            batch = records[lo : lo + _BATCH]
+            rows = [plan.row(record, start + lo + k) for k, (_, record) in enumerate(batch)]
+            written = writer.write(rows)
+            self.written.add(into.oid, [batch[k][0] for k in written], names,
+                             [rows[k] for k in written])  # fmt: skip
+            total += len(written)
         for why, count in writer.dropped.items():
-            self.warn(table, None, f"{count} of {len(rows)} rows left out: no values satisfy {why}")
-        return len(written)
+            self.warn(
+                table, None, f"{count} of {len(records)} rows left out: no values satisfy {why}"
+            )
+        return total
 
     def _enum(self, col: SeedColumn) -> bool:
         """An enum column gets every label in turn, even where it has a default: a state's
@@ -244,48 +259,26 @@ class _Seeding:
                         stack.append(self.data.records[role][index])
         return names
 
-    def _row(
-        self,
-        table: SeedTable,
-        columns: list[SeedColumn],
-        fk_of: dict[str, SeedForeignKey],
-        units: set[int],
-        i: int,
-        index: int | None,
-        record: Record | None,
-    ) -> dict[str, object]:
-        row: dict[str, object] = {}
-        for col in columns:
-            if col.name in fk_of:
-                continue
-            found, value = lookup(self.data, record, col.name)
-            ok, value = fitted(self.schema, col, value) if found else (False, None)
-            if not ok:
-                value = made(self.schema, col, self.ref, i) if col.not_null else None
-            row[col.name] = value
-        for fk in dict.fromkeys(fk_of.values()):
-            row.update(self._reference(table, fk, units, i, record, row))
-        return row
-
     def _reference(
         self,
         table: SeedTable,
         fk: SeedForeignKey,
         units: set[int],
-        i: int,
-        record: Record | None,
-        row: dict[str, object],
-    ) -> dict[str, object]:
-        """Values of a foreign key's columns for row ``i``."""
+        names: list[str],
+        available: set[str],
+    ) -> tuple[tuple[int, ...], Reference]:
+        """Where a foreign key's columns are in the row, and their values for each row."""
+        positions = tuple(names.index(c) for c in fk.columns)
         nullable = all(not (c := table.column(n)) or not c.not_null for n in fk.columns)
-        nothing = dict.fromkeys(fk.columns)
+        nothing: tuple[object, ...] = (None,) * len(fk.columns)
         target = self.schema.root(fk.target)
         if target == self.schema.root(table.oid):
             if nullable:
                 self._patch_later(table, fk)
-                return nothing
-            if all(t in row for t in fk.target_columns):  # each row refers to itself
-                return {c: row[t] for c, t in zip(fk.columns, fk.target_columns, strict=True)}
+                return positions, lambda record, i, row: nothing
+            if all(t in available for t in fk.target_columns):  # each row refers to itself
+                own = [names.index(t) for t in fk.target_columns]
+                return positions, lambda record, i, row: [row[p] for p in own]
             col = table.column(fk.columns[0])
             self.warn(table, col, f"could not fill (refers to its own table's {_columns(fk)}, "
                       f"which the server fills): {table.key} not seeded")  # fmt: skip
@@ -293,23 +286,23 @@ class _Seeding:
         if target in units and target not in self.done:
             if nullable:
                 self._patch_later(table, fk)
-                return nothing
+                return positions, lambda record, i, row: nothing
             col = table.column(fk.columns[0])
             cycle = self.schema.tables[target].key
             self.warn(table, col, f"could not fill (a cycle of NOT NULL foreign keys through "
                       f"{cycle}): {table.key} not seeded")  # fmt: skip
             raise _CannotFill
-        key = self.written.key_for(target, fk.target_columns, record, i)
-        if key is None:
+        if not self.written.keys(target, fk.target_columns).keys:
             if nullable:
-                return nothing
+                return positions, lambda record, i, row: nothing
             there = self.schema.tables.get(target)
             where = str(there.key) if there is not None else "its target"
             col = table.column(fk.columns[0])
             self.warn(table, col, f"could not fill (no rows in {where} to refer to): "
                       f"{table.key} not seeded")  # fmt: skip
             raise _CannotFill
-        return dict(zip(fk.columns, key, strict=True))
+        columns, key_for = fk.target_columns, self.written.key_for
+        return positions, lambda record, i, row: key_for(target, columns, record, i) or nothing
 
     def _patch_later(self, table: SeedTable, fk: SeedForeignKey) -> None:
         if (table, fk) not in self.patches:

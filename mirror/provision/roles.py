@@ -42,13 +42,10 @@ def role_of(table: SeedTable) -> str | None:
     return None
 
 
-def lookup(data: SeedData, record: Record | None, name: str) -> tuple[bool, object]:
-    """The value under ``name`` in the record or the records it belongs to, nearest first.
-
-    A column named after a meaning and a suffix (``price_nok``) takes that meaning's value.
-    """
+def lineage(data: SeedData, record: Record | None) -> list[Record]:
+    """The record and the records it belongs to, nearest first (none without a record)."""
     if record is None:
-        return False, None
+        return []
     chain, queue, seen = [], [record], set()
     while queue:
         current = queue.pop(0)
@@ -57,14 +54,31 @@ def lookup(data: SeedData, record: Record | None, name: str) -> tuple[bool, obje
             if (role, index) not in seen:
                 seen.add((role, index))
                 queue.append(data.records[role][index])
-    for current in chain:
+    return chain
+
+
+def place_of(chain: list[Record], name: str) -> tuple[int, str] | None:
+    """Where a column named ``name`` takes its value in ``chain``: (position, meaning), or None.
+
+    A column named after a meaning and a suffix (``price_nok``) takes that meaning's value.
+    """
+    for position, current in enumerate(chain):
         if name in current.values:
-            return True, current.values[name]
-    for current in chain:
+            return position, name
+    for position, current in enumerate(chain):
         prefixes = [k for k, v in current.values.items() if prefix_of(k, v, name)]
         if prefixes:
-            return True, current.values[max(prefixes, key=len)]
-    return False, None
+            return position, max(prefixes, key=len)
+    return None
+
+
+def lookup(data: SeedData, record: Record | None, name: str) -> tuple[bool, object]:
+    """The value under ``name`` in the record or the records it belongs to, nearest first."""
+    chain = lineage(data, record)
+    place = place_of(chain, name)
+    if place is None:
+        return False, None
+    return True, chain[place[0]].values[place[1]]
 
 
 def prefix_of(meaning: str, value: object, name: str) -> bool:

@@ -247,10 +247,15 @@ def _add_purchases(data: SeedData, rng: random.Random, ref: datetime) -> None:
 
 def _add_payment_errors(data: SeedData, rng: random.Random, ref: datetime) -> None:
     groups = data.records["ticket_group"]
-    # Price groups by ticket group, in order: a scan per error made seeding quadratic.
+    # Price groups by ticket group and the visible groups, once: a scan per error is quadratic.
     by_group: dict[int, list[int]] = {}
     for index, record in enumerate(data.records["price_group"]):
         by_group.setdefault(record.parents[0][1], []).append(index)
+    # A failed payment is for an event the site shows (a hidden one cannot be bought).
+    visible = [
+        i for i, g in enumerate(groups)
+        if not data.records["event"][g.parents[0][1]].values["hidden"]
+    ]  # fmt: skip
     for i in range(max(2, len(data.records["event"]) // 5)):
         key = f"{rng.getrandbits(128):032x}"
         error = data.add(
@@ -264,11 +269,6 @@ def _add_payment_errors(data: SeedData, rng: random.Random, ref: datetime) -> No
         )  # fmt: skip
         if i % 2 == 1:
             continue  # every other error has no price-group rows (message-only outcome)
-        # A failed payment is for an event the site shows (a hidden one cannot be bought).
-        visible = [
-            i for i, g in enumerate(groups)
-            if not data.records["event"][g.parents[0][1]].values["hidden"]
-        ]  # fmt: skip
         if not visible:
             continue
         for price in by_group.get(visible[rng.randrange(len(visible))], ()):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from mirror.provision.seed_tables import SeedColumn, SeedSchema, TypeInfo
 
@@ -36,11 +38,20 @@ def limits(column: SeedColumn, schema: SeedSchema) -> tuple[int | None, int | No
 
 def made(schema: SeedSchema, column: SeedColumn, ref: datetime, i: int) -> object:
     """The value of row ``i`` for ``column``."""
+    return maker(schema, column, ref)(i)
+
+
+def maker(schema: SeedSchema, column: SeedColumn, ref: datetime) -> Callable[[int], object]:
+    """``made`` for one column, its type and limits read once: the value of row ``i``."""
     info = schema.resolve(column.type_oid)
-    if info is None:
-        raise CannotMake(f"the seed makes no values of type {column.type_name}")
     length, precision, scale = limits(column, schema)
-    return _value(schema, info, column.name, length, precision, scale, ref, i)
+
+    def value(i: int) -> object:
+        if info is None:
+            raise CannotMake(f"the seed makes no values of type {column.type_name}")
+        return _value(schema, info, column.name, length, precision, scale, ref, i)
+
+    return value
 
 
 def _value(
@@ -158,13 +169,29 @@ def _quoted(text: str) -> str:
 
 def fitted(schema: SeedSchema, column: SeedColumn, value: object) -> tuple[bool, object]:
     """A record's value as ``column`` can hold it: (True, value) or (False, None) when it cannot."""
-    if value is None:
-        return not column.not_null, None
+    return fitter(schema, column)(value)
+
+
+def fitter(schema: SeedSchema, column: SeedColumn) -> Callable[[object], tuple[bool, object]]:
+    """``fitted`` for one column, its type and limits read once."""
     info = schema.resolve(column.type_oid)
+    length, precision, scale = limits(column, schema)
+    return partial(_fit, info, column.not_null, length, precision, scale)
+
+
+def _fit(
+    info: TypeInfo | None,
+    not_null: bool,
+    length: int | None,
+    precision: int | None,
+    scale: int | None,
+    value: object,
+) -> tuple[bool, object]:
+    if value is None:
+        return not not_null, None
     if info is None:
         return False, None
     type_name = info.name
-    length, precision, scale = limits(column, schema)
     if info.kind == "e":
         return (value in info.labels, value)
     if isinstance(value, bool):
