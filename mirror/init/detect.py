@@ -25,6 +25,7 @@ from pathlib import Path
 from mirror.catalog.model import RelationKey
 from mirror.config import DjangoConfig
 from mirror.errors import ConfigError
+from mirror.sources.user_code import user_code
 
 # Folders that hold no project source: virtualenvs, caches, build output, other tools' trees.
 SKIPPED_FOLDERS = frozenset(
@@ -167,7 +168,8 @@ def inspect_django(
 
     unmanaged = [m for m in apps.get_models() if not m._meta.managed and not m._meta.proxy]
     if database is None:
-        routed = Counter(router.db_for_read(m) for m in unmanaged)
+        with user_code("DATABASE_ROUTERS (db_for_read)"):
+            routed = Counter(router.db_for_read(m) for m in unmanaged)
         routed.pop(None, None)
         routed.pop(DEFAULT_DB_ALIAS, None)
         if not routed:
@@ -214,12 +216,23 @@ def _setup(root: Path, settings: str) -> None:
             f"DJANGO_SETTINGS_MODULE is {configured!r} but the project's settings are "
             f"{settings!r}; unset it or pass --settings {configured}"
         )
-    try:
-        django.setup()
-    except ImportError as exc:
-        raise ConfigError(
-            f"cannot set up Django with {settings!r} (from {folder}): {exc}"
-        ) from None
+    from mirror.adapters.django.project import learn_from_failure, learn_passwords
+
+    # The settings and apps are the project's code: whatever they raise (sys.exit() too) is a
+    # usage error naming them, its passwords masked, never an internal error or a silent exit.
+    with user_code(f"Django settings module {settings!r} (or its INSTALLED_APPS)"):
+        try:
+            django.setup()
+        except ImportError as exc:
+            raise ConfigError(
+                f"cannot set up Django with {settings!r} (from {folder}): {exc}"
+            ) from None
+        except BaseException as exc:
+            learn_from_failure(exc, settings)
+            raise
+        from django.conf import settings as django_settings
+
+        learn_passwords({k: getattr(django_settings, k) for k in dir(django_settings)})
 
 
 def _module_name(root: Path, path: Path) -> str:

@@ -91,15 +91,19 @@ def concrete_fields(model: type[Model]) -> list[Field[Any, Any]]:
     return [f for f in model._meta.concrete_fields if getattr(f, "column", None)]
 
 
-def primary_key_columns(model: type[Model]) -> tuple[str, ...]:
+def primary_key_fields(model: type[Model]) -> list[Field[Any, Any]]:
+    """The fields of the model's primary key: one, or those of a ``CompositePrimaryKey``."""
     pk = model._meta.pk
     if pk is None:
-        return ()
-    parts = getattr(pk, "fields", None)  # a CompositePrimaryKey
-    if parts is not None:
-        by_name = {f.name: f for f in model._meta.concrete_fields}
-        return tuple(by_name[name].column for name in parts if name in by_name)
-    return (pk.column,)
+        return []
+    parts = getattr(pk, "fields", None)  # a CompositePrimaryKey: its fields (or their names)
+    if parts is None:
+        return [pk]
+    return [model._meta.get_field(p) if isinstance(p, str) else p for p in parts]
+
+
+def primary_key_columns(model: type[Model]) -> tuple[str, ...]:
+    return tuple(f.column for f in primary_key_fields(model))
 
 
 def relation_of(model: type[Model], connection: BaseDatabaseWrapper) -> Relation:

@@ -22,6 +22,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mirror.adapters.django.lineage import serializer_model
+from mirror.adapters.django.models import primary_key_fields
 from mirror.adapters.django.project import alias_pointed_at
 from mirror.catalog.model import RelationKey
 from mirror.errors import ConfigError, DatabaseUnreachable, ObservationError
@@ -236,16 +237,10 @@ def _raising_row(tb: TracebackType | None, relations: Mapping[type[Model], Relat
 
 
 def _row(instance: Any) -> str:
-    meta = instance._meta
-    pk = meta.pk
-    parts = getattr(pk, "fields", None)
-    if parts is not None:
-        cols = ", ".join(
-            f"{meta.get_field(p).column}={getattr(instance, meta.get_field(p).attname)!r}"
-            for p in parts
-        )
-        return f"{type(instance).__name__} row {cols}"
-    return f"{type(instance).__name__} row {pk.column}={instance.pk!r}"
+    cols = ", ".join(
+        f"{f.column}={getattr(instance, f.attname)!r}" for f in primary_key_fields(type(instance))
+    )
+    return f"{type(instance).__name__} row {cols}"
 
 
 def _queried_model(tb: TracebackType | None) -> type[Any] | None:

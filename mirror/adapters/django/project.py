@@ -104,7 +104,7 @@ def _load_settings(module: str, folder: str) -> None:
                     f"cannot import the Django settings {module!r} (from {folder}): {exc}; "
                     "[tool.billig.django] path names the folder holding manage.py"
                 ) from None
-            _learn_from_failure(exc, module)
+            learn_from_failure(exc, module)
             raise
         finally:
             del os.environ["DJANGO_SETTINGS_MODULE"]
@@ -127,11 +127,17 @@ def learn_passwords(namespace: Mapping[str, Any]) -> None:
     learn(*found)
 
 
-def _learn_from_failure(exc: BaseException, module: str) -> None:
+def learn_from_failure(exc: BaseException, module: str) -> None:
+    """The passwords of settings module ``module`` as far as it ran before raising ``exc``:
+    of every module of its package being imported (``config/settings/__init__.py`` doing
+    ``from .base import *``, the ``base.py`` that raised) and every other module-level frame."""
+    package = module.split(".")[0]
     tb = exc.__traceback__
     while tb is not None:
-        if tb.tb_frame.f_globals.get("__name__") == module:
-            learn_passwords(tb.tb_frame.f_globals)
+        frame = tb.tb_frame
+        name = str(frame.f_globals.get("__name__", ""))
+        if name == package or name.startswith(package + ".") or frame.f_code.co_name == "<module>":
+            learn_passwords(frame.f_globals)
         tb = tb.tb_next
 
 
@@ -144,11 +150,12 @@ def billig_models(alias: str) -> list[type[Model]]:
     from django.apps import apps
     from django.db import router
 
-    return [
-        model
-        for model in apps.get_models()
-        if not model._meta.proxy and router.db_for_read(model) == alias
-    ]
+    with user_code("DATABASE_ROUTERS (db_for_read)"):
+        return [
+            model
+            for model in apps.get_models()
+            if not model._meta.proxy and router.db_for_read(model) == alias
+        ]
 
 
 def database_settings(dsn: str, *, read_only: bool) -> dict[str, Any]:
