@@ -108,6 +108,20 @@ BROKEN_SITES = {
         "SOURCE = Site(Base)\n",
         "observe() returned str 'abc': expected a list of outputs for 'Web'",
     ),
+    "queries-raises": (
+        "class Site(MySite):\n"
+        "    def queries(self, database, now, sizes):\n"
+        "        raise LookupError('no engine')\n\n"
+        "SOURCE = Site(Base)\n",
+        "site brokensite:SOURCE: queries() raised LookupError: no engine",
+    ),
+    "queries-counts": (
+        "class Site(MySite):\n"
+        "    def queries(self, database, now, sizes):\n"
+        "        return {'Web': [3, 30]}\n\n"
+        "SOURCE = Site(Base)\n",
+        "queries() returned int 3: expected QueryRun(objects, billig, other) items",
+    ),
     "observe-raises": (
         "class Site(MySite):\n"
         "    def shapes(self):\n"

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from mirror.catalog.model import Catalog, Column, ColumnRef, Relation, RelationKey, Usage
-from mirror.sources.site import ApiExchange, SiteModel, SiteSource
+from mirror.sources.site import ApiExchange, QueryRun, SiteModel, SiteSource
 from mirror.sources.user_code import SiteError, user_code
 
 T = TypeVar("T")
@@ -68,6 +68,15 @@ class CheckedSite:
 
     def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
         return self._call("observe", _optional(_outputs), database, now)
+
+    def queries(
+        self, database: str, now: datetime, sizes: Sequence[int]
+    ) -> Mapping[str, Sequence[QueryRun]] | None:
+        """Optional (see :class:`~mirror.sources.site.QueriedSite`): None where the site has no
+        such capability."""
+        if not hasattr(self.inner, "queries"):
+            return None
+        return self._call("queries", _optional(_query_runs), database, now, sizes)
 
     def openapi(self) -> Mapping[str, Any] | None:
         return self._call("openapi", _optional(_document))
@@ -213,6 +222,23 @@ def _outputs(value: Any, what: str) -> Mapping[str, Sequence[Any]]:
         if not isinstance(items, (list, tuple)):
             raise _wrong(what, items, f"a list of outputs for {name!r}")
     return _json(value, what, "output")
+
+
+def _query_runs(value: Any, what: str) -> Mapping[str, Sequence[QueryRun]]:
+    for name, runs in _mapping(value, what, "a mapping of serializer names to lists").items():
+        _text(name, what)
+        if isinstance(runs, (str, Mapping)) or not isinstance(runs, Sequence):
+            raise _wrong(what, runs, f"a list of QueryRun for {name!r}")
+        for run in runs:
+            if not (
+                isinstance(run, QueryRun)
+                and type(run.objects) is int
+                and type(run.other) is int
+                and isinstance(run.billig, (tuple, list))
+            ):
+                raise _wrong(what, run, "QueryRun(objects, billig, other) items")
+            _texts(run.billig, what, "QueryRun.billig, statements")
+    return value
 
 
 def _document(value: Any, what: str) -> Mapping[str, Any]:
