@@ -1,4 +1,4 @@
-"""``billig mirror up|run|seed``: throwaway, seeded PostgreSQL mirrors of Billig."""
+"""``billig mirror up|run|seed|cache clear``: throwaway, seeded PostgreSQL mirrors of Billig."""
 
 from __future__ import annotations
 
