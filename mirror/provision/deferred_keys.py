@@ -69,13 +69,14 @@ def _set_keys(
     for fk in fks:
         target = written.schema.root(fk.target)
         keys = written.keys(target, fk.target_columns).keys
+        linked = written.referrer(target, fk.target_columns) if keys else None
         for j in range(len(places)):
+            key: tuple[object, ...] | None = None
             if target == unit:  # a tree: row j under row (j - 1) // 2
                 key = keys[(j - 1) // 2] if j > 0 and (j - 1) // 2 < len(keys) else None
-            else:
+            elif linked is not None:
                 index = written.record_at(unit, j)
-                record = records[index] if index is not None and records else None
-                key = written.key_for(target, fk.target_columns, record, j)
+                key = linked(records[index] if index is not None and records else None, j)
             values[j].update(zip(fk.columns, key or (None,) * len(fk.columns), strict=True))
     names = list(dict.fromkeys(c for fk in fks for c in fk.columns))
     casts = [table.column(c).type_name for c in names]  # type: ignore[union-attr]

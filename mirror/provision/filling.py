@@ -202,17 +202,18 @@ class _Seeding:
                     raise _CannotFill from None
         names = [col.name for col in columns]
         first = records[0][1] if records else None
-        plain = tuple(
-            (p, column_value(self.schema, self.data, col, first, self.ref))
-            for p, col in enumerate(columns)
-            if col.name not in fk_of
-        )
+        plain, depth = [], 0
+        for position, col in enumerate(columns):
+            if col.name not in fk_of:
+                needs, value = column_value(self.schema, self.data, col, first, self.ref)
+                plain.append((position, value))
+                depth = max(depth, needs)
         available = {col.name for col in columns if col.name not in fk_of}
         references = []
         for fk in dict.fromkeys(fk_of.values()):
             references.append(self._reference(table, fk, units, names, available))
             available.update(fk.columns)
-        plan = RowPlan(self.data, len(columns), plain, tuple(references))
+        plan = RowPlan(self.data, len(columns), tuple(plain), tuple(references), depth)
         bounds = [
             definition
             for leaf in (self.schema.leaves(table.oid) if table.partitioned else [])
@@ -301,8 +302,8 @@ class _Seeding:
             self.warn(table, col, f"could not fill (no rows in {where} to refer to): "
                       f"{table.key} not seeded")  # fmt: skip
             raise _CannotFill
-        columns, key_for = fk.target_columns, self.written.key_for
-        return positions, lambda record, i, row: key_for(target, columns, record, i) or nothing
+        key = self.written.referrer(target, fk.target_columns)
+        return positions, lambda record, i, row: key(record, i)
 
     def _patch_later(self, table: SeedTable, fk: SeedForeignKey) -> None:
         if (table, fk) not in self.patches:

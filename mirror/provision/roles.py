@@ -42,12 +42,16 @@ def role_of(table: SeedTable) -> str | None:
     return None
 
 
-def lineage(data: SeedData, record: Record | None) -> list[Record]:
-    """The record and the records it belongs to, nearest first (none without a record)."""
+def lineage(data: SeedData, record: Record | None, depth: int | None = None) -> list[Record]:
+    """The record and the records it belongs to, nearest first (none without a record); the
+    first ``depth`` of them, if given."""
     if record is None:
         return []
-    chain, queue, seen = [], [record], set()
-    while queue:
+    if depth == 1:
+        return [record]
+    chain: list[Record] = []
+    queue, seen = [record], set()
+    while queue and (depth is None or len(chain) < depth):
         current = queue.pop(0)
         chain.append(current)
         for role, index in current.parents:

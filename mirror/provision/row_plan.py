@@ -38,8 +38,10 @@ class RowPlan:
     values: tuple[tuple[int, ColumnValue], ...]  # (position, value) of each other column
     references: tuple[tuple[tuple[int, ...], Reference], ...]  # (positions, reference) per key
 
+    depth: int  # how many records of a row's lineage its values come from
+
     def row(self, record: Record | None, i: int) -> list[object]:
-        chain = lineage(self.data, record)
+        chain = lineage(self.data, record, self.depth) if self.depth else []
         row: list[object] = [None] * self.width
         for position, value in self.values:
             row[position] = value(chain, i)
@@ -55,14 +57,17 @@ def column_value(
     column: SeedColumn,
     first: Record | None,
     ref: datetime,
-) -> ColumnValue:
-    """The value of ``column`` in each row, its place in the records found on ``first``."""
+) -> tuple[int, ColumnValue]:
+    """How many records of a row's lineage ``column`` needs, and its value in each row; its
+    place in the records is found on ``first``."""
     fit = fitter(schema, column)
     make = maker(schema, column, ref)
     place = place_of(lineage(data, first), column.name) if first is not None else None
+    if place is None:
+        return 0, (lambda chain, i: make(i)) if column.not_null else (lambda chain, i: None)
 
     def value(chain: list[Record], i: int) -> object:
-        if place is not None and chain:
+        if chain:
             position, name = place
             found = (
                 chain[position].values.get(name, _MISSING) if position < len(chain) else _MISSING
@@ -76,4 +81,4 @@ def column_value(
                     return fitted
         return make(i) if column.not_null else None
 
-    return value
+    return place[0] + 1, value

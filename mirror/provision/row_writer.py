@@ -312,9 +312,15 @@ def copy_text(rows: Sequence[Sequence[object]]) -> io.StringIO:
 def _copy_value(value: object) -> str:
     if value is None:
         return "\\N"
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is int or kind is Decimal:  # most values, and nothing to escape in them
+        return str(value)
+    if kind is bool:
         return "t" if value else "f"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        return text.replace("\r", "\\r")
+    return text

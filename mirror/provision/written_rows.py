@@ -10,7 +10,7 @@ number: a dictionary look-up or an index, whatever the number of rows. Keys the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import psycopg2
@@ -21,6 +21,7 @@ from mirror.provision.scenarios import Record, SeedData
 from mirror.provision.seed_tables import SeedSchema
 
 Key = tuple[object, ...]
+Referrer = Callable[[Record | None, int], Key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +93,21 @@ class WrittenRows:
             cached = self._keys[(target, columns)] = self._read(target, columns)
         return cached
 
-    def key_for(
-        self, target: int, columns: tuple[str, ...], record: Record | None, i: int
-    ) -> Key | None:
-        """The key row ``i`` (of ``record``) refers to in ``target``; None: it has no rows."""
+    def referrer(self, target: int, columns: tuple[str, ...]) -> Referrer:
+        """The key row ``i`` (of a record) refers to in ``target``, which has rows and whose
+        rows stay as they are while the referrer is used."""
         found = self.keys(target, columns)
-        if not found.keys:
-            return None
         role = self.roles.get(target)
-        if record is not None and role is not None:
-            index = ancestor(self.data, record, role)
-            if index is not None and (key := found.by_record.get(index)) is not None:
-                return key
-        return found.keys[i % len(found.keys)]
+        data, count = self.data, len(found.keys)
+
+        def key(record: Record | None, i: int) -> Key:
+            if record is not None and role is not None:
+                index = ancestor(data, record, role)
+                if index is not None and (linked := found.by_record.get(index)) is not None:
+                    return linked
+            return found.keys[i % count]
+
+        return key
 
     def _read(self, target: int, columns: tuple[str, ...]) -> TargetKeys:
         records = self._records.get(target, [])

@@ -204,10 +204,6 @@ def test_1950_renamed_tables_with_the_same_columns_are_each_missing_not_guessed(
     }
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="known regression: the schema-driven seed takes over 200 s for 50,000 events (was 8 s)",
-)
 def test_seeding_50000_events(fresh_database: URL, figure: Figure) -> None:
     run = billig_measured("mirror", "seed", "--dsn", full(fresh_database), "--events", str(EVENTS))
     _note(figure, f"mirror seed --events {EVENTS}", run)
