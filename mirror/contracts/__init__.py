@@ -1,1 +1,2 @@
-"""Snapshot kinds (columns, shapes, OpenAPI) and the contract checks over them."""
+"""Snapshot kinds (columns, shapes, OpenAPI, statements per serializer) and the contract checks
+over them."""

@@ -1,1 +1,1 @@
-"""The drift check of production against the columns contract: check, policy, suggest."""
+"""The drift check of production against the columns contract: check, policy, data, suggest."""
