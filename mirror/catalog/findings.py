@@ -65,6 +65,7 @@ class FindingKind(StrEnum):
     # Production's rows against the site's assumptions (drift --data): counts, never values.
     DATA_NULLS = "data_nulls"
     DATA_OUTSIDE_LABELS = "data_outside_labels"
+    DATA_OUTSIDE_CHOICES = "data_outside_choices"
     DATA_ASSERTION = "data_assertion"
 
 

@@ -148,6 +148,9 @@ class Usage:
     fields: tuple[str, ...] = ()  # serializer fields, e.g. "BilligEvent.ticket_groups[].name"
     endpoints: tuple[str, ...] = ()  # e.g. "GET /billig/events"
     requires_not_null: bool = False  # some reader declares the value non-null
+    # The only values the readers allow (their fields' choices, those of every reader at
+    # once); None: any value. Strings and integers, as the fields declare them.
+    choices: tuple[str | int, ...] | None = None
 
     @property
     def read(self) -> bool:

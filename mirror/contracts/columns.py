@@ -94,8 +94,20 @@ def lineage_changes(
             parts += [f"- {label[:-1]} {r}" for r in sorted(before - after)]
         if old.requires_not_null != new.requires_not_null:
             parts.append(f"requires_not_null {old.requires_not_null} → {new.requires_not_null}")
+        if old.choices is None or new.choices is None:
+            if old.choices != new.choices:
+                parts.append(f"choices {_choices(old.choices)} → {_choices(new.choices)}")
+        elif old.choices != new.choices:
+            parts += [f"+ choice {v!r}" for v in new.choices if v not in old.choices]
+            parts += [f"- choice {v!r}" for v in old.choices if v not in new.choices]
+            if set(old.choices) == set(new.choices):
+                parts.append("choices reordered")
         lines.append(f"lineage of {ref}: " + "; ".join(parts))
     return lines
+
+
+def _choices(values: tuple[str | int, ...] | None) -> str:
+    return "any value" if values is None else f"{len(values)} value(s)"
 
 
 def residual_differences(expected: Catalog, actual: Catalog) -> list[str]:

@@ -3,25 +3,37 @@
 The catalog says what a column may hold; the rows say what it does. For the contracted columns
 the site reads, this asks production, in counts only, where an assumption of the site's code is
 broken: NULLs in a column a reader declares non-null while the catalog does not promise NOT NULL
-(a nullable column, a view column whose nullability is unknown or derived nullable), and values
-outside the enum labels the contract pins. One aggregate statement per relation, in the drift
-check's kind of session (read-only, the same timeouts); a relation is read at most
-:data:`SAMPLE_ROWS` rows, a larger table sampled (``TABLESAMPLE SYSTEM``). No row value is ever
-fetched: only ``count(*)`` results leave the server, so no value can reach any report.
+(a nullable column, a view column whose nullability is unknown or derived nullable), values
+outside the enum labels the contract pins or outside the choices its readers allow (pinned in
+the contract's lineage), and rows breaking the assertions the site declares. One aggregate
+statement per relation, in the drift check's kind of session (read-only, the same timeouts); a
+relation is read at most :data:`SAMPLE_ROWS` rows, a larger table sampled (``TABLESAMPLE
+SYSTEM``). No row value is ever fetched: only ``count(*)`` results leave the server, so no value
+can reach any report.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mirror.catalog.findings import Finding, FindingKind, Severity
-from mirror.catalog.model import Catalog, ColumnRef, Kind, RelationKey, Usage, quote_ident
+from mirror.catalog.model import (
+    Catalog,
+    Column,
+    ColumnRef,
+    Kind,
+    RelationKey,
+    Usage,
+    quote_ident,
+)
 from mirror.drift.assertions import Assertion
 from mirror.sources.read_session import Target, Timeouts, read_session
 
 SAMPLE_ROWS = 100_000  # rows read per relation at most
+_NUMERIC = re.compile(r"(smallint|integer|bigint|real|double precision|numeric(\(.*\))?)")
 _SAMPLED_KINDS = frozenset({Kind.TABLE, Kind.PARTITIONED_TABLE, Kind.MATERIALIZED_VIEW})
 _SIZES = """
 SELECT n.nspname::text, c.relname::text, c.reltuples::float8
@@ -100,6 +112,9 @@ def plan_probes(
                         "outside the enum labels the contract pins",
                     )
                 )
+            if usage.choices is not None and not now.type.endswith("[]"):
+                # Typed as production has it now, so that the comparison always parses.
+                probes.append(_choices_probe(now, usage, f"choices_{len(probes)}"))
     for assertion in assertions:
         if actual.get(assertion.relation) is None:
             continue  # a missing relation is a catalog finding already
@@ -119,6 +134,28 @@ def plan_probes(
             )
         )
     return {key: probes for key, probes in plan.items() if probes}
+
+
+def _choices_probe(col: Column, usage: Usage, param: str) -> Probe:
+    """Rows whose value is none of the readers' choices. Integer choices over a numeric
+    column compare as numbers (``1.00`` is the choice ``1``); anything else compares as
+    PostgreSQL prints the value, which is what Django reads from a text column."""
+    choices = usage.choices or ()
+    name = _ident(col.name)
+    numeric = _NUMERIC.fullmatch(col.base_type or col.type) is not None
+    if numeric and all(isinstance(v, int) for v in choices):
+        condition, values = f"{name} <> ALL (%({param})s::numeric[])", list(choices)
+    else:
+        condition, values = f"{name}::text <> ALL (%({param})s::text[])", [str(v) for v in choices]
+    return Probe(
+        FindingKind.DATA_OUTSIDE_CHOICES,
+        col.name,
+        (col.name,),
+        condition,
+        {param: values},
+        usage,
+        f"outside the {len(choices)} choice(s) its readers allow",
+    )
 
 
 def probe_statement(key: RelationKey, kind: Kind, probes: list[Probe], reltuples: float) -> str:
@@ -210,7 +247,7 @@ def _finding(key: RelationKey, probe: Probe, count: int, total: int, sampled: bo
         key.schema,
         key.name,
         probe.column,
-        f"no {probe.what} value",
+        "no NULL" if probe.kind is FindingKind.DATA_NULLS else f"no value {probe.what}",
         rows,
         f"column {ref}: {rows} hold a value {probe.what}"
         if probe.kind is not FindingKind.DATA_NULLS

@@ -95,11 +95,11 @@ def catalog_to_json(catalog: Catalog) -> dict[str, Any]:
                 {"columns": list(c.columns), "definition": c.definition} for c in rel.checks
             ]
         relations.append(document)
-    # A contract that pins no enum, domain or CHECK keeps the first format, byte for byte.
+    # A contract that pins no enum, domain, CHECK or choices keeps the first format, byte for byte.
     types = any(
         rel.checks or any(c.labels is not None or c.base_type is not None for c in rel.columns)
         for rel in catalog
-    )
+    ) or any(u.choices is not None for u in (catalog.lineage or {}).values())
     return {
         "format_version": TYPES_FORMAT_VERSION if types else FORMAT_VERSION,
         "lineage": has_lineage,
@@ -120,6 +120,8 @@ def _usage_to_json(usage: Usage) -> dict[str, Any]:
             out[key] = sorted(set(values))
     if usage.requires_not_null:
         out["requires_not_null"] = True
+    if usage.choices is not None:
+        out["choices"] = list(usage.choices)
     return out
 
 

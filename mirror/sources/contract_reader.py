@@ -32,8 +32,9 @@ from mirror.sources.json_locator import JsonDocument, JsonPath
 FORMAT_VERSION = 1
 UNKNOWN = "unknown"  # nullability of view columns the analysis could not follow
 EXPRESSION = "expression"  # origin of a computed view column
-# The columns contract's version that pins enum labels, domain base types and CHECK
-# constraints; a contract without any of them stays at FORMAT_VERSION, byte for byte.
+# The columns contract's version that pins enum labels, domain base types, CHECK constraints
+# and the readers' choices; a contract without any of them stays at FORMAT_VERSION, byte for
+# byte.
 TYPES_FORMAT_VERSION = 2
 READABLE_VERSIONS = (FORMAT_VERSION, TYPES_FORMAT_VERSION)
 
@@ -305,7 +306,8 @@ class _ContractReader:
         return Origin(ColumnRef(*parts))
 
     def usage(self, value: Any, where: JsonPath) -> Usage:
-        data = self.obj(value, where, frozenset(), _LINEAGE_KEYS)
+        allowed = _LINEAGE_KEYS | {"choices"} if self.types else _LINEAGE_KEYS
+        data = self.obj(value, where, frozenset(), allowed)
         return Usage(
             models=self.strings(data.get("models", []), (*where, "models")),
             fields=self.strings(data.get("fields", []), (*where, "fields")),
@@ -313,7 +315,23 @@ class _ContractReader:
             requires_not_null=self.boolean(
                 data.get("requires_not_null", False), (*where, "requires_not_null")
             ),
+            choices=self.choices(data["choices"], (*where, "choices"))
+            if "choices" in data
+            else None,
         )
+
+    def choices(self, value: Any, where: JsonPath) -> tuple[str | int, ...]:
+        """The values the readers allow: strings (the empty one included) and integers."""
+        items = self.array(value, where)
+        for i, item in enumerate(items):
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                got = _json_type(item)
+                raise self.fail((*where, i), f"expected a string or an integer, got {got}")
+            if isinstance(item, str) and self.escaped:
+                self.text(item, (*where, i))
+        if len(set(items)) < len(items):
+            raise self.fail(where, "a value is listed twice")
+        return tuple(items)
 
     def foreign_key(self, value: Any, where: JsonPath, names: Set[str]) -> ForeignKey:
         fk = self.obj(value, where, _FK_KEYS)

@@ -156,21 +156,39 @@ def reaches_billig(
 # --------------------------------------------------------------------------- models and all
 
 
+@dataclass(frozen=True, slots=True)
+class ModelReads:
+    """The model fields reading one column, whether one declares it non-null, and the only
+    values they allow (None: any)."""
+
+    names: tuple[str, ...] = ()
+    not_null: bool = False
+    choices: tuple[str | int, ...] | None = None
+
+    def add(self, name: str, not_null: bool, choices: tuple[str | int, ...] | None) -> ModelReads:
+        if choices is None:
+            choices = self.choices
+        elif self.choices is not None:
+            # A value breaks a reader when that reader does not allow it: keep what all allow.
+            kept = set(choices)
+            choices = tuple(v for v in self.choices if v in kept)
+        return ModelReads((*self.names, name), self.not_null or not_null, choices)
+
+
 def model_reads(
     models: Sequence[type[Model]], relations: Mapping[type[Model], RelationKey]
-) -> dict[ColumnRef, tuple[list[str], bool]]:
-    """Per column: the model fields reading it (``BilligPriceGroup.price``), and whether one
-    of them declares it non-null."""
-    from mirror.adapters.django.models import concrete_fields
+) -> dict[ColumnRef, ModelReads]:
+    """Per column: the model fields reading it (``BilligPriceGroup.price``), whether one of
+    them declares it non-null, and the values their ``choices`` allow."""
+    from mirror.adapters.django.models import allowed_values, concrete_fields
 
-    out: dict[ColumnRef, tuple[list[str], bool]] = {}
+    out: dict[ColumnRef, ModelReads] = {}
     for model in models:
         key = relations[model]
         for f in concrete_fields(model):
             ref = ColumnRef(key.schema, key.name, f.column)
-            names, not_null = out.get(ref, ([], False))
-            names.append(f"{model.__name__}.{f.name}")
-            out[ref] = (names, not_null or not f.null)
+            name = f"{model.__name__}.{f.name}"
+            out[ref] = out.get(ref, ModelReads()).add(name, not f.null, allowed_values(f))
     return out
 
 
@@ -204,7 +222,7 @@ def site_lineage(
             emitted_by.setdefault(name, set()).add(endpoint)
     by_model = model_reads(models, relations)
     fields: dict[ColumnRef, set[str]] = {}
-    not_null: set[ColumnRef] = {ref for ref, (_, required) in by_model.items() if required}
+    not_null: set[ColumnRef] = {ref for ref, reads in by_model.items() if reads.not_null}
     for name, serializer in serializers.items():
         for reads in serializer_reads(name, serializer, relations):
             for ref in reads.columns:
@@ -214,10 +232,12 @@ def site_lineage(
     for ref in sorted(set(by_model) | set(fields)):
         paths = sorted(fields.get(ref, ()))
         reached = {e for path in paths for e in emitted_by.get(path.split(".", 1)[0], ())}
+        model = by_model.get(ref, ModelReads())
         lineage[ref] = Usage(
-            models=tuple(sorted(by_model.get(ref, ([], False))[0])),
+            models=tuple(sorted(model.names)),
             fields=tuple(paths),
             endpoints=tuple(sorted(reached)),
             requires_not_null=ref in not_null,
+            choices=model.choices,
         )
     return lineage

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from mirror.catalog.model import (
@@ -132,10 +133,37 @@ def relation_of(model: type[Model], connection: BaseDatabaseWrapper) -> Relation
 
 def choice_values(field: Field[Any, Any]) -> tuple[str, ...] | None:
     """The values a field's ``choices`` declare, when they are text (as an enum's labels)."""
-    values = tuple(value for value, _ in getattr(field, "flatchoices", ()) or ())
+    values = _declared_choices(field)
     if not values or not all(isinstance(v, str) for v in values):
         return None
-    return tuple(dict.fromkeys(values))
+    return tuple(str(v) for v in values)
+
+
+def allowed_values(field: Field[Any, Any]) -> tuple[str | int, ...] | None:
+    """The only values ``field`` allows (its ``choices``: plain, grouped, ``TextChoices`` or
+    ``IntegerChoices``), None without choices or with values other than text and integers.
+
+    Like Django's validation, a ``blank=True`` text field also allows the empty string.
+    """
+    values = _declared_choices(field)
+    if not values:
+        return None
+    if all(isinstance(v, str) for v in values):
+        text = tuple(str(v) for v in values)
+        return (*text, "") if field.blank and "" not in text else text
+    numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    if len(numbers) == len(values):
+        return tuple(int(v) for v in numbers)
+    return None
+
+
+def _declared_choices(field: Field[Any, Any]) -> tuple[object, ...]:
+    # flatchoices flattens groups; Choices members are their values (str or int subclasses),
+    # made plain so that they compare, hash and print as the values Django stores. A None
+    # choice stands for NULL, which is not a value (the NULL check covers it).
+    values = (value for value, _ in getattr(field, "flatchoices", ()) or ())
+    plain = (v.value if isinstance(v, Enum) else v for v in values)
+    return tuple(dict.fromkeys(v for v in plain if v is not None))
 
 
 def merge_relations(relations: Iterable[Relation]) -> list[Relation]:
