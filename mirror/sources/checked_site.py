@@ -138,6 +138,13 @@ def _usage(value: Any, what: str) -> Usage:
         _texts(part, what, "Usage of tuples of names")
     if not isinstance(value.requires_not_null, bool):
         raise _wrong(what, value.requires_not_null, "Usage.requires_not_null a bool")
+    choices = value.choices
+    if choices is not None and not (
+        isinstance(choices, tuple)
+        and all(isinstance(v, str | int) and not isinstance(v, bool) for v in choices)
+        and len(set(choices)) == len(choices)
+    ):
+        raise _wrong(what, choices, "Usage.choices None or a tuple of distinct strings or integers")
     return value
 
 
