@@ -95,6 +95,16 @@ BROKEN_SITES = {
         "SOURCE = Site(Base)\n",
         "lineage() returned tuple ('WebEvent.id',): expected Usage values",
     ),
+    "lineage-choices-floats": (
+        "import dataclasses\n\n"
+        "class Site(MySite):\n"
+        "    def lineage(self):\n"
+        "        return {ref: dataclasses.replace(usage, choices=(1.5,))\n"
+        "                for ref, usage in super().lineage().items()}\n\n"
+        "SOURCE = Site(Base)\n",
+        "lineage() returned tuple (1.5,): expected Usage.choices None or a tuple of distinct "
+        "strings or integers",
+    ),
     "models-mapping": (
         "class Site(MySite):\n    def models(self):\n        return {}\n\nSOURCE = Site(Base)\n",
         "site brokensite:SOURCE: models() returned dict {}: expected a list of SiteModel",
