@@ -33,21 +33,6 @@ def _sql_files(root: Path) -> Iterable[Path]:
             yield path
 
 
-def _creates(text: str, key: RelationKey) -> bool:
-    """Whether ``text`` creates ``key`` (spelt bare or quoted, any case where bare; a relation
-    of ``public`` also without its schema, as development schemas often spell it)."""
-    schema, name = (re.escape(quote_ident(part)) for part in key)
-    qualifier = rf"(?:{schema}|\"{re.escape(key.schema)}\")\s*\.\s*"
-    if key.schema == "public":
-        qualifier = f"(?:{qualifier})?"
-    pattern = (
-        r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:UNLOGGED\s+)?(?:TABLE|VIEW|MATERIALIZED\s+VIEW)"
-        rf"\s+(?:IF\s+NOT\s+EXISTS\s+)?{qualifier}"
-        rf"(?:{name}|\"{re.escape(key.name)}\")(?![\w$.])"
-    )
-    return re.search(pattern, text, re.IGNORECASE) is not None
-
-
 def _creates_schema(text: str, schema: str) -> bool:
     spelt = rf"(?:{re.escape(quote_ident(schema))}|\"{re.escape(schema)}\")"
     pattern = rf"CREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?{spelt}(?![\w$])"
@@ -59,6 +44,8 @@ def find_schema_file(
 ) -> Path | None:
     """The project's ``.sql`` file creating most of ``relations`` (without relations: one
     creating a schema of ``schemas``); None when no file does."""
+    from mirror.provision.schema import created_relations
+
     best: tuple[int, int, Path] | None = None
     for path in _sql_files(root):
         try:
@@ -66,7 +53,11 @@ def find_schema_file(
         except (OSError, UnicodeDecodeError):
             continue
         if relations:
-            score = sum(_creates(text, key) for key in relations)
+            if not re.search(r"\bCREATE\b", text, re.IGNORECASE):
+                continue  # no DDL: not worth parsing
+            # Read by PostgreSQL's parser: quoting, a search_path set first, views included.
+            created = created_relations(path, views=True) or frozenset()
+            score = sum(key in created for key in relations)
         else:
             score = sum(
                 re.search(

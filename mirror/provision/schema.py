@@ -160,13 +160,17 @@ def _kind(text: str) -> str | None:
     return None
 
 
-def created_relations(path: Path) -> frozenset[RelationKey] | None:
-    """The tables a schema file creates (an unqualified name in ``public``); None if unreadable."""
+def created_relations(path: Path, *, views: bool = False) -> frozenset[RelationKey] | None:
+    """The tables (and with ``views``, the views and materialized views) a schema file creates;
+    an unqualified name lands in the first schema of the ``search_path`` the file sets before it
+    (``SET search_path = billig``, ``set_config('search_path', …)``), else ``public``. None if
+    the file is unreadable."""
     try:
         statements = list(split_statements(read_schema(path), path.name))
     except SchemaLoadError:
         return None
     created = set()
+    current = "public"
     for stmt in statements:
         try:
             parsed = parse_sql(stmt.text)
@@ -174,10 +178,47 @@ def created_relations(path: Path) -> frozenset[RelationKey] | None:
             continue
         for raw in parsed:
             node = raw.stmt
-            if isinstance(node, ast.CreateStmt) and node.relation and node.relation.relname:
-                schema = node.relation.schemaname or "public"
-                created.add(RelationKey(schema, node.relation.relname))
+            current = _search_schema(node) or current
+            relation = None
+            if isinstance(node, ast.CreateStmt):
+                relation = node.relation
+            elif views and isinstance(node, ast.ViewStmt):
+                relation = node.view
+            elif views and isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+                relation = node.into.rel
+            if relation is not None and relation.relname:
+                created.add(RelationKey(relation.schemaname or current, relation.relname))
     return frozenset(created)
+
+
+def _search_schema(node: object) -> str | None:
+    """The first schema of the ``search_path`` that statement ``node`` sets, if it sets one."""
+    if isinstance(node, ast.VariableSetStmt) and (node.name or "").lower() == "search_path":
+        if node.kind == enums.VariableSetKind.VAR_RESET:
+            return "public"
+        # The scanner has already folded (or kept, when quoted) each name's case.
+        args = [a for a in node.args or () if isinstance(a, ast.A_Const)]
+        names = [getattr(a.val, "sval", None) for a in args]
+        return next((n for n in names if n and n != "$user"), None)
+    if not isinstance(node, ast.SelectStmt):
+        return None
+    for target in node.targetList or ():  # SELECT pg_catalog.set_config('search_path', …)
+        call = target.val if isinstance(target, ast.ResTarget) else None
+        if not isinstance(call, ast.FuncCall):
+            continue
+        if getattr((call.funcname or (None,))[-1], "sval", None) != "set_config":
+            continue
+        name, value = (*(call.args or ()), None, None)[:2]
+        if not (isinstance(name, ast.A_Const) and isinstance(value, ast.A_Const)):
+            continue
+        if getattr(name.val, "sval", None) != "search_path":
+            continue
+        # A list of names as SQL spells them: quoted ones keep their case.
+        for part in str(getattr(value.val, "sval", "")).split(","):
+            part = part.strip()
+            if part and part != "$user":
+                return part[1:-1].replace('""', '"') if part.startswith('"') else part.lower()
+    return None
 
 
 def _runnable(path: Path, statements: list[Statement]) -> list[tuple[Statement, str | None]]:

@@ -5,7 +5,8 @@ ORM. A serializer of a Billig model serializes every row of its model, in key or
 site model (``EventSerializer``) needs instances of that model: a serializer module offers them
 as ``billig_samples(now) -> {SerializerClass: [instances]}``, called with the alias already on
 the mirror (unsaved instances do: no other database is reachable meanwhile). ``now``, in the
-site's notion of time (:func:`site_time`), is in each serializer's context. Output is what the
+site's notion of time (:func:`site_time`), is in each serializer's context with a ``GET /``
+request (hyperlinked fields need one). Output is what the
 API would send: rendered by DRF's JSON renderer. Site code that raises on seeded data is an
 :class:`~mirror.errors.ObservationError` naming the serializer, the model and row whose code
 raised, and the exception.
@@ -157,11 +158,25 @@ def rendered_output(
     from rest_framework.renderers import JSONRenderer
 
     try:
-        data = serializer(instances, many=True, context={"now": now}).data
+        context = {"now": now, "request": api_request()}
+        data = serializer(instances, many=True, context=context).data
         rendered: list[Any] = json.loads(JSONRenderer().render(data))
     except Exception as exc:
         raise observation_failure(name, exc, exc.__traceback__, relations, secret) from None
     return rendered
+
+
+def api_request() -> Any:
+    """A DRF ``GET /`` request for the serializer context, as a view passes it: hyperlinked
+    fields (``HyperlinkedModelSerializer``'s ``url``) build absolute URLs from it."""
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    request = APIRequestFactory().get("/")
+    # Its host is the test client's, whatever ALLOWED_HOSTS says: the harness checks shapes,
+    # not the project's host validation.
+    request.get_host = lambda: "testserver"
+    return Request(request)
 
 
 def observation_failure(

@@ -158,8 +158,12 @@ def billig_models(alias: str) -> list[type[Model]]:
         ]
 
 
-def database_settings(dsn: str, *, read_only: bool) -> dict[str, Any]:
-    """The ``DATABASES`` entry values (NAME, USER, ... OPTIONS) for a libpq DSN or URL."""
+def database_settings(dsn: str, *, read_only: bool, server_options: str = "") -> dict[str, Any]:
+    """The ``DATABASES`` entry values (NAME, USER, ... OPTIONS) for a libpq DSN or URL.
+
+    ``server_options`` are the project's own server settings for the alias (its ``OPTIONS``
+    ``options``, e.g. ``-c search_path=billig``): kept, as Django's queries rely on them.
+    """
     params: dict[str, Any] = Dsn.parse(dsn).params()
     out: dict[str, Any] = {
         "NAME": params.pop("dbname", ""),
@@ -168,11 +172,20 @@ def database_settings(dsn: str, *, read_only: bool) -> dict[str, Any]:
         "HOST": params.pop("host", ""),
         "PORT": params.pop("port", ""),
     }
+    options = f"{params.get('options', '')} {server_options}"
     if read_only:
-        options = params.get("options", "")
-        params["options"] = f"{options} -c default_transaction_read_only=on".strip()
+        options += " -c default_transaction_read_only=on"
+    if options.strip():
+        params["options"] = " ".join(options.split())
     out["OPTIONS"] = params
     return out
+
+
+def server_options(entry: Mapping[str, Any]) -> str:
+    """The server settings a ``DATABASES`` entry sends (``OPTIONS["options"]``), as text."""
+    options = entry.get("OPTIONS") or {}
+    value = options.get("options", "") if isinstance(options, Mapping) else ""
+    return value if isinstance(value, str) else ""
 
 
 @contextlib.contextmanager
@@ -187,7 +200,9 @@ def alias_pointed_at(alias: str, dsn: str, *, read_only: bool = True) -> Iterato
     connection = connections[alias]
     saved = dict(connection.settings_dict)
     connection.close()
-    connection.settings_dict.update(database_settings(dsn, read_only=read_only))
+    connection.settings_dict.update(
+        database_settings(dsn, read_only=read_only, server_options=server_options(saved))
+    )
     try:
         yield
     finally:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from mirror.adapters.django.project import database_settings
+from mirror.adapters.django.project import database_settings, server_options
 from mirror.config import DjangoConfig
 
 MIRROR_ENGINE = "mirror.adapters.django.backend"
@@ -44,7 +44,7 @@ def point_at_mirror(alias: str, dsn: str) -> dict[str, Any]:
     saved = dict(entry)
     connections[alias].close()
     del connections[alias]  # the next use builds a connection with the mirror engine
-    entry.update(database_settings(dsn, read_only=False))
+    entry.update(database_settings(dsn, read_only=False, server_options=server_options(saved)))
     entry["ENGINE"] = MIRROR_ENGINE
     entry["TEST"] = {**entry.get("TEST", {}), "NAME": entry["NAME"], "MIGRATE": False}
     return saved
