@@ -46,8 +46,13 @@ class Audited:
         return self.loaded(*HEAVY)
 
 
-def _run(*args: str, cwd: Path, dsn: str | None = None) -> Audited:
-    env = {k: v for k, v in os.environ.items() if k not in ("BILLIG_PROD_DSN", "BILLIG_MIRROR_DSN")}
+def _run(*args: str, cwd: Path, dsn: str | None = None, own_config: bool = False) -> Audited:
+    """``own_config``: the project in ``cwd`` configures itself (the session's settings of this
+    repository's schema, contracts and site are left out)."""
+    dropped = {"BILLIG_PROD_DSN", "BILLIG_MIRROR_DSN"}
+    if own_config:
+        dropped |= {"BILLIG_SCHEMA", "BILLIG_CONTRACTS", "BILLIG_SITE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     if dsn is not None:
         env["BILLIG_PROD_DSN"] = dsn
     done = subprocess.run(
@@ -156,6 +161,37 @@ def test_contracts_snapshot_of_a_missing_schema_loads_nothing_heavy(
     )  # fmt: skip
     assert run.code == 2 and "no_such_schema" in run.stderr
     assert run.heavy == []
+
+
+def test_check_of_a_django_site_whose_contracts_hold_loads_no_sqlalchemy_or_deepdiff(
+    billig_mirror: Mirror, project_root: Path
+) -> None:
+    # The mirror is handed to the checks as a DSN; a structural diff only runs on a difference.
+    server = billig_mirror.server.dsn.url()
+    django_site = project_root / "examples" / "django_site"
+    run = _run("check", "--provider", "dsn", "--dsn", server, cwd=django_site, own_config=True)
+    assert run.code == 0, run.stdout + run.stderr
+    assert "all contracts hold" in run.stdout
+    assert run.loaded("django") and run.loaded("sqlalchemy", "deepdiff") == []
+
+
+def test_auto_without_a_docker_socket_does_not_load_the_docker_sdk(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from mirror.errors import ProviderError\n"
+        "from mirror.provision.docker import docker_check\n"
+        "try:\n    docker_check('postgres:15')\n"
+        "except ProviderError as exc:\n    print(exc)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'requests')))\n"
+    )
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/docker.sock"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.stdout.splitlines() == [
+        f"no Docker engine answers at {tmp_path}/docker.sock (no such socket)",
+        "[]",
+    ], done.stderr
 
 
 @pytest.mark.parametrize("command", [["config"], ["mirror", "--help"], ["check", "--help"]])
