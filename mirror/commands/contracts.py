@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mirror.commands.console import Echo, echo, echo_warnings, sigterm_as_interrupt
-from mirror.commands.mirror import options_for
+from mirror.commands.console import Echo, echo, echo_warnings
+from mirror.commands.mirror import configured_mirror
 from mirror.config import Config, load_config
 from mirror.errors import ContractError, UsageError
 from mirror.report.printable import printable_lines
@@ -30,20 +30,10 @@ def contract_context(
     """A seeded mirror (from the schema file), the contract folder and the site under contract,
     torn down afterwards."""
     from mirror.contracts.kinds import ContractContext
-    from mirror.provision.mirror import start_mirror
     from mirror.sources.site_loading import load_site
 
     site = load_site(config)
-    with (
-        sigterm_as_interrupt(),
-        start_mirror(
-            provider,
-            events=config.events,
-            seed=config.seed,
-            options=options_for(provider, dsn, image),
-            schema_path=config.schema,
-        ) as m,
-    ):
+    with configured_mirror(provider, config, dsn=dsn, image=image) as m:
         yield ContractContext(config.contracts, m.dsn, site=site), m
 
 

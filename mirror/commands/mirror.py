@@ -51,22 +51,18 @@ def options_for(provider: str, dsn: str | None, image: str | None) -> ProviderOp
 
 
 @contextlib.contextmanager
-def started_mirror(
+def configured_mirror(
     provider: str,
-    dsn: str | None,
-    image: str | None,
-    events: int | None,
-    seed: int | None,
-    now: datetime | None,
-    out: Echo,
-) -> Iterator[tuple[Mirror, Config]]:
-    """A seeded mirror as ``mirror up`` and ``mirror run`` start it (the configuration with the
-    command's options applied, SIGTERM taken as Ctrl-C, the seed's warnings shown), removed on
-    exit."""
+    config: Config,
+    *,
+    dsn: str | None = None,
+    image: str | None = None,
+    now: datetime | None = None,
+) -> Iterator[Mirror]:
+    """A mirror of the configured schema, seeded with the configured events and seed, removed on
+    exit; SIGTERM meanwhile is taken as Ctrl-C, so a stopped job cleans up too."""
     from mirror.provision.mirror import start_mirror
 
-    now = reference_time(now)
-    config = load_config(overrides={"events": events, "seed": seed})
     with (
         sigterm_as_interrupt(),
         start_mirror(
@@ -78,6 +74,23 @@ def started_mirror(
             schema_path=config.schema,
         ) as m,
     ):
+        yield m
+
+
+@contextlib.contextmanager
+def started_mirror(
+    provider: str,
+    dsn: str | None,
+    image: str | None,
+    events: int | None,
+    seed: int | None,
+    now: datetime | None,
+    out: Echo,
+) -> Iterator[tuple[Mirror, Config]]:
+    """A seeded mirror as ``mirror up`` and ``mirror run`` start it (the configuration with the
+    command's options applied, the seed's warnings shown), removed on exit."""
+    config = load_config(overrides={"events": events, "seed": seed})
+    with configured_mirror(provider, config, dsn=dsn, image=image, now=reference_time(now)) as m:
         echo_warnings(out, m.seed_warnings)
         yield m, config
 

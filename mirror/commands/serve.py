@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from mirror.commands.console import Echo, echo, sigterm_as_interrupt
-from mirror.commands.mirror import options_for, reference_time
+from mirror.commands.mirror import configured_mirror, reference_time
 from mirror.config import load_config
 from mirror.errors import EXIT_INTERRUPTED, UsageError
 
@@ -28,7 +28,6 @@ def serve_site(
     out: Echo = echo,
 ) -> int:
     """Serve the API until Ctrl-C (exit 0), or run ``command`` against it (its exit code)."""
-    from mirror.provision.mirror import start_mirror
     from mirror.secrets import redact
     from mirror.serve import BackgroundServer, base_url, bind, require_server, serve_forever
     from mirror.sources.site_loading import load_site
@@ -47,16 +46,7 @@ def serve_site(
             if dsn:
                 billig, billig_shown = dsn, redact(dsn)
             else:
-                m = stack.enter_context(
-                    start_mirror(
-                        provider,
-                        events=config.events,
-                        seed=config.seed,
-                        now=now,
-                        options=options_for(provider, None, None),
-                        schema_path=config.schema,
-                    )
-                )
+                m = stack.enter_context(configured_mirror(provider, config, now=now))
                 billig = m.full_url
                 billig_shown = f"{m.masked_url} (fresh mirror, provider {m.provider})"
             app, site_shown = stack.enter_context(serving(billig, site_db))
