@@ -4,7 +4,8 @@ The Billig alias points at the mirror (read-only) while the serializers run thro
 ORM. A serializer of a Billig model serializes every row of its model, in key order. One of a
 site model (``EventSerializer``) needs instances of that model: a serializer module offers them
 as ``billig_samples(now) -> {SerializerClass: [instances]}``, called with the alias already on
-the mirror (unsaved instances do: no other database is reachable meanwhile). ``now``, in the
+the mirror (unsaved instances do: no other database is reachable meanwhile). A serializer that a
+view of the URLconf serves gets that view's queryset (:func:`view_querysets`). ``now``, in the
 site's notion of time (:func:`site_time`), is in each serializer's context with a ``GET /``
 request (hyperlinked fields need one). Output is what the
 API would send: rendered by DRF's JSON renderer. Site code that raises on seeded data is an
@@ -69,8 +70,10 @@ def observe_outputs(
     serializers: Mapping[str, type[Any]],
     relations: Mapping[type[Model], RelationKey],
     modules: Sequence[ModuleType],
+    querysets: Mapping[type[Any], Any] | None = None,
 ) -> dict[str, list[Any]]:
-    """Real JSON output per serializer name on the mirror at ``database``."""
+    """Real JSON output per serializer name on the mirror at ``database``; a serializer with a
+    queryset in ``querysets`` (its view's) serializes that, as the API does."""
     secret = password_of(database)
     now = site_time(now)
     out: dict[str, list[Any]] = {}
@@ -80,6 +83,9 @@ def observe_outputs(
             model = serializer_model(serializer)
             if serializer in samples:
                 instances: Iterable[Any] = samples[serializer]
+            elif querysets and serializer in querysets:
+                query = querysets[serializer]
+                instances = query if query.ordered else query.order_by("pk")
             elif model in relations:
                 instances = model._default_manager.order_by("pk")  # type: ignore[union-attr]
             else:
@@ -164,6 +170,33 @@ def rendered_output(
     except Exception as exc:
         raise observation_failure(name, exc, exc.__traceback__, relations, secret) from None
     return rendered
+
+
+def view_querysets(urlconf: str, serializers: Iterable[type[Any]]) -> dict[type[Any], Any]:
+    """Per serializer, the queryset of the first ``GET`` view of ``urlconf`` that serializes
+    with it (a viewset's ``list`` first): its annotations (``annotate(n=Count(...))``), filters
+    and prefetches are what the serializer meets in the API. A view whose ``get_queryset()``
+    fails on a bare ``GET /`` request is left out (its model's rows are serialized instead)."""
+    from django.db.models.query import QuerySet
+    from rest_framework.schemas.generators import EndpointEnumerator
+
+    wanted = set(serializers)
+    found: dict[type[Any], Any] = {}
+    for _path, method, callback in EndpointEnumerator(urlconf=urlconf).get_api_endpoints():
+        view_class = getattr(callback, "cls", None)
+        serializer = getattr(view_class, "serializer_class", None)
+        if method != "GET" or serializer not in wanted or serializer in found:
+            continue
+        try:
+            view = view_class(**getattr(callback, "initkwargs", {}))  # type: ignore[misc]
+            view.action = (getattr(callback, "actions", None) or {}).get("get")
+            view.request, view.args, view.kwargs, view.format_kwarg = api_request(), (), {}, None
+            query = view.get_queryset()
+        except Exception:  # site code that needs a real request: not a failure of the data
+            continue
+        if isinstance(query, QuerySet):
+            found[serializer] = query
+    return found
 
 
 def api_request() -> Any:

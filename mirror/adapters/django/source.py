@@ -184,8 +184,12 @@ class DjangoSite:
         return render.table_name(key, models.search_schema(self.connection))
 
     def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
-        from mirror.adapters.django.observe import observe_outputs
+        from mirror.adapters.django.observe import observe_outputs, view_querysets
 
+        querysets = {}
+        if self.config.urls:
+            _ = self.endpoints  # the URLconf imported, its failure named
+            querysets = view_querysets(self.config.urls, self.serializers.values())
         return observe_outputs(
             alias=self.config.database,
             database=database,
@@ -193,6 +197,7 @@ class DjangoSite:
             serializers=self.serializers,
             relations=self.relations,
             modules=self.serializer_modules,
+            querysets=querysets,
         )
 
     def queries(
