@@ -33,6 +33,7 @@ KINDS: dict[str, str] = {
     "shapes": "mirror.contracts.shape_snapshots:ShapesSnapshot",
     "openapi": "mirror.contracts.openapi:OpenApiSnapshot",
     "queries": "mirror.contracts.queries:QueriesSnapshot",
+    "assertions": "mirror.contracts.data_assertions:DataAssertionsKind",
 }
 
 

@@ -5,8 +5,11 @@ Each assertion names a relation and a condition over its columns, kept beside th
 contract and checked by ``billig drift --data`` in counts of violating rows. The condition is
 read by PostgreSQL's own parser (pglast) and must be one expression over the relation's columns
 built from constants, comparisons, arithmetic, ``AND``/``OR``/``NOT``, ``IS [NOT] NULL``,
-``IN``, ``BETWEEN``, ``LIKE``, casts and ``COALESCE``: no subquery, no function call, nothing
-that could read another relation or change anything. It is sent as pglast prints it back.
+``IN``, ``BETWEEN``, ``LIKE``, casts of constants and ``COALESCE``: no subquery, no function
+call, no other operator (operators are functions), nothing that could read another relation or
+change anything, and no cast of a column's value (its failure would quote the value). It is sent
+as pglast prints it back. ``billig contracts check`` validates the file with the other contract
+files (:mod:`mirror.contracts.data_assertions`).
 
 ```json
 {"format_version": 1,
@@ -46,6 +49,13 @@ _ALLOWED = (
     ast.Float,
     ast.Boolean,
     ast.BitString,
+)
+
+# Operators are functions: only the built-in comparisons, arithmetic, concatenation and LIKE.
+_OPERATORS = frozenset(
+    {"=", "<>", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "||"}
+    | {"~~", "!~~", "~~*", "!~~*"}  # [NOT] [I]LIKE
+    | {"BETWEEN", "NOT BETWEEN", "BETWEEN SYMMETRIC", "NOT BETWEEN SYMMETRIC"}
 )
 
 
@@ -121,6 +131,16 @@ def _expression(text: str) -> Any:
     for node in _nodes(expression):
         if not isinstance(node, _ALLOWED):
             raise ValueError(f"{type(node).__name__} is not allowed in an assertion")
+        if isinstance(node, ast.A_Expr):
+            names = [getattr(n, "sval", None) for n in node.name or ()]
+            if len(names) != 1 or names[0] not in _OPERATORS:
+                shown = ".".join(str(n) for n in names)
+                raise ValueError(f"operator {shown} is not allowed in an assertion")
+        if isinstance(node, ast.TypeCast) and any(
+            isinstance(n, ast.ColumnRef) for n in _nodes(node.arg)
+        ):
+            # A cast of a row's value can fail on it, and the server's error would quote it.
+            raise ValueError("a column's value is never cast in an assertion (cast constants)")
     return expression
 
 

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg2.errors
+
 from mirror.catalog.findings import Finding, FindingKind, Severity
 from mirror.catalog.model import (
     Catalog,
@@ -29,7 +31,8 @@ from mirror.catalog.model import (
     Usage,
     quote_ident,
 )
-from mirror.drift.assertions import Assertion
+from mirror.drift.assertions import ASSERTIONS_FILE, Assertion
+from mirror.errors import ContractError, HarnessError, IntrospectionError
 from mirror.sources.read_session import Target, Timeouts, read_session
 
 SAMPLE_ROWS = 100_000  # rows read per relation at most
@@ -207,7 +210,10 @@ def check_data(
             for probe in probes:
                 params.update(probe.params)
             sql = probe_statement(key, relation.kind, probes, sizes.get(key, 0.0))
-            (row,) = session.run("data", params, sql=sql)
+            try:
+                (row,) = session.run("data", params, sql=sql)
+            except psycopg2.errors.DataError as exc:
+                raise _data_error(key, probes, exc) from None
             total, *violations = row
             sampled = relation.kind in _SAMPLED_KINDS and sizes.get(key, 0.0) > SAMPLE_ROWS
             sampled = sampled or total >= SAMPLE_ROWS
@@ -218,6 +224,20 @@ def check_data(
             ]
         statements = tuple(session.sent)
     return DataCheck(tuple(findings), statements)
+
+
+def _data_error(key: RelationKey, probes: list[Probe], exc: psycopg2.Error) -> HarnessError:
+    """A data exception (SQLSTATE 22xxx: a division by zero, a value out of range) raised by a
+    row: its server message may quote the row, so only its kind is told. Only a declared
+    assertion computes anything, so it is the assertion's error where there is one."""
+    what = f"{type(exc).__name__}, SQLSTATE {exc.pgcode}; the server's message is not shown"
+    checks = [p.what.removeprefix("that violates ") for p in probes if p.column is None]
+    if checks:
+        return ContractError(
+            f"{ASSERTIONS_FILE}: an assertion on {key} fails on one of its rows "
+            f"({what}): {'; '.join(checks)}"
+        )
+    return IntrospectionError(f"reading production's data failed on a row of {key} ({what})")
 
 
 def _finding(key: RelationKey, probe: Probe, count: int, total: int, sampled: bool) -> Finding:

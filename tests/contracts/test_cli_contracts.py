@@ -105,7 +105,7 @@ def test_unknown_snapshot_kind_is_a_usage_error(
         "--kind", "nope",
     )  # fmt: skip
     assert code == 2
-    assert "unknown snapshot kind 'nope' (known: columns, " in err and "shapes" in err
+    assert "unknown snapshot kind 'nope' (known: assertions, columns, " in err and "shapes" in err
 
 
 def test_update_creates_the_files_then_check_is_clean(

@@ -164,3 +164,25 @@ def test_values_outside_the_pinned_labels_are_counted(
     assert outside.object == "public.orders.state"
     assert outside.actual == "2 of 4 rows"
     assert "Seeded-Label-3318" not in outside.message + str(outside.expected) + outside.actual
+
+
+def test_an_assertion_failing_on_a_row_is_a_contract_error_that_shows_no_value(
+    production: Production, contract_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copy(contract_dir / "columns.json", tmp_path / "columns.json")
+    document = {
+        "format_version": 1,
+        "assertions": [{"relation": "billig.ticket_group", "check": "num / (num_sold - 5) >= 0"}],
+    }
+    (tmp_path / ASSERTIONS_FILE).write_text(json.dumps(document))
+    production.execute(
+        "INSERT INTO billig.event (event, event_name, sale_from, sale_to, hidden) "
+        "VALUES (9200, 'Seeded-Event-6120', now(), now(), false); "
+        "INSERT INTO billig.ticket_group (ticket_group, event, ticket_group_name, num_sold, num) "
+        "VALUES (9200, 9200, 'Seeded-Group-8843', 5, 2)"
+    )
+    done = run_cli("--data", "--contract", str(tmp_path), dsn=production.dsn)
+    assert done.code == 2, done
+    assert f"{ASSERTIONS_FILE}: an assertion on billig.ticket_group fails" in done.stderr
+    assert "DivisionByZero" in done.stderr and "num / (num_sold - 5) >= 0" in done.stderr
+    assert "Seeded-" not in done.stdout + done.stderr
