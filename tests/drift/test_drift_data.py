@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from mirror.sources.introspect import introspect
 
 from .production import Production, run_cli
 
+EVENT_LIM_WEB = RelationKey("billig", "event_lim_web")
 SECRETS = ("Seeded-Location-7781", "Seeded-Note-2291", "Seeded-Type-6604")
 # Two events with a NULL name (the site's BilligEvent.name is non-null), values to search for.
 SEED = (
@@ -186,3 +188,61 @@ def test_an_assertion_failing_on_a_row_is_a_contract_error_that_shows_no_value(
     assert f"{ASSERTIONS_FILE}: an assertion on billig.ticket_group fails" in done.stderr
     assert "DivisionByZero" in done.stderr and "num / (num_sold - 5) >= 0" in done.stderr
     assert "Seeded-" not in done.stdout + done.stderr
+
+
+# One value per kind of broken assumption, none of which may ever be printed.
+EVERY_KIND = {
+    "data_nulls": "Seeded-Location-4471",  # a row whose event_name is NULL carries it elsewhere
+    "data_outside_labels": "Seeded-Label-2093",
+    "data_outside_choices": "Seeded-Type-7730",
+    "data_assertion": "Seeded-Group-3356",
+}
+
+
+def test_every_kind_is_counted_and_no_format_shows_a_row_value(
+    production: Production, contract_dir: Path, tmp_path: Path
+) -> None:
+    production.execute(
+        "CREATE TYPE public.state AS ENUM ('new', 'paid'); "
+        "CREATE TABLE public.orders (id integer NOT NULL, state public.state NOT NULL)"
+    )
+    orders = introspect(production.admin, relations=[RelationKey("public", "orders")]).catalog
+    pinned = load_contract(contract_dir / "columns.json")
+    lineage = dict(pinned.lineage or {})
+    state, kind = ColumnRef("public", "orders", "state"), ColumnRef(*EVENT_LIM_WEB, "event_type")
+    lineage[state] = Usage(fields=("Order.state",))
+    lineage[kind] = replace(lineage[kind], choices=("concert", "theatre"))
+    contract = Catalog.of([*pinned, *orders], lineage=lineage)
+    write_contract(tmp_path / "columns.json", contract)
+    (tmp_path / ASSERTIONS_FILE).write_text(ASSERTED)
+    production.execute(
+        f"ALTER TYPE public.state ADD VALUE '{EVERY_KIND['data_outside_labels']}'; COMMIT; "
+        f"INSERT INTO public.orders VALUES (1, 'new'), "
+        f"(2, '{EVERY_KIND['data_outside_labels']}'); "
+        "ALTER TABLE billig.event ALTER COLUMN event_name DROP NOT NULL; "
+        "INSERT INTO billig.event (event, event_name, event_location, event_type, sale_from, "
+        f"sale_to, hidden) VALUES (9300, NULL, '{EVERY_KIND['data_nulls']}', "
+        f"'{EVERY_KIND['data_outside_choices']}', now(), now(), false), "
+        "(9301, 'named', NULL, 'concert', now(), now(), false); "
+        "INSERT INTO billig.ticket_group (ticket_group, event, ticket_group_name, num_sold, num) "
+        f"VALUES (9300, 9300, '{EVERY_KIND['data_assertion']}', 5, 2)"
+    )
+    report = json.loads(run_cli("--data", "--contract", str(tmp_path), "--format", "json",
+                                dsn=production.dsn).stdout)  # fmt: skip
+    found = {f["kind"]: f for f in report["findings"] if f["kind"].startswith("data_")}
+    assert set(found) == set(EVERY_KIND)
+    for finding in found.values():
+        assert re.fullmatch(r"\d+ of \d+ rows", finding["actual"]), finding
+        assert finding["impact"], finding
+    assert found["data_outside_choices"]["object"] == "billig.event_lim_web.event_type"
+    assert found["data_outside_choices"]["actual"] == "1 of 2 rows"
+    for fmt in FORMATS:
+        done = run_cli("--data", "--contract", str(tmp_path), "--format", fmt, dsn=production.dsn)
+        assert done.code == 1, (fmt, done)
+        for kind, value in EVERY_KIND.items():
+            if kind == "data_outside_labels":
+                # The enum's new label is catalog metadata the label finding names; the data
+                # finding only counts the rows holding it.
+                assert value not in found[kind]["message"] + str(found[kind]["expected"])
+                continue
+            assert value not in done.stdout + done.stderr, (fmt, value)

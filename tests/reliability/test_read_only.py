@@ -14,14 +14,17 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
+from mirror.catalog.model import ColumnRef
+from mirror.drift.assertions import ASSERTIONS_FILE
 from mirror.provision.providers import Server
+from mirror.sources.contract_file import load_contract, with_lineage, write_contract
 
 from .sandbox import Result, admin, full, new_database, query
 
@@ -158,17 +161,35 @@ def test_drift_data_sends_only_bounded_aggregates_inside_read_only_transactions(
     select_only_login: ReadOnlyLogin,
     billig_server: Server,
     run_cli: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     login = select_only_login
     with contextlib.closing(admin(billig_server, login.url.database)) as conn:
         # A column the site reads as non-null that production now lets be NULL: probed.
         query(conn, "ALTER TABLE billig.event ALTER COLUMN event_name DROP NOT NULL")
+    # Every kind of probe: the readers' choices of a column and a declared assertion too.
+    pinned = load_contract(Path(__file__).resolve().parents[2] / "contracts" / "columns.json")
+    lineage = dict(pinned.lineage or {})
+    kind = ColumnRef("billig", "event_lim_web", "event_type")
+    lineage[kind] = replace(lineage[kind], choices=("concert", "theatre"))
+    write_contract(tmp_path / "columns.json", with_lineage(pinned, lineage))
+    assertion = {"relation": "billig.ticket_group", "check": "num_sold <= num"}
+    (tmp_path / ASSERTIONS_FILE).write_text(
+        json.dumps({"format_version": 1, "assertions": [assertion]})
+    )
     offset = login.log.stat().st_size
-    drift = run_cli("drift", "--data", "--dsn", full(login.url), "--format", "json")
+    drift = run_cli(
+        "drift", "--data", "--dsn", full(login.url), "--format", "json",
+        "--contract", str(tmp_path),
+    )  # fmt: skip
     assert drift.code == 1, drift
     commands = login.statements_since(offset)
     probes = [c for c in commands if "count(*) FILTER" in c]
-    assert len(probes) == 2, commands  # billig.event and, through it, billig.event_lim_web
+    # billig.event; through it, billig.event_lim_web (NULLs and choices); billig.ticket_group.
+    assert len(probes) == 3, commands
+    assert any("<> ALL (" in p for p in probes) and any(
+        "NOT (num_sold <= num)" in p for p in probes
+    )
     for probe in probes:
         assert re.search(r"^SELECT count\(\*\), .* LIMIT \d+\) AS sampled$", probe), probe
     assert_only_reads_in_read_only_transactions(commands)
