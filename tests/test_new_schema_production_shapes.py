@@ -134,3 +134,34 @@ def test_a_materialized_view_that_cannot_be_refreshed_is_a_warning_naming_it(see
     ]
     assert _count(conn, "billig.sales_per_event") > 0  # the others are refreshed all the same
     assert _count(conn, "billig.event") == 12
+
+
+# Text guarded by patterns, as real schemas have it: a NOT NULL e-mail domain with a regular
+# expression (and a unique index over it), an organisation number, a code domain, a phone.
+PATTERNS = """\
+CREATE SCHEMA billig;
+CREATE DOMAIN billig.email AS varchar(200) NOT NULL CHECK (VALUE ~ '^[^@]+@[^@]+\\.[a-z]+$');
+CREATE DOMAIN billig.code AS char(6) CHECK (VALUE ~ '^[A-Z0-9]{6}$');
+CREATE TABLE billig.organizer (
+    organizer integer PRIMARY KEY,
+    email billig.email,
+    phone text NOT NULL CHECK (phone ~ '^\\+[0-9]{8,12}$'),
+    org_no char(9) NOT NULL CHECK (org_no ~ '^[[:digit:]]{9}$')
+);
+CREATE UNIQUE INDEX organizer_email ON billig.organizer (lower(email));
+CREATE TABLE billig.event (
+    event integer PRIMARY KEY,
+    organizer integer NOT NULL REFERENCES billig.organizer,
+    event_name text NOT NULL,
+    promo billig.code NOT NULL,
+    sale_from timestamp NOT NULL,
+    sale_to timestamp NOT NULL
+);
+"""
+
+
+def test_text_guarded_by_regular_expressions_is_seeded(seeded) -> None:
+    result, conn = seeded(PATTERNS)
+    assert not result.warnings, [str(w) for w in result.warnings]
+    assert _count(conn, "billig.organizer") > 0
+    assert _count(conn, "billig.event") == 12

@@ -316,7 +316,8 @@ def test_check_constraints_against_the_scenarios_are_met_by_other_values(seeded)
 def test_a_check_no_value_satisfies_is_named(seeded):
     schema = _edit(
         "    message text NOT NULL,\n",
-        "    message text NOT NULL CONSTRAINT message_shape CHECK (message ~ '^[A-Z]{3}$'),\n",
+        "    message text NOT NULL CONSTRAINT message_shape"
+        " CHECK (message ~ '^[A-Z]{3}$' AND message ~ '^[0-9]{3}$'),\n",
     )
     result, _url = seeded(schema)
     errors = len(generate(EVENTS, seed=1, now=NOW).records["payment_error"])

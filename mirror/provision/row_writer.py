@@ -23,6 +23,7 @@ import psycopg2
 
 from mirror.catalog.model import quote_ident
 from mirror.provision.check_hints import check_hints
+from mirror.provision.patterns import regex_example
 from mirror.provision.seed_tables import SeedColumn, SeedSchema, SeedTable
 from mirror.provision.values import CannotMake, made
 
@@ -237,6 +238,8 @@ class RowWriter:
                     yield ("width", int(constant))
             for shifted in _moments_around(constant):  # a bound `sold_at < '2026-01-01'`
                 yield ("const", shifted)
+            if isinstance(constant, str) and regex_example(constant) is not None:
+                yield ("pattern", constant)  # `email ~ '^[^@]+@…'`: a string matching it
         for other in mentioned:
             if other != name:
                 for delta in (0, -1, 1):
@@ -258,6 +261,8 @@ class RowWriter:
                 out[pos] = str(index + 1).zfill(int(option[1]))[-int(option[1]) :]  # type: ignore[call-overload]
             elif kind == "column":
                 out[pos] = _shifted(out[positions[str(option[1])]], int(option[2]))  # type: ignore[call-overload]
+            elif kind == "pattern":
+                out[pos] = regex_example(str(option[1]), index) or out[pos]
             elif kind == "made":
                 with contextlib.suppress(CannotMake):
                     out[pos] = made(
