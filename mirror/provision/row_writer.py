@@ -12,9 +12,8 @@ constraint that refused it.
 from __future__ import annotations
 
 import contextlib
-import io
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -29,6 +28,7 @@ from mirror.provision.values import CannotMake, made
 
 # Attempts per refused row; each is one single-row insert in a savepoint.
 MAX_TRIES = 40
+_CHUNK = 1 << 16  # characters of COPY text sent at a time
 _VARIANT_STEP = 997  # made values of rows far from this one: other distinct values
 
 # A change to one column: ("const", value) | ("column", other, delta) | ("made", k) | ("null",)
@@ -104,7 +104,9 @@ class RowWriter:
                 self.cur.execute(f"INSERT INTO {self.table.key} DEFAULT VALUES")
             else:
                 names = ", ".join(quote_ident(col.name) for col in self.columns)
-                self.cur.copy_expert(f"COPY {self.table.key} ({names}) FROM STDIN", copy_text(rows))
+                text = CopyText(rows)  # psycopg2 only calls read(), and takes str
+                sql = f"COPY {self.table.key} ({names}) FROM STDIN"
+                self.cur.copy_expert(sql, text, _CHUNK)  # type: ignore[arg-type]
         except psycopg2.Error as exc:
             if self.cur.connection.closed:
                 raise
@@ -305,13 +307,27 @@ def _moments_around(constant: object) -> tuple[str, ...]:
     return before.isoformat(sep=" "), after.isoformat(sep=" ")
 
 
-def copy_text(rows: Sequence[Sequence[object]]) -> io.StringIO:
-    buf = io.StringIO()
-    for row in rows:
-        buf.write("\t".join(_copy_value(v) for v in row))
-        buf.write("\n")
-    buf.seek(0)
-    return buf
+class CopyText:
+    """Rows as ``COPY … FROM STDIN`` text, made as the server reads it: the server parses and
+    checks one chunk while the next is made, instead of waiting for the whole text."""
+
+    def __init__(self, rows: Iterable[Sequence[object]]) -> None:
+        self._rows = iter(rows)
+        self._rest = ""
+
+    def read(self, size: int = -1) -> str:
+        parts, length = [self._rest], len(self._rest)
+        if size < 0 or length < size:
+            for row in self._rows:
+                line = "\t".join(map(_copy_value, row)) + "\n"
+                parts.append(line)
+                length += len(line)
+                if 0 <= size <= length:
+                    break
+        text = "".join(parts)
+        cut = len(text) if size < 0 else size
+        self._rest = text[cut:]
+        return text[:cut]
 
 
 def _copy_value(value: object) -> str:

@@ -20,6 +20,11 @@ from mirror.provision.seed_tables import SeedColumn, SeedSchema, TypeInfo
 
 _INT_LIMITS = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1, "oid": 2**32 - 1}
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+# Types whose values of this Python type a column takes unchanged (text: without a length limit).
+_TAKEN_AS_IS: dict[str, type] = {
+    "boolean": bool, "text": str, "character varying": str, "citext": str,
+    "timestamp without time zone": datetime, "timestamp with time zone": datetime, "date": date,
+}  # fmt: skip
 
 
 class CannotMake(Exception):
@@ -176,7 +181,26 @@ def fitter(schema: SeedSchema, column: SeedColumn) -> Callable[[object], tuple[b
     """``fitted`` for one column, its type and limits read once."""
     info = schema.resolve(column.type_oid)
     length, precision, scale = limits(column, schema)
-    return partial(_fit, info, column.not_null, length, precision, scale)
+    slow = partial(_fit, info, column.not_null, length, precision, scale)
+    name = info.name if info is not None and info.kind != "e" else None
+    if name in _INT_LIMITS:
+        limit = _INT_LIMITS[name]
+        exact: type | None = int
+    else:
+        limit, exact = None, _TAKEN_AS_IS.get(name or "")
+        if exact is str and length is not None:
+            exact = None
+    nullable = not column.not_null
+
+    def fit(value: object) -> tuple[bool, object]:
+        # Most values are NULL or of the column's own Python type: taken as they are.
+        if value is None:
+            return nullable, None
+        if type(value) is exact and (limit is None or -limit <= value <= limit):  # type: ignore[operator]
+            return True, value
+        return slow(value)
+
+    return fit
 
 
 def _fit(
