@@ -63,28 +63,30 @@ class RowWriter:
     # ------------------------------------------------------------------ COPY and its failures
 
     def _range(self, rows: list[list[object]], lo: int, hi: int, written: list[int]) -> None:
-        pos = lo
+        """Write ``rows[lo:hi]`` in order. After a refused row the next COPY holds one row, and
+        each one that goes in doubles the next: rows refused often cost a few short COPYs each,
+        not a resend of everything after them."""
+        pos, window = lo, hi - lo
         while pos < hi:
-            error = self._insert(rows[pos:hi])
+            end = min(hi, pos + window)
+            error = self._insert(rows[pos:end])
             if error is None:
-                written.extend(range(pos, hi))
-                return
-            bad = self._failed_line(error, pos, hi)
+                written.extend(range(pos, end))
+                pos, window = end, window * 2
+                continue
+            bad = self._failed_line(error, pos, end)
             if bad is None:  # refused at the end of the statement (a foreign key): halve
-                if hi - pos == 1:
-                    bad = pos
-                else:
-                    mid = (pos + hi) // 2
-                    self._range(rows, pos, mid, written)
-                    self._range(rows, mid, hi, written)
-                    return
+                if end - pos > 1:
+                    window = (end - pos) // 2
+                    continue
+                bad = pos
             if bad > pos:
                 self._range(rows, pos, bad, written)
             fixed = self._fix(bad, rows[bad], error)
             if fixed is not None:
                 rows[bad] = fixed
                 written.append(bad)
-            pos = bad + 1
+            pos, window = bad + 1, 1
 
     def _failed_line(self, error: psycopg2.Error, lo: int, hi: int) -> int | None:
         """The index of the row a COPY stopped at, from the server's context line."""
