@@ -7,9 +7,11 @@ read by PostgreSQL's own parser (pglast) and must be one expression over the rel
 built from constants, comparisons, arithmetic, ``AND``/``OR``/``NOT``, ``IS [NOT] NULL``,
 ``IN``, ``BETWEEN``, ``LIKE``, casts of constants and ``COALESCE``: no subquery, no function
 call, no other operator (operators are functions), nothing that could read another relation or
-change anything, and no cast of a column's value (its failure would quote the value). It is sent
-as pglast prints it back. ``billig contracts check`` validates the file with the other contract
-files (:mod:`mirror.contracts.data_assertions`).
+change anything, and no cast of a column's value but to text (a failing cast would quote the
+value). It is sent as pglast prints it back. The CHECK constraints the columns contract pins
+and production no longer enforces are checked the same way (:func:`pinned_checks`). ``billig
+contracts check`` validates the file with the other contract files
+(:mod:`mirror.contracts.data_assertions`).
 
 ```json
 {"format_version": 1,
@@ -57,6 +59,7 @@ _OPERATORS = frozenset(
     | {"~~", "!~~", "~~*", "!~~*"}  # [NOT] [I]LIKE
     | {"BETWEEN", "NOT BETWEEN", "BETWEEN SYMMETRIC", "NOT BETWEEN SYMMETRIC"}
 )
+_TEXT_TYPES = frozenset({"text", "varchar", "bpchar"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,33 @@ def _assertion(doc: JsonDocument, contract: Catalog, i: int, item: Any) -> Asser
     return Assertion(key, item["check"], RawStream()(expression), columns)
 
 
+def pinned_checks(expected: Catalog, actual: Catalog) -> list[Assertion]:
+    """The CHECK constraints the contract pins that production no longer enforces as pinned
+    (removed, changed, made ``NOT VALID``), as assertions on production's rows: what the
+    constraint promised, the rows may now break. A definition outside what an assertion may be
+    (a function call) is left out: it cannot be counted safely, and its change is a catalog
+    finding already."""
+    out: list[Assertion] = []
+    for relation in expected:
+        live = actual.get(relation.key)
+        if live is None:
+            continue
+        enforced = {check.definition for check in live.checks}
+        for check in relation.checks:
+            body = check.definition.removesuffix(" NOT VALID")
+            if check.definition in enforced or not body.startswith("CHECK "):
+                continue
+            try:
+                expression = _expression(body.removeprefix("CHECK "))
+                columns = tuple(dict.fromkeys(_columns(expression)))
+            except ValueError:
+                continue
+            if all(live.column(c) is not None for c in columns):
+                sql = RawStream()(expression)
+                out.append(Assertion(relation.key, f"the pinned {check.definition}", sql, columns))
+    return out
+
+
 def _expression(text: str) -> Any:
     try:
         statements = parse_sql(f"SELECT {text}")
@@ -139,8 +169,14 @@ def _expression(text: str) -> Any:
         if isinstance(node, ast.TypeCast) and any(
             isinstance(n, ast.ColumnRef) for n in _nodes(node.arg)
         ):
-            # A cast of a row's value can fail on it, and the server's error would quote it.
-            raise ValueError("a column's value is never cast in an assertion (cast constants)")
+            # A cast of a row's value can fail on it, and the server's error would quote it;
+            # every value has a text form (PostgreSQL prints CHECKs over varchar with one).
+            casts = node.typeName.names if node.typeName is not None else None
+            target = getattr(casts[-1], "sval", None) if casts else None
+            if target not in _TEXT_TYPES:
+                raise ValueError(
+                    "a column's value is cast only to text in an assertion (cast constants)"
+                )
     return expression
 
 

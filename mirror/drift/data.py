@@ -31,7 +31,7 @@ from mirror.catalog.model import (
     Usage,
     quote_ident,
 )
-from mirror.drift.assertions import ASSERTIONS_FILE, Assertion
+from mirror.drift.assertions import ASSERTIONS_FILE, Assertion, pinned_checks
 from mirror.errors import ContractError, HarnessError, IntrospectionError
 from mirror.sources.read_session import Target, Timeouts, read_session
 
@@ -77,6 +77,7 @@ def plan_probes(
     """The probes for the contracted columns the site reads that exist in production, and for
     the site's declared ``assertions``."""
     plan: dict[RelationKey, list[Probe]] = {}
+    assertions = [*assertions, *pinned_checks(expected, actual)]
     for rel in expected:
         live = actual.get(rel.key)
         if live is None:
@@ -233,9 +234,10 @@ def _data_error(key: RelationKey, probes: list[Probe], exc: psycopg2.Error) -> H
     what = f"{type(exc).__name__}, SQLSTATE {exc.pgcode}; the server's message is not shown"
     checks = [p.what.removeprefix("that violates ") for p in probes if p.column is None]
     if checks:
+        declared = [c for c in checks if not c.startswith("the pinned CHECK")]
         return ContractError(
-            f"{ASSERTIONS_FILE}: an assertion on {key} fails on one of its rows "
-            f"({what}): {'; '.join(checks)}"
+            f"{ASSERTIONS_FILE + ': ' if declared else ''}an assertion on {key} fails on one "
+            f"of its rows ({what}): {'; '.join(checks)}"
         )
     return IntrospectionError(f"reading production's data failed on a row of {key} ({what})")
 

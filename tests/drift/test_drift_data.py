@@ -246,3 +246,32 @@ def test_every_kind_is_counted_and_no_format_shows_a_row_value(
                 assert value not in found[kind]["message"] + str(found[kind]["expected"])
                 continue
             assert value not in done.stdout + done.stderr, (fmt, value)
+
+
+def test_a_pinned_check_production_dropped_is_counted_on_its_rows(
+    production: Production, tmp_path: Path
+) -> None:
+    production.execute(
+        "CREATE TABLE public.seats (id integer NOT NULL, kind character varying(20) NOT NULL, "
+        "CONSTRAINT seats_kind CHECK (kind IN ('aisle', 'window')), "
+        "CONSTRAINT seats_name CHECK (length(kind) > 0)); "
+        "INSERT INTO public.seats VALUES (1, 'aisle')"
+    )
+    key = RelationKey("public", "seats")
+    pinned = introspect(production.admin, relations=[key]).catalog
+    assert len(pinned.relations[key].checks) == 2
+    lineage = {ColumnRef(*key, "kind"): Usage(fields=("Seat.kind",))}
+    write_contract(tmp_path / "columns.json", Catalog.of(pinned, lineage=lineage))
+    production.execute(
+        "ALTER TABLE public.seats DROP CONSTRAINT seats_kind, DROP CONSTRAINT seats_name; "
+        "INSERT INTO public.seats VALUES (2, 'Seeded-Kind-6652'), (3, 'window')"
+    )
+    check = check_drift(production.login, contract=tmp_path, data=True)
+    # The IN list is counted; the CHECK calling a function cannot be, safely, and is left out.
+    (broken,) = [f for f in check.findings if f.kind is FindingKind.DATA_ASSERTION]
+    assert broken.actual == "1 of 3 rows"
+    assert broken.severity is Severity.BREAKING
+    assert "violates the pinned CHECK" in broken.message and "'window'" in broken.message
+    for fmt in FORMATS:
+        done = run_cli("--data", "--contract", str(tmp_path), "--format", fmt, dsn=production.dsn)
+        assert done.code == 1 and "Seeded-Kind-6652" not in done.stdout + done.stderr, fmt
