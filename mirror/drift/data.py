@@ -5,7 +5,8 @@ the site reads, this asks production, in counts only, where an assumption of the
 broken: NULLs in a column a reader declares non-null while the catalog does not promise NOT NULL
 (a nullable column, a view column whose nullability is unknown or derived nullable), values
 outside the enum labels the contract pins or outside the choices its readers allow (pinned in
-the contract's lineage), and rows breaking the assertions the site declares. One aggregate
+the contract's lineage), and rows breaking the assertions the site declares or the CHECKs the
+contract pins that production no longer enforces. One aggregate
 statement per relation, in the drift check's kind of session (read-only, the same timeouts); a
 relation is read at most :data:`SAMPLE_ROWS` rows, a larger table sampled (``TABLESAMPLE
 SYSTEM``). No row value is ever fetched: only ``count(*)`` results leave the server, so no value
