@@ -8,12 +8,15 @@ seeded with rows holding other values, which every report format must count and 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from projects import MODELS, DjangoProject
 
 from mirror.dsn import Dsn
@@ -149,3 +152,50 @@ def test_no_report_format_shows_a_value_outside_the_choices(
         assert "choice" in output, fmt
         for value in (*SEEDED, "48613"):
             assert value not in output, (fmt, value)
+
+
+labels = st.text(min_size=1, max_size=8)
+values = st.one_of(
+    st.lists(st.text(max_size=8), min_size=1, max_size=6, unique=True),
+    st.lists(st.integers(-1000, 1000), min_size=1, max_size=6, unique=True),
+)
+
+
+@given(values=values, grouped=st.booleans(), blank=st.booleans(), label=labels)
+def test_a_fields_allowed_values_are_its_choices_flat_or_grouped(
+    site: Any, values: list[str] | list[int], grouped: bool, blank: bool, label: str
+) -> None:
+    from django.db import models
+
+    from mirror.adapters.django.models import allowed_values
+
+    pairs = [(v, f"{label} {i}") for i, v in enumerate(values)]
+    half = len(pairs) // 2
+    choices = [(label, pairs[:half]), *pairs[half:]] if grouped and half else pairs
+    field = models.CharField(max_length=10, choices=choices, blank=blank)
+    expected: tuple[str | int, ...] = tuple(values)
+    if blank and all(isinstance(v, str) for v in values) and "" not in values:
+        expected += ("",)
+    assert allowed_values(field) == expected
+
+
+def test_enumeration_types_and_a_none_choice_give_plain_values(site: Any) -> None:
+    from django.db import models
+
+    from mirror.adapters.django.models import allowed_values
+
+    class Level(models.IntegerChoices):
+        LOW = 1
+        HIGH = 2
+
+    class Mood(models.TextChoices):
+        CALM = "calm"
+        LOUD = "loud"
+
+    levels = allowed_values(models.IntegerField(choices=Level.choices))
+    assert levels == (1, 2) and all(type(v) is int for v in levels)
+    moods = allowed_values(models.CharField(choices=Mood, null=True))
+    assert moods == ("calm", "loud") and all(type(v) is str for v in moods)
+    assert allowed_values(models.CharField(choices=[(None, "-"), ("a", "A")])) == ("a",)
+    assert allowed_values(models.DateField(choices=[(dt.date(2026, 1, 1), "new year")])) is None
+    assert allowed_values(models.CharField()) is None
