@@ -5,6 +5,8 @@ queryset, as the API serves them, so a correct site passes ``billig check``; a v
 
 from __future__ import annotations
 
+import json
+
 from projects import SERIALIZERS, VIEWS
 
 ANNOTATING_VIEWS = VIEWS.replace(
@@ -44,3 +46,21 @@ def test_a_view_needing_a_real_user_falls_back_to_the_models_rows(
     assert updated.returncode == 0, updated.stdout + updated.stderr
     checked = project.billig("check", *mirror_options)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+PREFETCHING_VIEWS = VIEWS.replace(
+    'queryset = Show.objects.filter(hidden=False).order_by("id")',
+    'queryset = Show.objects.filter(hidden=False).prefetch_related("categories__prices")',
+)
+
+
+def test_statements_are_counted_on_the_views_queryset(django_project, mirror_options) -> None:
+    """The view prefetches what ShowSerializer nests: no statement grows with the shows."""
+    queries = {}
+    for views in (VIEWS, PREFETCHING_VIEWS):
+        project = django_project(views=views)
+        updated = project.billig("contracts", "update", *mirror_options)
+        assert updated.returncode == 0, updated.stdout + updated.stderr
+        pinned = json.loads((project.contracts / "queries.json").read_text())
+        queries[views] = pinned["serializers"]["ShowSerializer"]["constant"]
+    assert queries == {VIEWS: False, PREFETCHING_VIEWS: True}

@@ -45,8 +45,11 @@ def measure_queries(
     relations: Mapping[type[Model], RelationKey],
     modules: Sequence[ModuleType],
     sizes: Sequence[int],
+    querysets: Mapping[type[Any], Any] | None = None,
 ) -> dict[str, list[QueryRun]]:
-    """Per serializer name, one run per size of the serializer on the mirror at ``database``."""
+    """Per serializer name, one run per size of the serializer on the mirror at ``database``;
+    a serializer with a queryset in ``querysets`` (its view's) gets its samples from it, so
+    that the view's ``prefetch_related`` counts as the API has it."""
     secret = password_of(database)
     now = site_time(now)
     out: dict[str, list[QueryRun]] = {}
@@ -54,16 +57,19 @@ def measure_queries(
         hooked = [_hook_samples(modules, now, size, secret) for size in sizes]
         for name, serializer in serializers.items():
             model = serializer_model(serializer)
-            if serializer not in hooked[0] and model not in relations:
+            query: Any = (querysets or {}).get(serializer)
+            if query is None and model in relations:
+                query = model._default_manager.all()  # type: ignore[union-attr]
+            if serializer not in hooked[0] and query is None:
                 continue  # no samples: the observed-output check says so
             runs = []
             for size, samples in zip(sizes, hooked, strict=True):
                 if serializer in samples:
                     instances = samples[serializer][:size]
                 else:
-                    manager = model._default_manager  # type: ignore[union-attr]
                     try:
-                        instances = list(manager.order_by("pk")[:size])
+                        ordered = query if query.ordered else query.order_by("pk")
+                        instances = list(ordered[:size])
                     except Exception as exc:  # e.g. a column the mirror lacks
                         raise observation_failure(
                             name, exc, exc.__traceback__, relations, secret

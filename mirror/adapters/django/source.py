@@ -183,13 +183,19 @@ class DjangoSite:
     def table_name(self, model: SiteModel, key: RelationKey) -> list[str]:
         return render.table_name(key, models.search_schema(self.connection))
 
-    def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
-        from mirror.adapters.django.observe import observe_outputs, view_querysets
+    @cached_property
+    def _view_querysets(self) -> dict[type[Any], Any]:
+        """The querysets of the URLconf's GET views, by the serializer each serves."""
+        if not self.config.urls:
+            return {}
+        from mirror.adapters.django.observe import view_querysets
 
-        querysets = {}
-        if self.config.urls:
-            _ = self.endpoints  # the URLconf imported, its failure named
-            querysets = view_querysets(self.config.urls, self.serializers.values())
+        _ = self.endpoints  # the URLconf imported, a failure named
+        return view_querysets(self.config.urls, self.serializers.values())
+
+    def observe(self, database: str, now: datetime) -> Mapping[str, Sequence[Any]] | None:
+        from mirror.adapters.django.observe import observe_outputs
+
         return observe_outputs(
             alias=self.config.database,
             database=database,
@@ -197,7 +203,7 @@ class DjangoSite:
             serializers=self.serializers,
             relations=self.relations,
             modules=self.serializer_modules,
-            querysets=querysets,
+            querysets=self._view_querysets,
         )
 
     def queries(
@@ -213,6 +219,7 @@ class DjangoSite:
             relations=self.relations,
             modules=self.serializer_modules,
             sizes=sizes,
+            querysets=self._view_querysets,
         )
 
     def api_exchanges(self, database: str, now: datetime) -> Sequence[ApiExchange] | None:
