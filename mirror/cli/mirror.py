@@ -81,7 +81,7 @@ def run(
 
 
 @mirror.command("seed")
-@click.option("--dsn", required=True, help="Database you own; schema/billig.sql is loaded first.")
+@click.option("--dsn", required=True, help="Database you own; the schema file is loaded first.")
 @seed_options
 @click.option("--quiet", is_flag=True, help="Do not print what the seed could not fill.")
 @click.pass_context
@@ -93,7 +93,8 @@ def seed(
     now: datetime | None,
     quiet: bool,
 ) -> None:
-    """Load schema/billig.sql (if the billig schema is absent) and seed a database you own."""
+    """Load the schema file ([tool.billig] schema) unless it was loaded before, and seed a
+    database you own."""
     ctx.exit(
         commands.mirror_seed(dsn, events=events, seed=seed, now=now, quiet=quiet, out=click.echo)
     )

@@ -177,7 +177,7 @@ def mirror_seed(
     quiet: bool = False,
     out: Echo = echo,
 ) -> int:
-    """Load the schema file (if the billig schema is absent) and seed a database you own.
+    """Load the schema file (unless it was loaded before) and seed a database you own.
 
     Only the tables the schema file creates are filled (a database you own may hold others).
     """
@@ -186,7 +186,7 @@ def mirror_seed(
     from mirror.dsn import Dsn
     from mirror.errors import DatabaseUnreachable
     from mirror.provision.providers import connect_url
-    from mirror.provision.schema import load_schema
+    from mirror.provision.schema import created_relations, load_schema
     from mirror.provision.seed import seed_billig, seed_scope
     from mirror.secrets import redact, scrub
 
@@ -200,11 +200,16 @@ def mirror_seed(
             f"cannot connect to {url.masked()}: {scrub(str(exc).strip(), url.password)}"
         ) from None
     with contextlib.closing(conn):
+        created = sorted(str(key) for key in created_relations(config.schema) or ())
         with conn.cursor() as cur:
-            # Schema billig, or Billig's tables as dotted names ("billig.event" in public).
+            # Schema billig, Billig's tables as dotted names ("billig.event" in public), or a
+            # table the schema file creates wherever it lives: loaded before.
             cur.execute(
                 "SELECT 1 FROM pg_namespace WHERE nspname = 'billig' UNION ALL "
-                "SELECT 1 FROM pg_class WHERE relname LIKE 'billig.%' LIMIT 1"
+                "SELECT 1 FROM pg_class WHERE relname LIKE 'billig.%%' UNION ALL "
+                "SELECT 1 FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(t.name) IS NOT NULL"
+                " LIMIT 1",
+                (created,),
             )
             has_schema = cur.fetchone() is not None
         conn.rollback()
