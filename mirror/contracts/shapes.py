@@ -107,7 +107,8 @@ def flatten(schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
 
     def visit(node: Mapping[str, Any], path: str, required: bool | None) -> None:
-        branches = list(node.get("anyOf", [node]))
+        node = _all_of(node)
+        branches = [_all_of(b) for b in node.get("anyOf", node.get("oneOf", [node]))]
         types: list[str] = []
         info: dict[str, Any] = {}
         for branch in branches:
@@ -132,6 +133,25 @@ def flatten(schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     visit(schema, "", None)
     return out
+
+
+def _all_of(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``node`` with its ``allOf`` parts merged in (drf-spectacular wraps a nested read-only
+    serializer as ``allOf: [{...}]``): their properties and required keys are the node's."""
+    parts = node.get("allOf")
+    if not isinstance(parts, list):
+        return node
+    merged: dict[str, Any] = {k: v for k, v in node.items() if k != "allOf"}
+    for part in parts:
+        part = _all_of(part) if isinstance(part, Mapping) else {}
+        for key, value in part.items():
+            if key == "properties":
+                merged["properties"] = {**merged.get("properties", {}), **value}
+            elif key == "required":
+                merged["required"] = sorted({*merged.get("required", ()), *value})
+            else:
+                merged.setdefault(key, value)
+    return merged
 
 
 def _type_name(node: Mapping[str, Any]) -> str:
