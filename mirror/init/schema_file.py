@@ -113,8 +113,37 @@ def schema_from_database(dsn: str, schemas: Sequence[str]) -> str:
         "-- (written by billig init --schema-from; the mirror is loaded from this file).",
         "",
         *(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(s)};" for s in schemas),
+        *_type_ddl(dsn, schemas),
     ]
     for key in ordered:
         ddl, _ = relation_ddl(relations[key], defined=relations, view=views.get(key))
         parts += ["", ddl]
     return "\n".join(parts) + "\n"
+
+
+def _type_ddl(dsn: str, schemas: Sequence[str]) -> list[str]:
+    """``CREATE TYPE … AS ENUM`` and ``CREATE DOMAIN`` for the enums and domains of
+    ``schemas``, in the order production created them: the tables' columns use them."""
+    from mirror.sources.read_session import Timeouts, read_session
+
+    with read_session(dsn, Timeouts(), what="reading types") as session:
+        rows = session.run("type_definitions", {"schemas": list(schemas)})
+    out: list[str] = [""] if rows else []
+    for schema, name, kind, labels, base, not_null, default, checks in rows:
+        key = f"{quote_ident(schema)}.{quote_ident(name)}"
+        if kind == "e":
+            listed = ", ".join(_literal(label) for label in labels)
+            out.append(f"CREATE TYPE {key} AS ENUM ({listed});")
+            continue
+        clauses = [f"CREATE DOMAIN {key} AS {base}"]
+        if default is not None:
+            clauses.append(f"DEFAULT {default}")
+        if not_null:
+            clauses.append("NOT NULL")
+        clauses += list(checks)
+        out.append("\n    ".join(clauses) + ";")
+    return out
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
