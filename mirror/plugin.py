@@ -76,7 +76,10 @@ def billig_config(pytestconfig: pytest.Config) -> Config:
 def billig_mirror(pytestconfig: pytest.Config, billig_config: Config) -> Iterator[Mirror]:
     """The seeded mirror of the session: a throwaway PostgreSQL loaded from the configured schema
     file and seeded (``mirror.provision.mirror.Mirror``; provider from ``--billig-provider`` or
-    ``$BILLIG_MIRROR_PROVIDER``, default ``auto``). Removed at the end of the session."""
+    ``$BILLIG_MIRROR_PROVIDER``, default ``auto``). Columns whose readers allow only some
+    values (the choices pinned in the contract's lineage) hold only those. Removed at the end
+    of the session."""
+    from mirror.provision.allowed_values import AllowedValues
     from mirror.provision.mirror import start_mirror
 
     with start_mirror(
@@ -84,6 +87,7 @@ def billig_mirror(pytestconfig: pytest.Config, billig_config: Config) -> Iterato
         events=billig_config.events,
         seed=billig_config.seed,
         schema_path=billig_config.schema,
+        allowed=AllowedValues.pinned(billig_config.contracts),
     ) as mirror:
         yield mirror
 

@@ -28,12 +28,16 @@ def contract_context(
     provider: str, dsn: str | None, image: str | None, config: Config
 ) -> Iterator[tuple[ContractContext, Any]]:
     """A seeded mirror (from the schema file), the contract folder and the site under contract,
-    torn down afterwards."""
+    torn down afterwards. The seed writes only the values the site's readers allow where they
+    allow only some (its fields' choices)."""
     from mirror.contracts.kinds import ContractContext
+    from mirror.provision.allowed_values import AllowedValues
     from mirror.sources.site_loading import load_site
 
     site = load_site(config)
-    with configured_mirror(provider, config, dsn=dsn, image=image) as m:
+    # Without a site, the choices the contract pins (configured_mirror's default).
+    allowed = AllowedValues.of_lineage(site.lineage()) if site is not None else None
+    with configured_mirror(provider, config, dsn=dsn, image=image, allowed=allowed) as m:
         yield ContractContext(config.contracts, m.dsn, site=site), m
 
 

@@ -15,6 +15,7 @@ from mirror.errors import EXIT_INTERRUPTED, UsageError
 
 if TYPE_CHECKING:
     from mirror.config import Config
+    from mirror.provision.allowed_values import AllowedValues
     from mirror.provision.mirror import Mirror
     from mirror.provision.providers import ProviderOptions
 
@@ -58,9 +59,13 @@ def configured_mirror(
     dsn: str | None = None,
     image: str | None = None,
     now: datetime | None = None,
+    allowed: AllowedValues | None = None,
 ) -> Iterator[Mirror]:
     """A mirror of the configured schema, seeded with the configured events and seed, removed on
-    exit; SIGTERM meanwhile is taken as Ctrl-C, so a stopped job cleans up too."""
+    exit; SIGTERM meanwhile is taken as Ctrl-C, so a stopped job cleans up too. Columns whose
+    readers allow only some values hold those: ``allowed``, or else the choices the contract
+    pins."""
+    from mirror.provision.allowed_values import AllowedValues
     from mirror.provision.mirror import start_mirror
 
     with (
@@ -72,6 +77,7 @@ def configured_mirror(
             now=now,
             options=options_for(provider, dsn, image),
             schema_path=config.schema,
+            allowed=allowed if allowed is not None else AllowedValues.pinned(config.contracts),
         ) as m,
     ):
         yield m
@@ -185,6 +191,7 @@ def mirror_seed(
 
     from mirror.dsn import Dsn
     from mirror.errors import DatabaseUnreachable
+    from mirror.provision.allowed_values import AllowedValues
     from mirror.provision.providers import connect_url
     from mirror.provision.schema import created_relations, load_schema
     from mirror.provision.seed import seed_billig, seed_scope
@@ -216,7 +223,10 @@ def mirror_seed(
         if not has_schema:
             load_schema(conn, config.schema)
         only = seed_scope(conn, config.schema)
-        seeded = seed_billig(conn, events=config.events, seed=config.seed, now=now, only=only)
+        allowed = AllowedValues.pinned(config.contracts)
+        seeded = seed_billig(
+            conn, events=config.events, seed=config.seed, now=now, only=only, allowed=allowed
+        )
     if not quiet:
         echo_warnings(out, seeded.warnings)
     counts = ", ".join(f"{table} {n}" for table, n in seeded.counts.items())

@@ -20,6 +20,7 @@ import psycopg2
 from mirror.catalog.model import RelationKey, quote_ident
 from mirror.errors import SchemaLoadError, UsageError
 from mirror.progress import step
+from mirror.provision.allowed_values import outside_allowed
 from mirror.provision.deferred_keys import set_deferred_keys
 from mirror.provision.roles import means, role_of
 from mirror.provision.row_plan import Reference, RowPlan, column_value
@@ -151,6 +152,7 @@ class _Seeding:
             written = self._write(table, units, self._records(table), into=table)
             if table.partitioned:
                 written += self._top_up(table, units)
+            self.warnings += outside_allowed(self.cur, self.schema, table)
         except _CannotFill:
             self.cur.execute("ROLLBACK TO SAVEPOINT billig_seed")
             self.written.forget(table.oid)
@@ -191,7 +193,8 @@ class _Seeding:
             col for col in table.columns
             if not col.written_by_server
             and (col.name in fk_of or means(meanings, col.name)
-                 or (col.not_null and not col.has_default) or self._enum(col))
+                 or (col.not_null and not col.has_default) or self._enum(col)
+                 or col.allowed is not None)
         ]  # fmt: skip
         for col in columns:  # a type it cannot make stops the table before any row is built
             if col.name not in fk_of and not means(meanings, col.name):

@@ -15,6 +15,7 @@ import psycopg2
 
 from mirror.dsn import Dsn, SqlAlchemyUrl
 from mirror.errors import HarnessError, ProviderError, SchemaLoadError
+from mirror.provision.allowed_values import AllowedValues
 from mirror.provision.cache import ClusterCache, Reuse, file_digest
 from mirror.provision.providers import ProviderOptions, Server, provision
 from mirror.secrets import scrub
@@ -90,9 +91,10 @@ def build_template(
     now: datetime | None = None,
     schema_path: Path | None = None,
     name: str = TEMPLATE_DB,
+    allowed: AllowedValues | None = None,
 ) -> Dsn:
     """Create database ``name`` with the schema loaded and Billig seeded; no session stays open."""
-    url, _ = _build_template(server, events, seed, now, schema_path, name)
+    url, _ = _build_template(server, events, seed, now, schema_path, name, allowed)
     return url
 
 
@@ -103,6 +105,7 @@ def _build_template(
     now: datetime | None,
     schema_path: Path | None,
     name: str,
+    allowed: AllowedValues | None = None,
 ) -> tuple[Dsn, SeedResult]:
     # Loading and seeding only when a mirror is built: a cached one needs neither.
     from mirror.provision.schema import load_schema
@@ -113,7 +116,7 @@ def _build_template(
         with contextlib.closing(server.connect(name)) as conn:
             load_schema(conn, schema_path)
             try:
-                result = seed_billig(conn, events=events, seed=seed, now=now)
+                result = seed_billig(conn, events=events, seed=seed, now=now, allowed=allowed)
             except SchemaLoadError as exc:
                 # The schema loaded but holds nothing the seed knows: the mirror stays empty,
                 # so that the contract checks still report what the schema lacks.
@@ -134,14 +137,18 @@ def start_mirror(
     now: datetime | None = None,
     options: ProviderOptions | None = None,
     schema_path: Path | None = None,
+    allowed: AllowedValues | None = None,
 ) -> Iterator[Mirror]:
     """Provision a server, load and seed the template, and hand out a clone as the mirror.
 
-    A cluster provider starts from a stored, already seeded cluster when one was built from the
-    same inputs (:mod:`mirror.provision.cache`), unless ``options.cache`` is off.
+    ``allowed`` are the values the site's readers allow in some columns (their ``choices``):
+    the seed writes only those there. A cluster provider starts from a stored, already seeded
+    cluster when one was built from the same inputs (:mod:`mirror.provision.cache`), unless
+    ``options.cache`` is off.
     """
     options = options or ProviderOptions()
-    reuse = _reuse(events, seed, now, schema_path) if options.cache else None
+    allowed = allowed or AllowedValues()
+    reuse = _reuse(events, seed, now, schema_path, allowed) if options.cache else None
     with provision(provider, options, reuse) as server:
         created: list[str] = []
         try:
@@ -152,7 +159,9 @@ def start_mirror(
             name = MIRROR_DB if server.provider != "dsn" else f"billig_m_{secrets.token_hex(4)}"
             try:
                 if server.prepared is None:
-                    _, seeded = _build_template(server, events, seed, now, schema_path, template)
+                    _, seeded = _build_template(
+                        server, events, seed, now, schema_path, template, allowed
+                    )
                     warnings = seeded.warnings
                 else:
                     warnings = _warnings(server.prepared.meta)
@@ -179,7 +188,9 @@ def _server_failed(server: Server, exc: psycopg2.Error) -> ProviderError:
     )
 
 
-def _reuse(events: int, seed: int, now: datetime | None, schema_path: Path | None) -> Reuse | None:
+def _reuse(
+    events: int, seed: int, now: datetime | None, schema_path: Path | None, allowed: AllowedValues
+) -> Reuse | None:
     """What a cached mirror is keyed by and how it is built; None when there is no cache."""
     cache = ClusterCache.default()
     path = schema_path if schema_path is not None else _configured_schema()
@@ -188,11 +199,11 @@ def _reuse(events: int, seed: int, now: datetime | None, schema_path: Path | Non
         return None
     # Without ``now`` the seed takes today as its reference day: a new day is a new mirror.
     day = now.isoformat() if now is not None else f"today {date.today().isoformat()}"
-    inputs = (file_digest(path), str(events), str(seed), day)
+    inputs = (file_digest(path), str(events), str(seed), day, allowed.key())
 
     def build(server: Server) -> dict[str, Any]:
         try:
-            _, seeded = _build_template(server, events, seed, now, path, TEMPLATE_DB)
+            _, seeded = _build_template(server, events, seed, now, path, TEMPLATE_DB, allowed)
         except psycopg2.Error as exc:
             raise _server_failed(server, exc) from None
         # A file edited while it loaded is not what the key says: use the mirror, keep nothing.

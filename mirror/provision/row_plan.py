@@ -63,8 +63,9 @@ def column_value(
     fit = fitter(schema, column)
     make = maker(schema, column, ref)
     place = place_of(lineage(data, first), column.name) if first is not None else None
+    filled = column.not_null or column.allowed is not None  # choices: every one in turn
     if place is None:
-        return 0, (lambda chain, i: make(i)) if column.not_null else (lambda chain, i: None)
+        return 0, (lambda chain, i: make(i)) if filled else (lambda chain, i: None)
 
     def value(chain: list[Record], i: int) -> object:
         if chain:
@@ -79,6 +80,6 @@ def column_value(
                 ok, fitted = fit(found)
                 if ok:
                     return fitted
-        return make(i) if column.not_null else None
+        return make(i) if filled else None
 
     return place[0] + 1, value

@@ -10,8 +10,9 @@ name from its record or the records it belongs to (``hidden`` on a ticket group 
 and its foreign keys point at the rows of those records. Every other column, and every other
 table, gets deterministic values made from its type (:mod:`mirror.provision.values`); identity,
 generated and defaulted columns are left to the server; rows the server refuses are retried with
-other values (:mod:`mirror.provision.row_writer`). Materialized views are refreshed over the
-seeded rows. What cannot be filled is one located warning.
+other values (:mod:`mirror.provision.row_writer`); a column whose readers allow only some
+values takes those in turn (:mod:`mirror.provision.allowed_values`). Materialized views are
+refreshed over the seeded rows. What cannot be filled is one located warning.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import psycopg2
 
 from mirror.catalog.model import RelationKey
 from mirror.errors import DatabaseError, SchemaLoadError
+from mirror.provision.allowed_values import AllowedValues, apply_allowed
 from mirror.provision.filling import fill_tables
 from mirror.provision.roles import role_of
 from mirror.provision.scenarios import EVENT_ID_BASE, SCENARIOS, SeedData, generate, reference_now
@@ -53,9 +55,12 @@ def seed_billig(
     seed: int,
     now: datetime | None = None,
     only: Collection[RelationKey] | None = None,
+    allowed: AllowedValues | None = None,
 ) -> SeedResult:
-    """Generate Billig's records and fill the database's tables (``only`` these, if given)."""
-    return load(conn, generate(events, seed, now), only=only)
+    """Generate Billig's records and fill the database's tables (``only`` these, if given), a
+    column whose readers allow only some values (``allowed``) with those."""
+    allowed = allowed.on_tables(conn) if allowed else None
+    return load(conn, generate(events, seed, now), only=only, allowed=allowed)
 
 
 def seed_scope(conn: psycopg2.extensions.connection, schema_file: Path) -> frozenset[RelationKey]:
@@ -78,6 +83,7 @@ def load(
     data: SeedData,
     *,
     only: Collection[RelationKey] | None = None,
+    allowed: AllowedValues | None = None,
 ) -> SeedResult:
     """Fill every base table of the database (or ``only`` those) in one transaction.
 
@@ -90,7 +96,8 @@ def load(
     conn.autocommit = False  # one transaction, a savepoint per table
     try:
         with conn.cursor() as cur:
-            result = fill_tables(cur, read_seed_schema(cur), data, only)
+            schema, unfit = apply_allowed(read_seed_schema(cur), allowed or AllowedValues())
+            result = fill_tables(cur, schema, data, only)
             stale = _refresh_materialized_views(cur, {k.schema for k in only or ()})
         conn.commit()
     except psycopg2.Error as exc:
@@ -107,8 +114,8 @@ def load(
     finally:
         if not conn.closed:
             conn.autocommit = autocommit
-    if stale:
-        result = SeedResult(result.counts, (*result.warnings, *stale))
+    if stale or unfit:
+        result = SeedResult(result.counts, (*unfit, *result.warnings, *stale))
     return result
 
 

@@ -47,6 +47,8 @@ class SeedColumn:
     length: int | None  # character(n), character varying(n), bit(n)
     precision: int | None  # numeric(p, s)
     scale: int | None
+    # The only values its readers allow, written in turn (see mirror.provision.allowed_values).
+    allowed: tuple[str | int, ...] | None = None
 
     @property
     def written_by_server(self) -> bool:

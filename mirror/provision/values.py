@@ -48,6 +48,9 @@ def made(schema: SeedSchema, column: SeedColumn, ref: datetime, i: int) -> objec
 
 def maker(schema: SeedSchema, column: SeedColumn, ref: datetime) -> Callable[[int], object]:
     """``made`` for one column, its type and limits read once: the value of row ``i``."""
+    if column.allowed:  # the values its readers allow, each in turn
+        allowed = column.allowed
+        return lambda i: allowed[i % len(allowed)]
     info = schema.resolve(column.type_oid)
     length, precision, scale = limits(column, schema)
 
@@ -179,6 +182,9 @@ def fitted(schema: SeedSchema, column: SeedColumn, value: object) -> tuple[bool,
 
 def fitter(schema: SeedSchema, column: SeedColumn) -> Callable[[object], tuple[bool, object]]:
     """``fitted`` for one column, its type and limits read once."""
+    if column.allowed:  # a record's value only where its readers allow it
+        allowed = frozenset(column.allowed)
+        return lambda value: (value in allowed, value)
     info = schema.resolve(column.type_oid)
     length, precision, scale = limits(column, schema)
     slow = partial(_fit, info, column.not_null, length, precision, scale)
