@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mirror.catalog.model import ColumnRef
+from mirror.provision.allowed_values import AllowedValues
 from mirror.provision.cache import ClusterCache
 from mirror.provision.mirror import Mirror, start_mirror
 from mirror.provision.providers import ProviderOptions
@@ -244,3 +246,17 @@ def test_a_schema_edited_while_it_loads_is_not_stored(cache_home, schema) -> Non
     schema.write_text(slow)
     with mirror_of(schema) as again:
         assert again.origin == "built", "the run that saw the edit stored nothing"
+
+
+def test_a_changed_choice_builds_anew(cache_home, schema) -> None:
+    venue = ColumnRef("billig", "event", "event_location")
+    venues = "SELECT DISTINCT event_location FROM billig.event ORDER BY 1"
+    choices = AllowedValues({venue: ("hall", "tent")})
+    with mirror_of(schema, allowed=choices) as first:
+        assert first.origin == "built"
+        assert rows(first, venues) == [("hall",), ("tent",)]
+    with mirror_of(schema, allowed=AllowedValues({venue: ("hall", "tent")})) as same:
+        assert same.origin == "cache"
+    with mirror_of(schema, allowed=AllowedValues({venue: ("hall", "yard")})) as changed:
+        assert changed.origin == "built"
+        assert rows(changed, venues) == [("hall",), ("yard",)]

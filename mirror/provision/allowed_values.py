@@ -109,11 +109,8 @@ def apply_allowed(
             if len(kept) < len(values):
                 refused = [v for v in values if v not in kept]
                 what = "left out" if kept else "the column is filled as if it had none"
-                warnings.append(
-                    SeedWarning(str(table.key), col.name, col.type_name,
-                                f"its type refuses the readers' choice(s) {_listed(refused)}: "
-                                f"{what}")
-                )  # fmt: skip
+                message = f"its type refuses the readers' choice(s) {_listed(refused)}: {what}"
+                warnings.append(_warning(table, col, message))
             if kept:
                 columns[index] = replace(col, allowed=kept)
         tables[oid] = replace(table, columns=tuple(columns))
@@ -143,23 +140,28 @@ def outside_allowed(
             isinstance(v, int) for v in col.allowed) else "text"  # fmt: skip
         name = f"{quote_ident(col.name)}::{cast}"
         cur.execute(
-            f"SELECT count(*) FILTER (WHERE {name} <> ALL (%(v)s::{cast}[])),"
+            f"SELECT count(*), count(*) FILTER (WHERE {name} <> ALL (%(v)s::{cast}[])),"
             f" array_agg(DISTINCT {name}) FILTER (WHERE {name} = ANY (%(v)s::{cast}[]))"
             f" FROM {table.key}",
             {"v": list(col.allowed)},
         )
-        row = cur.fetchone()
-        outside, written = (row[0], row[1] or []) if row else (0, [])
-        if outside:
-            seen = set(written)
-            missing = [v for v in col.allowed if (v if cast == "numeric" else str(v)) not in seen]
-            refused = f" (not written: {_listed(missing)})" if missing else ""
-            warnings.append(
-                SeedWarning(str(table.key), col.name, col.type_name,
-                            f"{outside} row(s) hold values outside the readers' choices: the "
-                            f"column's constraints refuse them{refused}")
-            )  # fmt: skip
+        rows, outside, written = cur.fetchone() or (0, 0, None)
+        seen = set(written or ())
+        # With a row for each, every choice is written unless the constraints refuse it.
+        missing = [v for v in col.allowed if (v if cast == "numeric" else str(v)) not in seen]
+        refused = missing if rows >= len(col.allowed) else []
+        if outside or refused:
+            which = f"choice(s) {_listed(refused)}" if refused else "choices"
+            message = f"the column's constraints refuse the readers' {which}"
+            if outside:
+                message += f"; {outside} row(s) hold other values"
+            warnings.append(_warning(table, col, message))
     return warnings
+
+
+def _warning(table: SeedTable, col: SeedColumn, message: str) -> SeedWarning:
+    detail = col.type_name + (" NOT NULL" if col.not_null else "")
+    return SeedWarning(str(table.key), col.name, detail, message)
 
 
 def _listed(values: list[Choice]) -> str:
