@@ -3,6 +3,7 @@
 The project's fields declare choices in every form Django accepts (grouped, ``TextChoices``,
 ``IntegerChoices``); ``contracts update`` pins them in the contract's lineage; production is
 seeded with rows holding other values, which every report format must count and never show.
+The mirror holds only the choices, so the project passes every contract check.
 """
 
 from __future__ import annotations
@@ -209,3 +210,24 @@ def test_the_full_contract_check_passes_on_a_mirror_seeded_within_the_choices(
     done = project.billig("contracts", "check", *mirror_options)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "not one of" not in done.stdout
+
+
+def test_a_mirror_seeded_without_the_site_holds_the_choices_the_contract_pins(
+    project: DjangoProject, billig_server: Any
+) -> None:
+    # ``billig mirror seed`` (as ``mirror up``/``run`` and the pytest plugin) loads no site: the
+    # choices come from the contract's lineage, the view's through to its base column.
+    name = f"pinned_{secrets.token_hex(6)}"
+    dsn: Dsn = billig_server.create_database(name)
+    try:
+        done = project.billig("mirror", "seed", "--dsn", dsn.url())
+        assert done.returncode == 0, done.stdout + done.stderr
+        with contextlib.closing(billig_server.connect(name)) as conn, conn.cursor() as cur:
+            cur.execute("SELECT DISTINCT event_location FROM billig.event")
+            venues = {row[0] for row in cur.fetchall()}
+            cur.execute("SELECT DISTINCT ticket_limit FROM billig.ticket_group")
+            limits = {row[0] for row in cur.fetchall()}
+    finally:
+        billig_server.drop_database(name)
+    assert venues == {"hall", "tent", "yard"}
+    assert limits == {10, 20}
