@@ -182,8 +182,8 @@ def fitted(schema: SeedSchema, column: SeedColumn, value: object) -> tuple[bool,
 
 def fitter(schema: SeedSchema, column: SeedColumn) -> Callable[[object], tuple[bool, object]]:
     """``fitted`` for one column, its type and limits read once."""
-    if column.allowed:  # a record's value only where its readers allow it
-        allowed = frozenset(column.allowed)
+    if column.allowed:  # a record's value only where its readers allow it (or NULL, if it may)
+        allowed = frozenset(column.allowed) | ({None} if not column.not_null else set())
         return lambda value: (value in allowed, value)
     info = schema.resolve(column.type_oid)
     length, precision, scale = limits(column, schema)
