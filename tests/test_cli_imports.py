@@ -163,18 +163,6 @@ def test_contracts_snapshot_of_a_missing_schema_loads_nothing_heavy(
     assert run.heavy == []
 
 
-def test_check_of_a_django_site_whose_contracts_hold_loads_no_sqlalchemy_or_deepdiff(
-    billig_mirror: Mirror, project_root: Path
-) -> None:
-    # The mirror is handed to the checks as a DSN; a structural diff only runs on a difference.
-    server = billig_mirror.server.dsn.url()
-    django_site = project_root / "examples" / "django_site"
-    run = _run("check", "--provider", "dsn", "--dsn", server, cwd=django_site, own_config=True)
-    assert run.code == 0, run.stdout + run.stderr
-    assert "all contracts hold" in run.stdout
-    assert run.loaded("django") and run.loaded("sqlalchemy", "deepdiff") == []
-
-
 def test_auto_without_a_docker_socket_does_not_load_the_docker_sdk(tmp_path: Path) -> None:
     probe = (
         "import sys\n"

@@ -89,3 +89,31 @@ def test_drift_reports_the_dotted_db_table_as_quoting_confusion_with_the_fix(
     assert confused[0]["relation"] == "billig.ticket_group"
     assert any(reader.startswith("BilligTicketGroup.") for reader in confused[0]["impact"])
     assert """db_table = 'billig"."ticket_group'""" in done.stdout
+
+
+# Runs billig's entry point; on the way out, also after an error, prints the loaded modules.
+_AUDIT = """
+import json, sys
+try:
+    from mirror.cli import main
+    main(sys.argv[1:])
+finally:
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_check_of_a_site_whose_contracts_hold_loads_no_sqlalchemy_or_deepdiff(
+    project, mirror_options
+):
+    # The mirror is handed to the checks as a DSN; a structural diff only runs on a difference.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLIG_", "DJANGO_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", _AUDIT, "check", *mirror_options],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    *err, modules = done.stderr.strip().splitlines()
+    assert done.returncode == 0, done.stdout + "\n".join(err)
+    assert "all contracts hold" in done.stdout
+    loaded = set(json.loads(modules))
+    assert "django" in loaded
+    assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "deepdiff")) == []
