@@ -23,7 +23,7 @@ from mirror.progress import step
 from mirror.provision.allowed_values import outside_allowed
 from mirror.provision.deferred_keys import set_deferred_keys
 from mirror.provision.roles import means, role_of
-from mirror.provision.row_plan import Reference, RowPlan, column_value
+from mirror.provision.row_plan import Reference, RowPlan, column_source
 from mirror.provision.row_writer import RowWriter
 from mirror.provision.scenarios import ROLES, Record, SeedData, reference_now
 from mirror.provision.seed_report import SeedResult, SeedWarning
@@ -205,18 +205,18 @@ class _Seeding:
                     raise _CannotFill from None
         names = [col.name for col in columns]
         first = records[0][1] if records else None
-        plain, depth = [], 0
-        for position, col in enumerate(columns):
-            if col.name not in fk_of:
-                needs, value = column_value(self.schema, self.data, col, first, self.ref)
-                plain.append((position, value))
-                depth = max(depth, needs)
+        sources = tuple(
+            column_source(self.schema, self.data, col, position, first, self.ref)
+            for position, col in enumerate(columns)
+            if col.name not in fk_of
+        )
         available = {col.name for col in columns if col.name not in fk_of}
         references = []
         for fk in dict.fromkeys(fk_of.values()):
             references.append(self._reference(table, fk, units, names, available))
             available.update(fk.columns)
-        plan = RowPlan(self.data, len(columns), tuple(plain), tuple(references), depth)
+        depth = max((s.at + 1 for s in sources if s.at is not None), default=0)
+        plan = RowPlan(self.data, len(columns), sources, tuple(references), depth)
         bounds = [
             definition
             for leaf in (self.schema.leaves(table.oid) if table.partitioned else [])
@@ -230,8 +230,9 @@ class _Seeding:
         # Rows are made, written and forgotten a batch at a time: memory stays flat.
         for lo in range(0, len(records), _BATCH):
             batch = records[lo : lo + _BATCH]
-            rows = [plan.row(record, start + lo + k) for k, (_, record) in enumerate(batch)]
-            written = writer.write(rows)
+            rows, written = writer.write(
+                plan.row(record, start + lo + k) for k, (_, record) in enumerate(batch)
+            )
             self.written.add(into.oid, [batch[k][0] for k in written], names,
                              [rows[k] for k in written])  # fmt: skip
             total += len(written)

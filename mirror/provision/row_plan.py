@@ -23,8 +23,19 @@ from mirror.provision.values import fitter, maker
 
 # A foreign key's values for a row: (the row's record, its number, the row's other values).
 Reference = Callable[[Record | None, int, list[object]], Sequence[object]]
-# A column's value for a row: (the row record's lineage, the row's number).
-ColumnValue = Callable[[list[Record], int], object]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSource:
+    """Where one column's value comes from: a record (``at``, ``meaning``) or its type only."""
+
+    position: int  # in the row
+    column: str
+    at: int | None  # the position in a row record's lineage of the record holding the value
+    meaning: str  # the name the value has there
+    fit: Callable[[object], tuple[bool, object]]  # the value as the column holds it
+    make: Callable[[int], object] | None  # row i's value when no record has one (None: NULL)
+
 
 _MISSING = object()
 
@@ -35,51 +46,44 @@ class RowPlan:
 
     data: SeedData
     width: int
-    values: tuple[tuple[int, ColumnValue], ...]  # (position, value) of each other column
+    sources: tuple[ColumnSource, ...]  # of each column but the foreign keys'
     references: tuple[tuple[tuple[int, ...], Reference], ...]  # (positions, reference) per key
-
-    depth: int  # how many records of a row's lineage its values come from
+    depth: int  # how many records of a row's lineage the sources read
 
     def row(self, record: Record | None, i: int) -> list[object]:
         chain = lineage(self.data, record, self.depth) if self.depth else []
         row: list[object] = [None] * self.width
-        for position, value in self.values:
-            row[position] = value(chain, i)
+        for source in self.sources:
+            if source.at is not None and chain:
+                holder = chain[source.at].values if source.at < len(chain) else {}
+                found = holder.get(source.meaning, _MISSING)
+                if found is _MISSING:  # a record of another shape
+                    ok, found = lookup(self.data, chain[0], source.column)
+                    found = found if ok else _MISSING
+                if found is not _MISSING:
+                    ok, fitted = source.fit(found)
+                    if ok:
+                        row[source.position] = fitted
+                        continue
+            if source.make is not None:
+                row[source.position] = source.make(i)
         for positions, reference in self.references:  # in order: a key may use an earlier one
             for position, key in zip(positions, reference(record, i, row), strict=True):
                 row[position] = key
         return row
 
 
-def column_value(
+def column_source(
     schema: SeedSchema,
     data: SeedData,
     column: SeedColumn,
+    position: int,
     first: Record | None,
     ref: datetime,
-) -> tuple[int, ColumnValue]:
-    """How many records of a row's lineage ``column`` needs, and its value in each row; its
-    place in the records is found on ``first``."""
-    fit = fitter(schema, column)
-    make = maker(schema, column, ref)
+) -> ColumnSource:
+    """Where ``column`` (at ``position`` in the row) takes its value, found on ``first``."""
     place = place_of(lineage(data, first), column.name) if first is not None else None
+    at, meaning = place if place is not None else (None, column.name)
     filled = column.not_null or column.allowed is not None  # choices: every one in turn
-    if place is None:
-        return 0, (lambda chain, i: make(i)) if filled else (lambda chain, i: None)
-
-    def value(chain: list[Record], i: int) -> object:
-        if chain:
-            position, name = place
-            found = (
-                chain[position].values.get(name, _MISSING) if position < len(chain) else _MISSING
-            )
-            if found is _MISSING:  # a record of another shape
-                ok, found = lookup(data, chain[0], column.name)
-                found = found if ok else _MISSING
-            if found is not _MISSING:
-                ok, fitted = fit(found)
-                if ok:
-                    return fitted
-        return make(i) if filled else None
-
-    return place[0] + 1, value
+    make = maker(schema, column, ref) if filled else None
+    return ColumnSource(position, column.name, at, meaning, fitter(schema, column), make)

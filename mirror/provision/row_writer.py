@@ -47,18 +47,28 @@ class RowWriter:
     dropped: dict[str, int] = field(default_factory=dict)  # why → rows left out
     _recipes: dict[str, list[list[Change]]] = field(default_factory=dict)
 
-    def write(self, rows: list[list[object]]) -> list[int]:
-        """Write ``rows`` (changing refused ones in place); the indices written, in order."""
+    def write(self, rows: Iterable[list[object]]) -> tuple[list[list[object]], list[int]]:
+        """Write ``rows``: the rows (refused ones changed in place) and the indices written.
+
+        The rows are made while the first ``COPY`` sends them, so the server checks those sent
+        while the next are made; when it refuses one, the rows are written again as below.
+        """
+        made: list[list[object]] = []
         written: list[int] = []
         if not self.columns:
-            for index in range(len(rows)):
+            made = list(rows)
+            for index in range(len(made)):
                 if self._insert(None) is None:
                     written.append(index)
                 else:
                     self._drop("the row of defaults is refused")
-            return written
-        self._range(rows, 0, len(rows), written)
-        return written
+            return made, written
+        source = iter(rows)
+        if self._insert(_kept(source, made)) is None:
+            return made, list(range(len(made)))
+        made.extend(source)  # whatever the refused COPY did not read
+        self._range(made, 0, len(made), written)
+        return made, written
 
     # ------------------------------------------------------------------ COPY and its failures
 
@@ -98,7 +108,7 @@ class RowWriter:
         index = lo + int(digits) - 1 if digits.isdigit() else -1
         return index if lo <= index < hi else None
 
-    def _insert(self, rows: Sequence[list[object]] | None) -> psycopg2.Error | None:
+    def _insert(self, rows: Iterable[list[object]] | None) -> psycopg2.Error | None:
         """Insert ``rows`` (None: one row of defaults) in a savepoint; the error if refused."""
         self.cur.execute("SAVEPOINT billig_rows")
         try:
@@ -276,6 +286,13 @@ class RowWriter:
             else:
                 out[pos] = None
         return out
+
+
+def _kept(rows: Iterator[list[object]], made: list[list[object]]) -> Iterator[list[object]]:
+    """``rows``, each kept in ``made`` as it is read."""
+    for row in rows:
+        made.append(row)
+        yield row
 
 
 def _shifted(value: object, delta: int) -> object:
