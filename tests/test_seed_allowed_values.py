@@ -171,3 +171,16 @@ def test_a_computed_view_column_leaves_the_seed_as_it_was(seeded) -> None:
     result, query = seeded(schema, AllowedValues({venue: ("HALL",)}))
     assert "HALL" not in _values(query, "SELECT event_location FROM billig.event")
     assert not [w for w in result.warnings if w.column == "event_location"]
+
+
+def test_choices_read_through_nested_views_reach_the_base_column(seeded) -> None:
+    schema = SCHEMA.format(type="text", null="NOT NULL") + (
+        "CREATE VIEW billig.event_list AS SELECT w.venue AS place FROM billig.event_web AS w;\n"
+    )
+    place = ColumnRef("billig", "event_list", "place")
+    venue = ColumnRef("billig", "event_web", "venue")
+    # Two readers of the one column: it holds what both allow.
+    allowed = AllowedValues({place: ("hall", "tent", "yard"), venue: ("yard", "tent", "dome")})
+    result, query = seeded(schema, allowed)
+    assert set(_values(query, "SELECT event_location FROM billig.event")) == {"tent", "yard"}
+    assert not result.warnings, [str(w) for w in result.warnings]

@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -232,3 +235,29 @@ def test_a_mirror_seeded_without_the_site_holds_the_choices_the_contract_pins(
     # Each choice; NULL where a scenario has none (the fields are null=True): the NULL limits stay.
     assert venues - {None} == {"hall", "tent", "yard"}
     assert limits == {10, 20, None}
+
+
+PLUGIN_TEST = """
+from sqlalchemy import text
+
+
+def test_the_session_mirror_holds_the_pinned_choices(billig_engine):
+    with billig_engine.connect() as conn:
+        found = conn.execute(text("SELECT DISTINCT event_location FROM billig.event"))
+        venues = {row[0] for row in found}
+    assert venues - {None} == {"hall", "tent", "yard"}
+"""
+
+
+def test_the_pytest_plugin_seeds_the_choices_the_contract_pins(
+    project: DjangoProject, mirror_options: list[str]
+) -> None:
+    project.write("test_seeded_choices.py", PLUGIN_TEST)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLIG_", "DJANGO_"))}
+    env["BILLIG_MIRROR_DSN"] = mirror_options[-1]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+         "--billig-provider", "dsn", "test_seeded_choices.py"],
+        cwd=project.root, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
