@@ -20,6 +20,7 @@ from typing import Any
 
 import jsonschema
 
+from mirror.contracts.shape_paths import declared_keys, flatten
 from mirror.sources.contract_file import FORMAT_VERSION, read_json
 from mirror.sources.json_locator import JsonDocument, dump_json, json_path
 
@@ -94,86 +95,6 @@ def normalize_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
         return out
 
     return dict(resolve(dict(schema), ()))
-
-
-# --------------------------------------------------------------------------- flat view
-
-
-def flatten(schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """One entry per data path: ``{"ticket_groups[].price_groups[].price": {"type": ...}}``.
-
-    The root is ``"(root)"``; array items add ``[]``, values of free-form maps add ``{}``.
-    """
-    out: dict[str, dict[str, Any]] = {}
-
-    def visit(node: Mapping[str, Any], path: str, required: bool | None) -> None:
-        node = _all_of(node)
-        branches = [_all_of(b) for b in node.get("anyOf", node.get("oneOf", [node]))]
-        types: list[str] = []
-        info: dict[str, Any] = {}
-        for branch in branches:
-            types.append(_type_name(branch))
-            for key in ("format", "enum", "const", "minimum", "maximum", "pattern"):
-                if key in branch:
-                    info[key] = branch[key]
-        entry: dict[str, Any] = {"type": "|".join(sorted(set(types))), **info}
-        if required is not None:
-            entry["required"] = required
-        out[path or "(root)"] = entry
-        for branch in branches:
-            props = branch.get("properties", {})
-            needed = set(branch.get("required", ()))
-            for prop, sub in props.items():
-                visit(sub, f"{path}.{prop}" if path else prop, prop in needed)
-            extra = branch.get("additionalProperties")
-            if isinstance(extra, dict):
-                visit(extra, f"{path}{{}}", None)
-            if isinstance(branch.get("items"), dict):
-                visit(branch["items"], f"{path}[]", None)
-
-    visit(schema, "", None)
-    return out
-
-
-def _all_of(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``node`` with its ``allOf`` parts merged in (drf-spectacular wraps a nested read-only
-    serializer as ``allOf: [{...}]``): their properties and required keys are the node's."""
-    parts = node.get("allOf")
-    if not isinstance(parts, list):
-        return node
-    merged: dict[str, Any] = {k: v for k, v in node.items() if k != "allOf"}
-    for part in parts:
-        part = _all_of(part) if isinstance(part, Mapping) else {}
-        for key, value in part.items():
-            if key == "properties":
-                merged["properties"] = {**merged.get("properties", {}), **value}
-            elif key == "required":
-                merged["required"] = sorted({*merged.get("required", ()), *value})
-            else:
-                merged.setdefault(key, value)
-    return merged
-
-
-def _type_name(node: Mapping[str, Any]) -> str:
-    kind = node.get("type")
-    if isinstance(kind, list):
-        return "|".join(sorted(kind))
-    if kind:
-        return str(kind)
-    if "const" in node:
-        return "const"
-    if "enum" in node:
-        return "enum"
-    return "any"
-
-
-def declared_keys(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """Every (data path, key name) of properties declared anywhere in the schema."""
-    for path in flatten(schema):
-        if path == "(root)":
-            continue
-        name = re.split(r"[.]", path.replace("[]", "").replace("{}", ""))[-1]
-        yield path, name
 
 
 def forbidden_in_schema(snapshot: ShapeSnapshot) -> list[str]:
