@@ -250,13 +250,13 @@ def test_a_schema_edited_while_it_loads_is_not_stored(cache_home, schema) -> Non
 
 def test_a_changed_choice_builds_anew(cache_home, schema) -> None:
     venue = ColumnRef("billig", "event", "event_location")
-    venues = "SELECT DISTINCT event_location FROM billig.event ORDER BY 1"
+    venues = "SELECT DISTINCT event_location FROM billig.event WHERE event_location IS NOT NULL"
     choices = AllowedValues({venue: ("hall", "tent")})
     with mirror_of(schema, allowed=choices) as first:
         assert first.origin == "built"
-        assert rows(first, venues) == [("hall",), ("tent",)]
+        assert set(rows(first, venues)) == {("hall",), ("tent",)}
     with mirror_of(schema, allowed=AllowedValues({venue: ("hall", "tent")})) as same:
         assert same.origin == "cache"
     with mirror_of(schema, allowed=AllowedValues({venue: ("hall", "yard")})) as changed:
         assert changed.origin == "built"
-        assert rows(changed, venues) == [("hall",), ("yard",)]
+        assert set(rows(changed, venues)) == {("hall",), ("yard",)}
