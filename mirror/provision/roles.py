@@ -96,6 +96,9 @@ def means(meanings: dict[str, object], name: str) -> bool:
 
 def ancestor(data: SeedData, record: Record, role: str) -> int | None:
     """The index of the nearest record of ``role`` that ``record`` belongs to."""
+    for parent_role, index in record.parents:  # most often a parent: no queue
+        if parent_role == role:
+            return index
     queue = list(record.parents)
     while queue:
         parent_role, index = queue.pop(0)
