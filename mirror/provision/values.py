@@ -189,21 +189,20 @@ def fitter(schema: SeedSchema, column: SeedColumn) -> Callable[[object], tuple[b
     length, precision, scale = limits(column, schema)
     slow = partial(_fit, info, column.not_null, length, precision, scale)
     name = info.name if info is not None and info.kind != "e" else None
+    exact, limit = _TAKEN_AS_IS.get(name or ""), length  # text: its length limit, if any
     if name in _INT_LIMITS:
-        limit = _INT_LIMITS[name]
-        exact: type | None = int
-    else:
-        limit, exact = None, _TAKEN_AS_IS.get(name or "")
-        if exact is str and length is not None:
-            exact = None
+        exact, limit = int, _INT_LIMITS[name]
     nullable = not column.not_null
 
     def fit(value: object) -> tuple[bool, object]:
-        # Most values are NULL or of the column's own Python type: taken as they are.
+        # Most values are NULL or of the column's own Python type within its limit: as they are.
         if value is None:
             return nullable, None
-        if type(value) is exact and (limit is None or -limit <= value <= limit):  # type: ignore[operator]
-            return True, value
+        if type(value) is exact:
+            if limit is None:
+                return True, value
+            if (len(value) if exact is str else abs(value)) <= limit:  # type: ignore[arg-type]
+                return True, value
         return slow(value)
 
     return fit
