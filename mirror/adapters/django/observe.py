@@ -85,7 +85,7 @@ def observe_outputs(
                 instances: Iterable[Any] = samples[serializer]
             elif querysets and serializer in querysets:
                 query = querysets[serializer]
-                instances = query if query.ordered else query.order_by("pk")
+                instances = query.all() if query.ordered else query.order_by("pk")
             elif model in relations:
                 instances = model._default_manager.order_by("pk")  # type: ignore[union-attr]
             else:

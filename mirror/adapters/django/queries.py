@@ -68,7 +68,7 @@ def measure_queries(
                     instances = samples[serializer][:size]
                 else:
                     try:
-                        ordered = query if query.ordered else query.order_by("pk")
+                        ordered = query.all() if query.ordered else query.order_by("pk")
                         instances = list(ordered[:size])
                     except Exception as exc:  # e.g. a column the mirror lacks
                         raise observation_failure(
