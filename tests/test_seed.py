@@ -313,6 +313,24 @@ def test_check_constraints_against_the_scenarios_are_met_by_other_values(seeded)
         assert scenario_gaps(conn, NOW) == {}
 
 
+def test_rows_a_check_refuses_all_through_a_large_seed_are_each_changed_the_same_way(seeded):
+    """More tickets than one COPY takes, a fifth of them refused: each is written, meets the
+    check, and a second seed writes the same rows."""
+    events = 2_100
+    schema = _edit(
+        "    used timestamp without time zone,\n",
+        "    used timestamp without time zone CONSTRAINT unused CHECK (used IS NULL),\n",
+    )
+    first, first_url = seeded(schema, events=events)
+    again, again_url = seeded(schema, events=events)
+    tickets = len(generate(events, seed=1, now=NOW).records["ticket"])
+    assert tickets > 10_000
+    assert first.warnings == again.warnings == ()
+    assert first.counts["billig.ticket"] == tickets
+    assert _query(first_url, "SELECT count(used) FROM billig.ticket") == [(0,)]
+    assert _contents(first_url, "billig.ticket") == _contents(again_url, "billig.ticket")
+
+
 def test_a_check_no_value_satisfies_is_named(seeded):
     schema = _edit(
         "    message text NOT NULL,\n",
