@@ -14,6 +14,7 @@ import psycopg2
 import psycopg2.extras
 
 from mirror.catalog.model import quote_ident
+from mirror.provision.seed_report import server_message
 from mirror.provision.seed_tables import SeedColumn, SeedForeignKey, SeedTable
 from mirror.provision.written_rows import WrittenRows
 
@@ -41,15 +42,9 @@ def set_deferred_keys(
                 raise
             cur.execute("ROLLBACK TO SAVEPOINT billig_patch")
             for fk in fks:
-                warn(table, table.column(fk.columns[0]), f"left NULL: {message(exc)}")
+                warn(table, table.column(fk.columns[0]), f"left NULL: {server_message(exc)}")
             continue
         cur.execute("RELEASE SAVEPOINT billig_patch")
-
-
-def message(exc: psycopg2.Error) -> str:
-    """The server's one-line reason for refusing a statement."""
-    text = exc.diag.message_primary or str(exc).strip().split("\n")[0]
-    return " ".join(text.split()) or type(exc).__name__
 
 
 def _set_keys(

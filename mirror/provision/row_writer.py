@@ -1,12 +1,13 @@
 """Writing a table's rows with ``COPY``, and what to do with a row the server refuses.
 
-Rows go in one ``COPY`` while the server takes them. When it refuses one (a CHECK constraint, a
-domain's check, a partition bound, a unique key, a value out of range), the rows before it are
-written, and the refused row is tried again with other values, deterministically: the constants
-and other columns its constraint mentions (read by :mod:`mirror.provision.check_hints`), values
-made for other rows, NULL where allowed. A change that worked is tried first on the next row the
-same constraint refuses. A row that nothing makes acceptable is left out and counted under the
-constraint that refused it.
+Rows go in one ``COPY``, made as it sends them, while the server takes them. When it refuses one
+(a CHECK constraint, a domain's check, a partition bound, a unique key, a value out of range),
+the rows before it are written, and the refused row is tried again with other values,
+deterministically: the constants and other columns its constraint mentions (read by
+:mod:`mirror.provision.check_hints`), values made for other rows, NULL where allowed. A change
+that worked is tried first on the next row the same constraint refuses. A row that nothing makes
+acceptable is left out and counted under the constraint that refused it. After a refusal the
+next ``COPY`` holds one row, and each one that goes in doubles the next.
 """
 
 from __future__ import annotations

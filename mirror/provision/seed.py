@@ -30,7 +30,7 @@ from mirror.provision.filling import fill_tables
 from mirror.provision.roles import role_of
 from mirror.provision.scenarios import EVENT_ID_BASE, SCENARIOS, SeedData, generate, reference_now
 from mirror.provision.schema import created_relations
-from mirror.provision.seed_report import SeedResult, SeedWarning
+from mirror.provision.seed_report import SeedResult, SeedWarning, server_message
 from mirror.provision.seed_tables import read_seed_schema
 
 __all__ = [
@@ -103,10 +103,10 @@ def load(
     except psycopg2.Error as exc:
         if conn.closed:  # the server went away; the transaction, and every row, went with it
             raise DatabaseError(
-                f"seeding failed, the connection was lost: {_message(exc)}"
+                f"seeding failed, the connection was lost: {server_message(exc)}"
             ) from None
         conn.rollback()
-        raise SchemaLoadError(f"seeding failed: {_message(exc)}") from None
+        raise SchemaLoadError(f"seeding failed: {server_message(exc)}") from None
     except BaseException:
         if not conn.closed:
             conn.rollback()
@@ -141,11 +141,8 @@ def _refresh_materialized_views(
             if cur.connection.closed:
                 raise
             cur.execute("ROLLBACK TO SAVEPOINT refresh")
-            warnings.append(SeedWarning(str(key), None, None, f"not refreshed: {_message(exc)}"))
+            warnings.append(
+                SeedWarning(str(key), None, None, f"not refreshed: {server_message(exc)}")
+            )
         cur.execute("RELEASE SAVEPOINT refresh")
     return warnings
-
-
-def _message(exc: psycopg2.Error) -> str:
-    text = exc.diag.message_primary or str(exc).strip().split("\n")[0]
-    return " ".join(text.split()) or type(exc).__name__

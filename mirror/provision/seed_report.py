@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import psycopg2
+
 from mirror.catalog.model import quote_ident
 
 
@@ -35,3 +37,9 @@ class SeedResult:
 
     counts: dict[str, int]
     warnings: tuple[SeedWarning, ...] = ()
+
+
+def server_message(exc: psycopg2.Error) -> str:
+    """The server's one-line reason for refusing a statement, as a warning quotes it."""
+    text = exc.diag.message_primary or str(exc).strip().split("\n")[0]
+    return " ".join(text.split()) or type(exc).__name__
