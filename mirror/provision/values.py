@@ -20,7 +20,7 @@ from mirror.provision.seed_tables import SeedColumn, SeedSchema, TypeInfo
 
 _INT_LIMITS = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1, "oid": 2**32 - 1}
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-# Types whose values of this Python type a column takes unchanged (text: without a length limit).
+# Types whose values of this Python type a column takes unchanged (text within its length limit).
 _TAKEN_AS_IS: dict[str, type] = {
     "boolean": bool, "text": str, "character varying": str, "citext": str,
     "timestamp without time zone": datetime, "timestamp with time zone": datetime, "date": date,
