@@ -128,3 +128,24 @@ def exit_code_of(error: BaseException) -> int:
         if isinstance(driver_type, type) and isinstance(error, driver_type):
             return code
     return EXIT_INTERNAL
+
+
+def database_failure(error: BaseException) -> BaseException | None:
+    """The database driver's error behind ``error`` (through ``raise … from``, an exception
+    raised while handling another, and the ``orig`` that ORMs wrap) when it is one that means the
+    database failed (lost, shut down, timed out: exit 3), else None.
+
+    Site code reaching the mirror through an ORM raises the ORM's own exception type; what
+    happened is in the driver's error behind it.
+    """
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if not isinstance(current, HarnessError) and exit_code_of(current) == EXIT_UNREACHABLE:
+            return current
+        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return None

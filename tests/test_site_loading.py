@@ -202,3 +202,60 @@ def test_a_site_source_that_fails_is_a_usage_error_naming_it(
         assert "internal error" not in output
         assert {p: p.read_bytes() for p in (project / "contracts").rglob("*")} == contracts
         assert server_databases() == databases
+
+
+# Site code whose own session the server ends: through SQLAlchemy (its OperationalError wraps
+# the driver's) and through an ORM that raises its own error from the driver's, as Django does.
+_SESSION_ENDED = {
+    "sqlalchemy": (
+        "import sqlalchemy\n\n"
+        "def end_own_session(database):\n"
+        "    url = database.replace('postgresql://', 'postgresql+psycopg2://', 1)\n"
+        "    with sqlalchemy.create_engine(url).connect() as conn:\n"
+        "        conn.execute(sqlalchemy.text('SELECT pg_terminate_backend(pg_backend_pid())'))\n"
+    ),
+    "chained": (
+        "import psycopg2\n"
+        "from mirror.provision.server import connect_url\n\n"
+        "class OrmError(Exception):\n    pass\n\n"
+        "def end_own_session(database):\n"
+        "    conn = connect_url(database)\n"
+        "    try:\n"
+        "        conn.cursor().execute('SELECT pg_terminate_backend(pg_backend_pid())')\n"
+        "    except psycopg2.Error as exc:\n"
+        "        raise OrmError('query failed') from exc\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", sorted(_SESSION_ENDED))
+def test_site_code_whose_database_fails_under_it_is_exit_3_not_a_site_error(
+    how: str, tmp_path: Path, billig_server: Any, server_databases: Callable[[], set[str]]
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy2(WHEEL_PROJECT / "mysite.py", project / "mysite.py")
+    (project / "pyproject.toml").write_text(
+        f'[tool.billig]\nsite = "endingsite:SOURCE"\nschema = "{ROOT / "schema" / "billig.sql"}"\n'
+    )
+    (project / "endingsite.py").write_text(
+        "from mysite import Base\n"
+        "from mirror.sources.sqlalchemy_models import SQLAlchemySite\n"
+        + _SESSION_ENDED[how]
+        + "\nclass Site(SQLAlchemySite):\n"
+        "    def shapes(self):\n"
+        "        return {'Web': {'type': 'object'}}\n"
+        "    def observe(self, database, now):\n"
+        "        end_own_session(database)\n\n"
+        "SOURCE = Site(Base)\n"
+    )
+    options = ["--provider", "dsn", "--dsn", Dsn.of(billig_server.admin_url).url()]
+    done = _billig(project, "contracts", "update", *options)  # pins shapes, observes nothing
+    assert done.returncode == 0, done.stdout + done.stderr
+    databases = server_databases()
+    done = _billig(project, "check", *options)
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    assert "observe(): the database failed: raised " in output, output
+    assert "internal error" not in output and "Traceback" not in output
+    assert server_databases() == databases

@@ -1,6 +1,7 @@
 """Running the site's code: site code is user code, and whatever it raises on import or when
 called (``sys.exit()`` included) is a :class:`SiteError` (exit 2) naming the module, attribute or
-method and the exception, its message scrubbed of secrets."""
+method and the exception, its message scrubbed of secrets. When the database failed under it (a
+lost connection, a shutdown, a timeout), that is no fault of the site: exit 3."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import importlib
 from collections.abc import Iterator
 from types import ModuleType
 
-from mirror.errors import ConfigError, HarnessError
+from mirror.errors import ConfigError, DatabaseUnreachable, HarnessError, database_failure
 from mirror.secrets import scrub
 
 
@@ -27,12 +28,16 @@ def _described(exc: BaseException) -> str:
 @contextlib.contextmanager
 def user_code(what: str) -> Iterator[None]:
     """Run site code: anything it raises but the harness's own errors and Ctrl-C (``SystemExit``
-    and other ``BaseException`` included) becomes a :class:`SiteError` naming ``what``."""
+    and other ``BaseException`` included) becomes a :class:`SiteError` naming ``what``, or
+    :class:`DatabaseUnreachable` when the database failed under it."""
     try:
         yield
     except (HarnessError, KeyboardInterrupt):
         raise
     except BaseException as exc:
+        failed = database_failure(exc)
+        if failed is not None:
+            raise DatabaseUnreachable(f"{what}: the database failed: {_described(failed)}") from exc
         raise SiteError(f"{what} {_described(exc)}") from exc
 
 

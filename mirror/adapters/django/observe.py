@@ -27,7 +27,7 @@ from mirror.adapters.django.lineage import serializer_model
 from mirror.adapters.django.models import primary_key_fields
 from mirror.adapters.django.project import alias_pointed_at
 from mirror.catalog.model import RelationKey
-from mirror.errors import ConfigError, DatabaseUnreachable, ObservationError
+from mirror.errors import ConfigError, DatabaseUnreachable, ObservationError, database_failure
 from mirror.secrets import password_of, scrub
 
 if TYPE_CHECKING:
@@ -234,6 +234,8 @@ def observation_failure(
         return ObservationError(f"{who} on the seeded mirror{reader}: {detail}")
     if isinstance(exc, OperationalError) and _connecting(tb):
         return DatabaseUnreachable(f"{who}: cannot reach the mirror: {detail}")
+    if database_failure(exc) is not None:  # lost, shut down or timed out under the site's code
+        return DatabaseUnreachable(f"{who}: the mirror failed: {detail}")
     culprit = _raising_row(tb, relations)
     where = f" on {culprit}" if culprit else ""
     return ObservationError(
