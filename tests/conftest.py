@@ -7,14 +7,17 @@ this project, so its configuration travels with them the way a user would pass i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +164,34 @@ def mermaid_parse() -> MermaidParse:
         return results
 
     return parse
+
+
+# The reference time of the seeds that tests run on schemas of their own.
+SEED_NOW = datetime(2026, 11, 25)
+
+
+@pytest.fixture
+def seeded_schema(billig_server: Any, tmp_path: Path) -> Iterator[Callable[..., tuple[Any, Any]]]:
+    """``make(schema_text, **seed_options)``: the schema loaded into a fresh database of the
+    session's server and seeded (12 events, seed 1, :data:`SEED_NOW` unless the options say
+    otherwise); hands back the seed's result and a connection to that database."""
+    from mirror.provision.providers import connect_url
+    from mirror.provision.schema import load_schema
+    from mirror.provision.seed import seed_billig
+
+    created: list[str] = []
+    with contextlib.ExitStack() as stack:
+
+        def make(schema: str, **options: Any) -> tuple[Any, Any]:
+            name = f"seeded_{secrets.token_hex(5)}"
+            url = billig_server.create_database(name)
+            created.append(name)
+            path = tmp_path / f"{name}.sql"
+            path.write_text(schema)
+            conn = stack.enter_context(contextlib.closing(connect_url(url)))
+            load_schema(conn, path)
+            return seed_billig(conn, **{"events": 12, "seed": 1, "now": SEED_NOW, **options}), conn
+
+        yield make
+    for name in created:
+        billig_server.drop_database(name)

@@ -6,19 +6,6 @@ does, every table gets rows and every materialized view is refreshed over them."
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-from collections.abc import Callable, Iterator
-from datetime import datetime
-from pathlib import Path
-
-import pytest
-
-from mirror.provision.providers import connect_url
-from mirror.provision.schema import load_schema
-from mirror.provision.seed import SeedResult, seed_billig
-
-NOW = datetime(2026, 11, 25)
 SCHEMA = """\
 SET client_encoding = 'UTF8';
 SELECT pg_catalog.set_config('search_path', '', false);
@@ -82,27 +69,6 @@ CREATE MATERIALIZED VIEW billig.broken AS
 """
 
 
-@pytest.fixture
-def seeded(billig_server, tmp_path: Path) -> Iterator[Callable[[str], tuple[SeedResult, object]]]:
-    """Load a schema text into a fresh database of the session's server and seed it."""
-    created: list[str] = []
-    with contextlib.ExitStack() as stack:
-
-        def make(schema: str) -> tuple[SeedResult, object]:
-            name = f"prod_{secrets.token_hex(5)}"
-            url = billig_server.create_database(name)
-            created.append(name)
-            path = tmp_path / f"{name}.sql"
-            path.write_text(schema)
-            conn = stack.enter_context(contextlib.closing(connect_url(url)))
-            load_schema(conn, path)
-            return seed_billig(conn, events=12, seed=1, now=NOW), conn
-
-        yield make
-    for name in created:
-        billig_server.drop_database(name)
-
-
 def _count(conn, relation: str) -> int:  # type: ignore[no-untyped-def]
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM {relation}")
@@ -110,9 +76,9 @@ def _count(conn, relation: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_every_table_and_materialized_view_of_a_production_shaped_schema_has_rows(
-    seeded,
+    seeded_schema,
 ) -> None:
-    result, conn = seeded(SCHEMA)
+    result, conn = seeded_schema(SCHEMA)
     assert not result.warnings, [str(w) for w in result.warnings]
     for table in ("venue", "event", "ticket_group", "price_group", "sale"):
         assert _count(conn, f"billig.{table}") > 0, table
@@ -120,15 +86,15 @@ def test_every_table_and_materialized_view_of_a_production_shaped_schema_has_row
         assert _count(conn, f"billig.{view}") > 0, view
 
 
-def test_an_enum_column_with_a_default_takes_every_label(seeded) -> None:
-    _, conn = seeded(SCHEMA)
+def test_an_enum_column_with_a_default_takes_every_label(seeded_schema) -> None:
+    _, conn = seeded_schema(SCHEMA)
     with conn.cursor() as cur:
         cur.execute("SELECT DISTINCT state::text FROM billig.event ORDER BY 1")
         assert [row[0] for row in cur.fetchall()] == ["cancelled", "draft", "on_sale", "sold_out"]
 
 
-def test_a_materialized_view_that_cannot_be_refreshed_is_a_warning_naming_it(seeded) -> None:
-    result, conn = seeded(SCHEMA + FAILING)
+def test_a_materialized_view_that_cannot_be_refreshed_is_a_warning_naming_it(seeded_schema) -> None:
+    result, conn = seeded_schema(SCHEMA + FAILING)
     assert [str(w) for w in result.warnings] == [
         "seed: billig.broken: not refreshed: division by zero"
     ]
@@ -160,8 +126,8 @@ CREATE TABLE billig.event (
 """
 
 
-def test_text_guarded_by_regular_expressions_is_seeded(seeded) -> None:
-    result, conn = seeded(PATTERNS)
+def test_text_guarded_by_regular_expressions_is_seeded(seeded_schema) -> None:
+    result, conn = seeded_schema(PATTERNS)
     assert not result.warnings, [str(w) for w in result.warnings]
     assert _count(conn, "billig.organizer") > 0
     assert _count(conn, "billig.event") == 12

@@ -9,11 +9,8 @@ win, and one warning names the column.
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,9 +18,7 @@ from hypothesis import strategies as st
 
 from mirror.catalog.model import ColumnRef
 from mirror.provision.allowed_values import AllowedValues
-from mirror.provision.providers import connect_url
-from mirror.provision.schema import load_schema
-from mirror.provision.seed import SeedResult, seed_billig
+from mirror.provision.seed import SeedResult
 
 NOW = datetime(2026, 11, 25)
 EVENTS = 12
@@ -64,21 +59,12 @@ def choice_sets(draw: st.DrawFn) -> tuple[str, tuple[str | int, ...]]:
 
 
 @pytest.fixture
-def seeded(billig_server, tmp_path: Path) -> Iterator[Callable[[str, AllowedValues], Seeded]]:
+def seeded(seeded_schema) -> Callable[[str, AllowedValues], Seeded]:
     """Load a schema text into a fresh database and seed it with ``allowed``; hand back the
     result and a query function on that database."""
-    created: list[str] = []
-    stack = contextlib.ExitStack()
 
     def make(schema: str, allowed: AllowedValues) -> Seeded:
-        name = f"choices_{secrets.token_hex(5)}"
-        url = billig_server.create_database(name)
-        created.append(name)
-        path = tmp_path / f"{name}.sql"
-        path.write_text(schema)
-        conn = stack.enter_context(contextlib.closing(connect_url(url)))
-        load_schema(conn, path)
-        result = seed_billig(conn, events=EVENTS, seed=1, now=NOW, allowed=allowed)
+        result, conn = seeded_schema(schema, events=EVENTS, now=NOW, allowed=allowed)
 
         def query(sql: str) -> list[tuple[object, ...]]:
             with conn.cursor() as cur:
@@ -89,10 +75,7 @@ def seeded(billig_server, tmp_path: Path) -> Iterator[Callable[[str, AllowedValu
 
         return result, query
 
-    with stack:
-        yield make
-    for name in created:
-        billig_server.drop_database(name)
+    return make
 
 
 def _values(query: Callable[[str], list[tuple[object, ...]]], sql: str) -> list[object]:

@@ -7,21 +7,13 @@ every Billig scenario whose columns the schema has must show in the rows.
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seed_scenarios import scenario_gaps
-
-from mirror.provision.providers import connect_url
-from mirror.provision.schema import load_schema
-from mirror.provision.seed import SeedResult, seed_billig
 
 NOW = datetime(2026, 11, 25)
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,28 +195,6 @@ def _add_partitioned(draw: st.DrawFn, shape: Shape) -> None:
         ]
 
 
-@pytest.fixture
-def seed_schema(billig_server, tmp_path) -> Iterator[Callable[[str], tuple[SeedResult, object]]]:
-    """Load a schema text into a fresh database, seed it, and hand back (result, connection)."""
-    created: list[str] = []
-    stack = contextlib.ExitStack()
-
-    def make(schema: str) -> tuple[SeedResult, object]:
-        name = f"shape_{secrets.token_hex(5)}"
-        url = billig_server.create_database(name)
-        created.append(name)
-        path = tmp_path / f"{name}.sql"
-        path.write_text(schema)
-        conn = stack.enter_context(contextlib.closing(connect_url(url)))
-        load_schema(conn, path)
-        return seed_billig(conn, events=12, seed=1, now=NOW), conn
-
-    with stack:
-        yield make
-    for name in created:
-        billig_server.drop_database(name)
-
-
 def _empty_tables(conn) -> list[str]:
     with conn.cursor() as cur:
         cur.execute(
@@ -257,8 +227,8 @@ def _unexplained(gaps: dict[str, str]) -> dict[str, str]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(shape=schemas())
-def test_every_generated_schema_seeds_every_table_and_scenario(seed_schema, shape):
-    result, conn = seed_schema(shape.sql())
+def test_every_generated_schema_seeds_every_table_and_scenario(seeded_schema, shape):
+    result, conn = seeded_schema(shape.sql(), now=NOW)
     assert [str(w) for w in result.warnings] == [], shape.sql()
     assert _empty_tables(conn) == [], shape.sql()
     assert _unexplained(scenario_gaps(conn, NOW)) == {}, shape.sql()
@@ -286,15 +256,15 @@ def _dev_schema() -> str:
     )
 
 
-def test_a_dev_schema_without_a_base_event_table_seeds_every_scenario(seed_schema):
-    result, conn = seed_schema(_dev_schema())
+def test_a_dev_schema_without_a_base_event_table_seeds_every_scenario(seeded_schema):
+    result, conn = seeded_schema(_dev_schema(), now=NOW)
     assert result.warnings == ()
     assert result.counts['public."billig.event_lim_web"'] == 12
     assert _empty_tables(conn) == []
     assert scenario_gaps(conn, NOW) == {}
 
 
-def test_pg_dump_output_with_restrict_seeds_like_its_source(seed_schema):
+def test_pg_dump_output_with_restrict_seeds_like_its_source(seeded_schema):
     """A pg_dump --schema-only file as PostgreSQL 18 writes it (\\restrict, SET, set_config)."""
     dump = (
         "\\restrict Qm1x8bGxq2\n\n"
@@ -305,7 +275,7 @@ def test_pg_dump_output_with_restrict_seeds_like_its_source(seed_schema):
         + 'ALTER TABLE public."billig.venue" OWNER TO someone_else;\n'
         "\n\\unrestrict Qm1x8bGxq2\n"
     )
-    result, conn = seed_schema(dump)
+    result, conn = seeded_schema(dump, now=NOW)
     assert result.warnings == ()
     assert _empty_tables(conn) == []
     assert scenario_gaps(conn, NOW) == {}
