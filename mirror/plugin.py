@@ -13,7 +13,9 @@ the session mirror for tests marked ``django_db(databases=[..., "billig"])``, ea
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -43,6 +45,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--billig-seed", type=int, default=None, help="seed of the data ([tool.billig] seed)"
     )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Iterator[None]:
+    # pytest-django imports the settings in this hook: a project whose packages live in
+    # [tool.billig.django] path (src/, say) must import from there before it does, as billig's
+    # own commands do, whether or not pytest's pythonpath names that folder too.
+    if early_config.pluginmanager.hasplugin("django"):
+        try:
+            billig = load_config(early_config.rootpath)
+        except ConfigError:
+            billig = None  # the fixtures that need the configuration report it
+        if billig is not None and billig.site == DJANGO:
+            from mirror.adapters.django.project import import_root
+
+            with contextlib.suppress(ConfigError):  # reported when the adapter sets up
+                folder = str(import_root(billig.django, billig.root))
+                if folder not in sys.path:
+                    sys.path.insert(0, folder)
+    yield
 
 
 def pytest_configure(config: pytest.Config) -> None:

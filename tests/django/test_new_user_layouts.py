@@ -129,3 +129,18 @@ def test_settings_not_importable_from_the_top_name_the_path_key(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "No module named 'boxoffice'" in done.stderr
     assert "[tool.billig.django] path" in done.stderr
+
+
+def test_pytest_imports_the_project_from_its_path_without_a_pythonpath_setting(
+    django_project, mirror_options
+) -> None:
+    # A project configured by hand: [tool.billig.django] path, no pytest pythonpath.
+    project = _src_project(django_project)
+    done = project.billig("init", *mirror_options)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pyproject = project.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('pythonpath = ["src"]\n', ""))
+    assert "pythonpath" not in tomllib.loads(pyproject.read_text())["tool"]["pytest"]["ini_options"]
+    tested = _pytest(project, mirror_options)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "4 passed" in tested.stdout
