@@ -285,6 +285,20 @@ class DjangoProject:
         """``billig *args`` run in the project's folder, free of the test session's settings."""
         return run_billig(self.root, *args, timeout=timeout)
 
+    def pytest(self, mirror_options: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+        """``pytest -q *args`` run in the project's folder, free of the test session's settings,
+        the plugin's mirror built in the server ``mirror_options`` name (``--dsn URL`` last)."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BILLIG_", "DJANGO_", "PYTEST_")) and k != "PYTHONPATH"
+        }
+        env |= {"BILLIG_MIRROR_PROVIDER": "dsn", "BILLIG_MIRROR_DSN": mirror_options[-1]}
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+            cwd=self.root, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+
     def tree(self) -> set[str]:
         """Every file and folder of the project (relative paths), bytecode caches aside."""
         return {

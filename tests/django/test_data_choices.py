@@ -11,10 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -253,11 +250,5 @@ def test_the_pytest_plugin_seeds_the_choices_the_contract_pins(
     project: DjangoProject, mirror_options: list[str]
 ) -> None:
     project.write("test_seeded_choices.py", PLUGIN_TEST)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLIG_", "DJANGO_"))}
-    env["BILLIG_MIRROR_DSN"] = mirror_options[-1]
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-         "--billig-provider", "dsn", "test_seeded_choices.py"],
-        cwd=project.root, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    done = project.pytest(mirror_options, "test_seeded_choices.py")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

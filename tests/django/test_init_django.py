@@ -4,9 +4,7 @@ and running it again changes nothing."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -53,19 +51,6 @@ def _contents(project: DjangoProject) -> dict[str, bytes]:
     }
 
 
-def _first_test(project: DjangoProject, mirror_options: list[str]) -> subprocess.CompletedProcess:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BILLIG_", "DJANGO_", "PYTEST_")) and k != "PYTHONPATH"
-    }
-    env |= {"BILLIG_MIRROR_PROVIDER": "dsn", "BILLIG_MIRROR_DSN": mirror_options[-1]}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", TEST_FILE, "-p", "no:cacheprovider", "-q"],
-        cwd=project.root, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize(
     ("spec", "manage"),
     [
@@ -102,7 +87,7 @@ def test_init_configures_the_project_and_its_checks_and_first_test_pass(
 
     checked = project.billig("check", *mirror_options)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = _first_test(project, mirror_options)
+    tested = project.pytest(mirror_options, TEST_FILE)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "4 passed" in tested.stdout
 

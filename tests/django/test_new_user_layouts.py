@@ -5,9 +5,6 @@ and its schema file there, and the checks and pytest-django then run from the pr
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tomllib
 
 from projects import MODELS, DjangoProject
@@ -66,19 +63,6 @@ def _src_project(django_project) -> DjangoProject:  # type: ignore[no-untyped-de
     return project
 
 
-def _pytest(project: DjangoProject, mirror_options: list[str]) -> subprocess.CompletedProcess:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BILLIG_", "DJANGO_", "PYTEST_")) and k != "PYTHONPATH"
-    }
-    env |= {"BILLIG_MIRROR_PROVIDER": "dsn", "BILLIG_MIRROR_DSN": mirror_options[-1]}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q"],
-        cwd=project.root, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-
-
 def test_init_finds_a_project_kept_in_src_and_its_dotted_dev_schema(
     django_project, mirror_options
 ) -> None:
@@ -104,7 +88,7 @@ def test_init_finds_a_project_kept_in_src_and_its_dotted_dev_schema(
     checked = project.billig("check", *mirror_options)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "all contracts hold" in checked.stdout
-    tested = _pytest(project, mirror_options)
+    tested = project.pytest(mirror_options, "tests")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "4 passed" in tested.stdout
 
@@ -141,6 +125,6 @@ def test_pytest_imports_the_project_from_its_path_without_a_pythonpath_setting(
     pyproject = project.root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('pythonpath = ["src"]\n', ""))
     assert "pythonpath" not in tomllib.loads(pyproject.read_text())["tool"]["pytest"]["ini_options"]
-    tested = _pytest(project, mirror_options)
+    tested = project.pytest(mirror_options, "tests")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "4 passed" in tested.stdout

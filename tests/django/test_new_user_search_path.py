@@ -7,9 +7,6 @@ through the same search path."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tomllib
 
 from projects import MODELS, SCHEMA, SERIALIZERS
@@ -55,15 +52,6 @@ def test_a_project_reading_billig_through_its_search_path(django_project, mirror
 
     checked = project.billig("check", *mirror_options)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BILLIG_", "DJANGO_", "PYTEST_")) and k != "PYTHONPATH"
-    }
-    env |= {"BILLIG_MIRROR_PROVIDER": "dsn", "BILLIG_MIRROR_DSN": mirror_options[-1]}
-    tested = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q"],
-        cwd=project.root, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    tested = project.pytest(mirror_options, "tests")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "4 passed" in tested.stdout
