@@ -11,6 +11,7 @@ import pytest
 from examples.fastapi_site.source import SITE
 from mirror.contracts.kinds import ContractContext
 from mirror.provision.mirror import Mirror
+from mirror.provision.providers import Server
 
 
 @pytest.fixture
@@ -25,3 +26,11 @@ def contracts_copy(project_root: Path, tmp_path: Path) -> Path:
 def contract_ctx(contracts_copy: Path, billig_mirror: Mirror) -> Iterator[ContractContext]:
     """Checks over the copy, against the session's seeded mirror (loaded from schema.sql)."""
     yield ContractContext(contracts_copy, billig_mirror.url, site=SITE)
+
+
+@pytest.fixture
+def dsn_mirror(billig_server: Server) -> list[str]:
+    """Provider options that build the mirror inside the test server (cheapest provider)."""
+    return [
+        "--provider", "dsn", "--dsn", billig_server.admin_url.render_as_string(hide_password=False)
+    ]  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 
 from mirror.cli import main
 from mirror.dsn import Dsn
-from mirror.provision.providers import Server, connect_url
+from mirror.provision.providers import connect_url
 from mirror.sources.contract_file import load_contract
 
 
@@ -21,14 +21,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         main(list(args))
     out, err = capsys.readouterr()
     return int(info.value.code or 0), out, err
-
-
-@pytest.fixture
-def dsn_mirror(billig_server: Server) -> list[str]:
-    """Provider options that build the mirror inside the test server (cheapest provider)."""
-    return [
-        "--provider", "dsn", "--dsn", billig_server.admin_url.render_as_string(hide_password=False)
-    ]  # fmt: skip
 
 
 def _full(url: URL) -> str:

@@ -19,7 +19,6 @@ from mirror.contracts.data_assertions import DataAssertionsKind
 from mirror.contracts.kinds import ContractContext
 from mirror.drift.assertions import ASSERTIONS_FILE
 from mirror.errors import ContractError
-from mirror.provision.providers import Server
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 COLUMNS = (ROOT / "contracts" / "columns.json").read_text()
@@ -36,13 +35,6 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
         main(list(args))
     out, err = capsys.readouterr()
     return int(info.value.code or 0), out + err
-
-
-@pytest.fixture
-def dsn_mirror(billig_server: Server) -> list[str]:
-    return [
-        "--provider", "dsn", "--dsn", billig_server.admin_url.render_as_string(hide_password=False)
-    ]  # fmt: skip
 
 
 def test_sound_assertions_pass_the_check(contract_ctx: ContractContext) -> None:
